@@ -1,0 +1,223 @@
+//! User-agent fields of sessions and logs. Appwrite parses with a Matomo DeviceDetector port;
+//! we parse with uap-core (`ua-parser`) and map its families to Matomo's names and codes.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+/// The client/OS/device fields Appwrite stores with a session or log (spec §3.7).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAgentInfo {
+    pub os_code: String,
+    pub os_name: String,
+    pub os_version: String,
+    pub client_type: String,
+    pub client_code: String,
+    pub client_name: String,
+    pub client_version: String,
+    pub client_engine: String,
+    pub client_engine_version: String,
+    pub device_name: String,
+    pub device_brand: String,
+    pub device_model: String,
+}
+
+// uap-core regexes (Apache-2.0), converted from the copy inside the ua-parser crate.
+static EXTRACTOR: LazyLock<Option<ua_parser::Extractor<'static>>> = LazyLock::new(|| {
+    let regexes: ua_parser::Regexes<'static> =
+        serde_json::from_str(include_str!("../../assets/uap-regexes.json")).ok()?;
+    ua_parser::Extractor::try_from(regexes).ok()
+});
+
+/// Builds the regex set now rather than on the first session (about 0.3 s).
+pub fn warm_up() {
+    LazyLock::force(&EXTRACTOR);
+}
+
+/// (uap family, Matomo code, Matomo name) for operating systems.
+const OSES: &[(&str, &str, &str)] = &[
+    ("Windows", "WIN", "Windows"),
+    ("Mac OS X", "MAC", "Mac"),
+    ("iOS", "IOS", "iOS"),
+    ("iPadOS", "IPA", "iPadOS"),
+    ("Android", "AND", "Android"),
+    ("Linux", "LIN", "GNU/Linux"),
+    ("Ubuntu", "UBT", "Ubuntu"),
+    ("Fedora", "FED", "Fedora"),
+    ("Debian", "DEB", "Debian"),
+    ("Chrome OS", "COS", "Chrome OS"),
+    ("ChromeOS", "COS", "Chrome OS"),
+    ("FreeBSD", "BSD", "FreeBSD"),
+    ("Windows Phone", "WPH", "Windows Phone"),
+    ("HarmonyOS", "HAR", "HarmonyOS"),
+];
+
+/// (uap family, Matomo code, Matomo name, engine) for browsers.
+const BROWSERS: &[(&str, &str, &str, &str)] = &[
+    ("Chrome", "CH", "Chrome", "Blink"),
+    ("Chrome Mobile", "CM", "Chrome Mobile", "Blink"),
+    ("Chrome Mobile iOS", "CI", "Chrome Mobile iOS", "WebKit"),
+    ("Chrome Mobile WebView", "CV", "Chrome Webview", "Blink"),
+    ("Chromium", "CR", "Chromium", "Blink"),
+    ("HeadlessChrome", "HC", "Headless Chrome", "Blink"),
+    ("Firefox", "FF", "Firefox", "Gecko"),
+    ("Firefox Mobile", "FM", "Firefox Mobile", "Gecko"),
+    ("Firefox iOS", "FI", "Firefox iOS", "WebKit"),
+    ("Safari", "SF", "Safari", "WebKit"),
+    ("Mobile Safari", "MF", "Mobile Safari", "WebKit"),
+    (
+        "Mobile Safari UI/WKWebView",
+        "MF",
+        "Mobile Safari",
+        "WebKit",
+    ),
+    ("Edge", "PS", "Microsoft Edge", "Blink"),
+    ("Edge Mobile", "EM", "Edge Mobile", "Blink"),
+    ("Opera", "OP", "Opera", "Blink"),
+    ("Opera Mobile", "OM", "Opera Mobile", "Blink"),
+    ("Samsung Internet", "SB", "Samsung Browser", "Blink"),
+    ("IE", "IE", "Internet Explorer", "Trident"),
+    ("Brave", "BR", "Brave", "Blink"),
+    ("Vivaldi", "VI", "Vivaldi", "Blink"),
+    ("Yandex Browser", "YA", "Yandex Browser", "Blink"),
+    ("UC Browser", "UC", "UC Browser", "WebKit"),
+];
+
+static CLI_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"AppwriteCLI/([\d.]+)").expect("cli regex"));
+static ENGINE_VERSION_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:Chrome|AppleWebKit|rv:|Trident)/?([\d.]+)").expect("engine regex")
+});
+
+/// `major.minor` of a version, as Appwrite's detector truncates (`Chrome/70.0.3538.77` → `70.0`).
+fn major_minor(major: Option<&str>, minor: Option<&str>) -> String {
+    match (major, minor) {
+        (Some(a), Some(b)) if !b.is_empty() => format!("{a}.{b}"),
+        (Some(a), _) => format!("{a}.0"),
+        _ => String::new(),
+    }
+}
+
+/// Parses a `User-Agent` value into Appwrite's session fields; unknown parts stay `""`.
+pub fn parse(ua: &str) -> UserAgentInfo {
+    let mut info = UserAgentInfo::default();
+    let Some(extractor) = EXTRACTOR.as_ref() else {
+        return info;
+    };
+    let (client, os, device) = extractor.extract(ua);
+
+    if let Some(os) = os {
+        if let Some(&(_, code, name)) = OSES.iter().find(|(f, _, _)| *f == os.os) {
+            info.os_code = code.into();
+            info.os_name = name.into();
+            info.os_version = if os.os == "Windows" {
+                // uap reads "Windows NT 10.0" as Windows 10; Matomo reports just "10".
+                os.major.as_deref().unwrap_or_default().to_owned()
+            } else {
+                match (&os.major, &os.minor) {
+                    (Some(a), Some(b)) => format!("{a}.{b}"),
+                    (Some(a), None) => a.to_string(),
+                    _ => String::new(),
+                }
+            };
+        }
+    }
+
+    if let Some(cli) = CLI_RE.captures(ua) {
+        info.client_type = "desktop".into();
+        info.client_code = "cli".into();
+        info.client_name = "Appwrite CLI".into();
+        info.client_version = cli[1].to_owned();
+    } else if let Some(client) = client {
+        if let Some(&(_, code, name, engine)) = BROWSERS.iter().find(|(f, ..)| *f == client.family)
+        {
+            info.client_type = "browser".into();
+            info.client_code = code.into();
+            info.client_name = name.into();
+            info.client_version = major_minor(client.major, client.minor);
+            info.client_engine = engine.into();
+            if let Some(v) = ENGINE_VERSION_RE.captures(ua) {
+                info.client_engine_version = v[1].to_owned();
+            }
+        }
+    }
+
+    let device_brand = device.as_ref().and_then(|d| d.brand.as_deref());
+    let device_model = device.as_ref().and_then(|d| d.model.as_deref());
+    let mobile_os = matches!(info.os_code.as_str(), "AND" | "IOS" | "IPA" | "WPH");
+    info.device_name = if info.os_code == "IPA" || ua.contains("iPad") || ua.contains("Tablet") {
+        "tablet".into()
+    } else if mobile_os {
+        if info.os_code == "AND" && !ua.contains("Mobile") {
+            "tablet".into()
+        } else {
+            "smartphone".into()
+        }
+    } else if !info.os_code.is_empty() {
+        "desktop".into()
+    } else {
+        String::new()
+    };
+    if mobile_os || info.device_name == "tablet" {
+        info.device_brand = device_brand
+            .filter(|b| *b != "Generic" && *b != "Generic_Android")
+            .unwrap_or_default()
+            .to_owned();
+        info.device_model = device_model
+            .filter(|m| *m != "Smartphone" && *m != "Tablet")
+            .unwrap_or_default()
+            .to_owned();
+    }
+    info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_chrome_matches_appwrite_reference_values() {
+        let i = parse(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/70.0.3538.77 Safari/537.36",
+        );
+        assert_eq!(i.os_name, "Windows");
+        assert_eq!(i.os_code, "WIN");
+        assert_eq!(i.os_version, "10");
+        assert_eq!(i.client_type, "browser");
+        assert_eq!(i.client_name, "Chrome");
+        assert_eq!(i.client_code, "CH");
+        assert_eq!(i.client_version, "70.0");
+        assert_eq!(i.client_engine, "Blink");
+        assert_eq!(i.device_name, "desktop");
+        assert_eq!(i.device_brand, "");
+        assert_eq!(i.device_model, "");
+    }
+
+    #[test]
+    fn android_chrome_is_chrome_mobile() {
+        let i = parse(
+            "Mozilla/5.0 (Linux; Android 10; SM-G973F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/83.0.4103.106 Mobile Safari/537.36",
+        );
+        assert_eq!(i.client_code, "CM");
+        assert_eq!(i.client_name, "Chrome Mobile");
+        assert_eq!(i.os_code, "AND");
+        assert_eq!(i.device_name, "smartphone");
+        assert_eq!(i.device_brand, "Samsung");
+    }
+
+    #[test]
+    fn appwrite_cli_is_a_desktop_client() {
+        let i = parse("AppwriteCLI/12.0.1 (linux; x64)");
+        assert_eq!(i.client_type, "desktop");
+        assert_eq!(i.client_code, "cli");
+        assert_eq!(i.client_name, "Appwrite CLI");
+    }
+
+    #[test]
+    fn unknown_agents_leave_fields_empty() {
+        let i = parse("UNKNOWN");
+        assert_eq!(i, UserAgentInfo::default());
+    }
+}

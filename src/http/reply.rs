@@ -1,0 +1,192 @@
+//! What a handler returns and how it goes on the wire: JSON models (down-converted for old
+//! `X-Appwrite-Response-Format`s), empty 204s, cookies, and Appwrite-shaped errors.
+
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::error::{Error, wire_status};
+
+/// The Appwrite API version this server speaks.
+pub const API_VERSION: &str = "1.9.6";
+
+/// Which model a JSON body is, so response-format filters know what to strip.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Model {
+    Account,
+    Session,
+    SessionList,
+    IdentityList,
+    LogList,
+    Target,
+    Plain,
+}
+
+/// A successful response before headers common to every response are added.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<(Model, Value)>,
+    pub cookies: Vec<String>,
+    pub headers: Vec<(HeaderName, String)>,
+}
+
+impl Reply {
+    /// 200 or 201 with a JSON model.
+    pub fn json(status: StatusCode, model: Model, value: Value) -> Self {
+        Reply {
+            status,
+            body: Some((model, value)),
+            cookies: vec![],
+            headers: vec![],
+        }
+    }
+
+    /// 200 with a JSON model.
+    pub fn ok(model: Model, value: Value) -> Self {
+        Self::json(StatusCode::OK, model, value)
+    }
+
+    /// 204 No Content.
+    pub fn no_content() -> Self {
+        Reply {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            cookies: vec![],
+            headers: vec![],
+        }
+    }
+}
+
+/// A parsed `X-Appwrite-Response-Format` (`major.minor.patch`).
+pub type Format = (u32, u32, u32);
+
+/// Parses `1.4.0`-style versions; anything else means "newest".
+pub fn parse_format(s: &str) -> Option<Format> {
+    let mut it = s.trim().split('.').map(|p| p.parse::<u32>().ok());
+    Some((
+        it.next()??,
+        it.next().flatten().unwrap_or(0),
+        it.next().flatten().unwrap_or(0),
+    ))
+}
+
+fn strip(v: &mut Value, keys: &[&str]) {
+    if let Value::Object(m) = v {
+        for k in keys {
+            m.shift_remove(*k);
+        }
+    }
+}
+
+/// Applies Appwrite's response filters for formats older than the server (spec §2.9).
+pub fn downgrade(model: Model, value: &mut Value, format: Format) {
+    let before = |v: Format| format < v;
+    let account = |v: &mut Value| {
+        if before((1, 5, 0)) {
+            strip(v, &["targets", "mfa"]);
+        }
+        if before((1, 9, 0)) {
+            strip(v, &["impersonator", "impersonatorUserId"]);
+        }
+    };
+    let session = |v: &mut Value| {
+        if before((1, 5, 0)) {
+            strip(v, &["factors", "secret", "mfaUpdatedAt"]);
+        }
+    };
+    match model {
+        Model::Account => account(value),
+        Model::Session => session(value),
+        Model::SessionList => {
+            if let Some(Value::Array(items)) = value.get_mut("sessions") {
+                items.iter_mut().for_each(session);
+            }
+        }
+        Model::IdentityList | Model::LogList | Model::Target | Model::Plain => {}
+    }
+}
+
+/// Adds the headers every API response carries.
+fn no_cache(builder: axum::http::response::Builder) -> axum::http::response::Builder {
+    builder
+        .header(header::CACHE_CONTROL, "no-cache, no-store, must-revalidate")
+        .header(header::EXPIRES, "0")
+        .header(header::PRAGMA, "no-cache")
+        .header(header::SERVER, "Appwrite")
+        .header("x-content-type-options", "nosniff")
+}
+
+/// Renders a reply for a client speaking `format`.
+pub fn render(reply: Reply, format: Option<Format>) -> Response {
+    let mut b = no_cache(Response::builder().status(reply.status));
+    for c in &reply.cookies {
+        b = b.header(header::SET_COOKIE, c);
+    }
+    for (k, v) in &reply.headers {
+        b = b.header(k, v);
+    }
+    let body = match reply.body {
+        Some((model, mut value)) => {
+            if let Some(f) = format {
+                downgrade(model, &mut value, f);
+            }
+            b = b.header(header::CONTENT_TYPE, "application/json; charset=UTF-8");
+            Body::from(value.to_string())
+        }
+        None => {
+            // Every SDK accepts an empty 204 with this type; JSON or no type breaks some.
+            b = b.header(header::CONTENT_TYPE, "text/html; charset=UTF-8");
+            Body::empty()
+        }
+    };
+    b.body(body)
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// Renders an error as `{message, code, type, version}`; causes are logged, never sent.
+pub fn render_error(err: &Error) -> Response {
+    let (status, hide) = wire_status(err.ty.status());
+    if let Some(src) = &err.source {
+        tracing::error!(error = %src, r#type = err.ty.as_str(), "request failed");
+    }
+    let message = if hide { "Server Error" } else { err.message() };
+    let body = json!({
+        "message": message,
+        "code": status,
+        "type": err.ty.as_str(),
+        "version": API_VERSION,
+    });
+    no_cache(Response::builder().status(status))
+        .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
+        .body(Body::from(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// Adds a header value if it is representable.
+pub fn set_header(resp: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_formats_lose_fields_added_later() {
+        let mut acc = json!({"$id": "u", "targets": [], "mfa": false, "impersonator": false, "impersonatorUserId": null});
+        downgrade(Model::Account, &mut acc, (1, 8, 0));
+        assert!(acc.get("impersonator").is_none() && acc.get("targets").is_some());
+        downgrade(Model::Account, &mut acc, (1, 4, 0));
+        assert!(acc.get("targets").is_none() && acc.get("mfa").is_none());
+        let mut list =
+            json!({"total": 1, "sessions": [{"factors": [], "secret": "", "current": true}]});
+        downgrade(Model::SessionList, &mut list, (1, 4, 0));
+        assert_eq!(list["sessions"][0], json!({"current": true}));
+        assert_eq!(parse_format("1.9.5"), Some((1, 9, 5)));
+        assert_eq!(parse_format("junk"), None);
+    }
+}

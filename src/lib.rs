@@ -1,0 +1,40 @@
+//! Latchkey: the Appwrite Account API on SQLite or PostgreSQL.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Serves the API on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = Arc::new(AppState::build(&config).await?);
+    serve_state(state, listener, shutdown).await
+}
+
+/// Serves an already built state (tests build it to share the store).
+pub async fn serve_state(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! The `latchkey` command: `serve` and `--version`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use latchkey::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "The Appwrite Account API on SQLite or PostgreSQL"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        /// TOML config file, applied at every start.
+        #[arg(long, env = "LATCHKEY_CONFIG")]
+        config: Option<PathBuf>,
+        /// Address to listen on (`:0` picks a free port).
+        #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Folder for the embedded database and the generated instance key.
+        #[arg(long, env = "LATCHKEY_DATA", default_value = "./latchkey-data")]
+        data: PathBuf,
+        /// `sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB`.
+        #[arg(long, env = "LATCHKEY_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data,
+            database_url,
+        } => {
+            let mut cfg = Config::new(data);
+            cfg.listen = if listen.starts_with(':') {
+                format!("127.0.0.1{listen}")
+            } else {
+                listen
+            };
+            cfg.database_url = database_url;
+            cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1").ok();
+            if let Some(path) = config {
+                cfg.file = Config::load_file(&path)?;
+                cfg.has_config_file = true;
+            }
+            let listener = tokio::net::TcpListener::bind(&cfg.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("--listen {}: {e}", cfg.listen))?;
+            let addr = listener.local_addr()?;
+            let state = std::sync::Arc::new(latchkey::AppState::build(&cfg).await?);
+            println!(
+                "latchkey {} listening on http://{addr}",
+                env!("CARGO_PKG_VERSION")
+            );
+            latchkey::serve_state(state, listener, shutdown_signal()).await
+        }
+    }
+}
