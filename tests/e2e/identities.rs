@@ -1,0 +1,178 @@
+//! `account.listIdentities` and `account.deleteIdentity`. No route creates identities yet
+//! (OAuth2 comes later), so tests seed them through the store.
+
+use latchkey::store::IdentityRow;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+async fn seed(app: &TestApp, user: &str, id: &str, provider: &str, created_at: i64) {
+    app.state
+        .store
+        .create_identity(
+            PROJECT,
+            &IdentityRow {
+                id: id.into(),
+                user_id: user.into(),
+                created_at,
+                updated_at: created_at,
+                provider: provider.into(),
+                provider_uid: format!("{provider}-{id}"),
+                provider_email: format!("{id}@example.com"),
+                ..IdentityRow::default()
+            },
+        )
+        .await
+        .unwrap();
+}
+
+async fn list(app: &TestApp, login: &Login, query: &str) -> reqwest::Response {
+    app.as_user(
+        Method::GET,
+        &format!("/v1/account/identities{query}"),
+        login,
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn identities_are_listed_filtered_paged_and_counted() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    let (_, other) = app.user().await;
+    seed(&app, &login.user_id, "i1", "github", 1_000).await;
+    seed(&app, &login.user_id, "i2", "google", 2_000).await;
+    seed(&app, &login.user_id, "i3", "github", 3_000).await;
+    seed(&app, &other.user_id, "i4", "github", 4_000).await;
+
+    let all: Value = list(&app, &login, "").await.json().await.unwrap();
+    assert_eq!(all["total"], 3);
+    assert_eq!(all["identities"][0]["$id"], "i1");
+    assert_eq!(all["identities"][0]["providerAccessTokenExpiry"], "");
+
+    let q = |s: &str| url_escape(s);
+    let filtered: Value = list(
+        &app,
+        &login,
+        &format!(
+            "?queries[0]={}",
+            q(r#"{"method":"equal","attribute":"provider","values":["github"]}"#)
+        ),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(filtered["total"], 2);
+    let paged: Value = list(
+        &app,
+        &login,
+        &format!(
+            "?queries[]={}&queries[]={}&total=False",
+            q(r#"{"method":"limit","values":[1]}"#),
+            q(r#"{"method":"cursorAfter","values":["i1"]}"#)
+        ),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(paged["total"], 0);
+    assert_eq!(paged["identities"].as_array().unwrap().len(), 1);
+    assert_eq!(paged["identities"][0]["$id"], "i2");
+    let desc: Value = list(
+        &app,
+        &login,
+        &format!(
+            "?queries[0]={}",
+            q(r#"{"method":"orderDesc","attribute":"$createdAt"}"#)
+        ),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(desc["identities"][0]["$id"], "i3");
+    // 1.4 SDKs send the old string syntax.
+    let r = app
+        .as_user(
+            Method::GET,
+            &format!(
+                "/v1/account/identities?queries[]={}",
+                q(r#"equal("provider", ["google"])"#)
+            ),
+            &login,
+        )
+        .header("x-appwrite-response-format", "1.4.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["total"], 1);
+}
+
+#[tokio::test]
+async fn bad_identity_queries_are_400() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    let r = list(&app, &login, "?queries[]=not-json").await;
+    assert_error(r, 400, "general_argument_invalid").await;
+    let r = list(
+        &app,
+        &login,
+        &format!(
+            "?queries[]={}",
+            url_escape(r#"{"method":"equal","attribute":"secret","values":["x"]}"#)
+        ),
+    )
+    .await;
+    assert_error(r, 400, "general_argument_invalid").await;
+    let r = list(
+        &app,
+        &login,
+        &format!(
+            "?queries[]={}",
+            url_escape(r#"{"method":"cursorAfter","values":["missing"]}"#)
+        ),
+    )
+    .await;
+    assert_error(r, 400, "general_cursor_not_found").await;
+}
+
+#[tokio::test]
+async fn deleting_identities_checks_existence_and_ownership() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    let (_, other) = app.user().await;
+    seed(&app, &login.user_id, "mine", "github", 1).await;
+    seed(&app, &other.user_id, "theirs", "github", 2).await;
+    let r = app
+        .as_user(Method::DELETE, "/v1/account/identities/nope", &login)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 404, "user_identity_not_found").await;
+    let r = app
+        .as_user(Method::DELETE, "/v1/account/identities/theirs", &login)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 401, "user_unauthorized").await;
+    let r = app
+        .as_user(Method::DELETE, "/v1/account/identities/mine", &login)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let all: Value = list(&app, &login, "").await.json().await.unwrap();
+    assert_eq!(all["total"], 0);
+}
+
+fn url_escape(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,11 @@
+//! Black-box tests: each starts a server on a free port and speaks only HTTP.
+//! Set `LATCHKEY_TEST_POSTGRES_URL` to run them all on PostgreSQL instead of SQLite.
+
+mod account;
+mod harness;
+mod identities;
+mod jwt;
+mod logs;
+mod pipeline;
+mod sessions;
+mod targets;

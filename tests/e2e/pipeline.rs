@@ -1,0 +1,220 @@
+//! Cross-cutting behaviour: project resolution, origins and CORS, routing, body parsing,
+//! response formats, health.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn unknown_and_missing_projects_are_404_project_not_found() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(format!("{}/v1/account", app.url))
+        .header("x-appwrite-project", "nope")
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 404, "project_not_found").await;
+    let r = app
+        .http
+        .get(format!("{}/v1/account", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 404, "project_not_found").await;
+    // The `project` param wins over the header.
+    let r = app
+        .http
+        .get(format!("{}/v1/account?project=nope", app.url))
+        .header("x-appwrite-project", PROJECT)
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 404, "project_not_found").await;
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_general_route_not_found() {
+    let app = spawn_app().await;
+    let r = app
+        .req(Method::GET, "/v1/account/nothing-here")
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 404, "general_route_not_found").await;
+    let r = app.req(Method::PUT, "/v1/account").send().await.unwrap();
+    assert_error(r, 404, "general_route_not_found").await;
+}
+
+#[tokio::test]
+async fn health_version_needs_no_project() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(format!("{}/v1/health/version", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["version"], "1.9.6");
+}
+
+#[tokio::test]
+async fn origins_must_be_registered_platforms_and_are_echoed_in_cors() {
+    let app = spawn_app().await;
+    let r = app
+        .req(Method::GET, "/v1/account")
+        .header("origin", "https://evil.io")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    assert_error(r, 403, "general_unknown_origin").await;
+    for origin in ["http://localhost:3000", "https://app.example.com"] {
+        let r = app
+            .req(Method::GET, "/v1/account")
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["access-control-allow-origin"], origin);
+        assert_eq!(r.headers()["access-control-allow-credentials"], "true");
+        assert_error(r, 401, "general_unauthorized_scope").await;
+    }
+    // API keys skip the origin check.
+    let r = app
+        .req(Method::POST, "/v1/account")
+        .header("origin", "https://evil.io")
+        .header("x-appwrite-key", KEY)
+        .json(&json!({"userId": "unique()", "email": unique_email(), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
+#[tokio::test]
+async fn options_preflight_is_204_with_cors_headers() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .request(
+            Method::OPTIONS,
+            format!("{}/v1/account/sessions/email", app.url),
+        )
+        .header("origin", "http://localhost:5173")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    assert!(
+        r.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("X-Appwrite-Project")
+    );
+    assert_eq!(
+        r.headers()["access-control-expose-headers"],
+        "X-Appwrite-Session, X-Fallback-Cookies"
+    );
+}
+
+#[tokio::test]
+async fn form_encoded_bodies_and_duplicated_json_content_types_are_read() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let r = app
+        .req(Method::POST, "/v1/account")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "userId=unique()&email={}&password={PASSWORD}",
+            email.replace('@', "%40")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = app
+        .req(Method::POST, "/v1/account/sessions/email")
+        .header("content-type", "application/json")
+        .header("content-type", "application/json")
+        .body(json!({"email": email, "password": PASSWORD}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
+#[tokio::test]
+async fn get_requests_ignore_bodies_and_json_content_types() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    let r = app
+        .as_user(Method::GET, "/v1/account?", &login)
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_rejected_with_an_appwrite_error() {
+    let app = spawn_app().await;
+    let r = app
+        .req(Method::POST, "/v1/account")
+        .header("content-type", "application/json")
+        .body(vec![b' '; 300 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "general_argument_invalid").await;
+}
+
+#[tokio::test]
+async fn old_response_formats_lose_fields_added_later() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    let get = |format: &'static str| {
+        app.as_user(Method::GET, "/v1/account", &login)
+            .header("x-appwrite-response-format", format)
+    };
+    let new: Value = get("1.9.5").send().await.unwrap().json().await.unwrap();
+    assert!(new.get("impersonator").is_some() && new.get("targets").is_some());
+    let v18: Value = get("1.8.0").send().await.unwrap().json().await.unwrap();
+    assert!(v18.get("impersonator").is_none() && v18.get("targets").is_some());
+    let v14: Value = get("1.4.0").send().await.unwrap().json().await.unwrap();
+    assert!(v14.get("targets").is_none() && v14.get("mfa").is_none());
+    let s: Value = app
+        .as_user(Method::GET, "/v1/account/sessions/current", &login)
+        .header("x-appwrite-response-format", "1.4.0")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(s.get("factors").is_none() && s.get("secret").is_none() && s.get("current").is_some());
+}
+
+#[tokio::test]
+async fn errors_outside_the_pass_through_list_would_be_500_and_never_leak_causes() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    // duration 0 makes Appwrite's JWT library throw; the answer is a bare Server Error.
+    let r = app
+        .as_user(Method::POST, "/v1/account/jwts", &login)
+        .json(&json!({"duration": 0}))
+        .send()
+        .await
+        .unwrap();
+    let msg = assert_error(r, 500, "general_server_error").await;
+    assert_eq!(msg, "Server Error");
+}
