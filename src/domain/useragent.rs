@@ -87,9 +87,23 @@ const BROWSERS: &[(&str, &str, &str, &str)] = &[
 
 static CLI_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"AppwriteCLI/([\d.]+)").expect("cli regex"));
-static ENGINE_VERSION_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:Chrome|AppleWebKit|rv:|Trident)/?([\d.]+)").expect("engine regex")
-});
+/// The token that carries each engine's version in a user agent.
+fn engine_version(engine: &str, ua: &str) -> String {
+    static BLINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"Chrome/([\d.]+)").expect("re"));
+    static WEBKIT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"AppleWebKit/([\d.]+)").expect("re"));
+    static GECKO: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"rv:([\d.]+)").expect("re"));
+    static TRIDENT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"Trident/([\d.]+)").expect("re"));
+    let re = match engine {
+        "Blink" => &BLINK,
+        "WebKit" => &WEBKIT,
+        "Gecko" => &GECKO,
+        "Trident" => &TRIDENT,
+        _ => return String::new(),
+    };
+    re.captures(ua).map(|c| c[1].to_owned()).unwrap_or_default()
+}
 
 /// `major.minor` of a version, as Appwrite's detector truncates (`Chrome/70.0.3538.77` → `70.0`).
 fn major_minor(major: Option<&str>, minor: Option<&str>) -> String {
@@ -108,21 +122,21 @@ pub fn parse(ua: &str) -> UserAgentInfo {
     };
     let (client, os, device) = extractor.extract(ua);
 
-    if let Some(os) = os {
-        if let Some(&(_, code, name)) = OSES.iter().find(|(f, _, _)| *f == os.os) {
-            info.os_code = code.into();
-            info.os_name = name.into();
-            info.os_version = if os.os == "Windows" {
-                // uap reads "Windows NT 10.0" as Windows 10; Matomo reports just "10".
-                os.major.as_deref().unwrap_or_default().to_owned()
-            } else {
-                match (&os.major, &os.minor) {
-                    (Some(a), Some(b)) => format!("{a}.{b}"),
-                    (Some(a), None) => a.to_string(),
-                    _ => String::new(),
-                }
-            };
-        }
+    if let Some(os) = os
+        && let Some(&(_, code, name)) = OSES.iter().find(|(f, _, _)| *f == os.os)
+    {
+        info.os_code = code.into();
+        info.os_name = name.into();
+        info.os_version = if os.os == "Windows" {
+            // uap reads "Windows NT 10.0" as Windows 10; Matomo reports just "10".
+            os.major.as_deref().unwrap_or_default().to_owned()
+        } else {
+            match (&os.major, &os.minor) {
+                (Some(a), Some(b)) => format!("{a}.{b}"),
+                (Some(a), None) => a.to_string(),
+                _ => String::new(),
+            }
+        };
     }
 
     if let Some(cli) = CLI_RE.captures(ua) {
@@ -130,18 +144,15 @@ pub fn parse(ua: &str) -> UserAgentInfo {
         info.client_code = "cli".into();
         info.client_name = "Appwrite CLI".into();
         info.client_version = cli[1].to_owned();
-    } else if let Some(client) = client {
-        if let Some(&(_, code, name, engine)) = BROWSERS.iter().find(|(f, ..)| *f == client.family)
-        {
-            info.client_type = "browser".into();
-            info.client_code = code.into();
-            info.client_name = name.into();
-            info.client_version = major_minor(client.major, client.minor);
-            info.client_engine = engine.into();
-            if let Some(v) = ENGINE_VERSION_RE.captures(ua) {
-                info.client_engine_version = v[1].to_owned();
-            }
-        }
+    } else if let Some(client) = client
+        && let Some(&(_, code, name, engine)) = BROWSERS.iter().find(|(f, ..)| *f == client.family)
+    {
+        info.client_type = "browser".into();
+        info.client_code = code.into();
+        info.client_name = name.into();
+        info.client_version = major_minor(client.major, client.minor);
+        info.client_engine = engine.into();
+        info.client_engine_version = engine_version(engine, ua);
     }
 
     let device_brand = device.as_ref().and_then(|d| d.brand.as_deref());
@@ -190,6 +201,7 @@ mod tests {
         assert_eq!(i.client_code, "CH");
         assert_eq!(i.client_version, "70.0");
         assert_eq!(i.client_engine, "Blink");
+        assert_eq!(i.client_engine_version, "70.0.3538.77");
         assert_eq!(i.device_name, "desktop");
         assert_eq!(i.device_brand, "");
         assert_eq!(i.device_model, "");

@@ -82,10 +82,10 @@ pub fn add_headers(
     );
     set_header(resp, "access-control-allow-credentials", "true");
     set_header(resp, "access-control-max-age", "86400");
-    if let Some(o) = origin {
-        if allow_any || origin_allowed(o, project) {
-            set_header(resp, "access-control-allow-origin", &o.to_lowercase());
-        }
+    if let Some(o) = origin
+        && (allow_any || origin_allowed(o, project))
+    {
+        set_header(resp, "access-control-allow-origin", &o.to_lowercase());
     }
 }
 

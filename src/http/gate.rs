@@ -120,12 +120,11 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The client address: the leftmost `X-Forwarded-For` entry when the peer is a trusted proxy.
 fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     let peer_ip = peer.ip();
-    if state.trusted_proxies.iter().any(|n| n.contains(&peer_ip)) {
-        if let Some(first) = header(headers, "x-forwarded-for").and_then(|v| v.split(',').next()) {
-            if let Ok(ip) = first.trim().parse::<IpAddr>() {
-                return ip.to_string();
-            }
-        }
+    if state.trusted_proxies.iter().any(|n| n.contains(&peer_ip))
+        && let Some(first) = header(headers, "x-forwarded-for").and_then(|v| v.split(',').next())
+        && let Ok(ip) = first.trim().parse::<IpAddr>()
+    {
+        return ip.to_string();
     }
     peer_ip.to_string()
 }
@@ -244,10 +243,12 @@ pub async fn run(
     let request = request_info(headers);
     let key_header = header(headers, "x-appwrite-key");
 
-    if let Some(origin) = &request.origin {
-        if key_header.is_none() && !route.projectless && !origin_allowed(origin, Some(&project)) {
-            return Err(ErrorType::GeneralUnknownOrigin.into());
-        }
+    if let Some(origin) = &request.origin
+        && key_header.is_none()
+        && !route.projectless
+        && !origin_allowed(origin, Some(&project))
+    {
+        return Err(ErrorType::GeneralUnknownOrigin.into());
     }
 
     let mut scopes: Vec<String> = GUEST_SCOPES.iter().map(|s| s.to_string()).collect();
@@ -331,10 +332,10 @@ pub async fn run(
     let mut user_agent = header(headers, "user-agent")
         .unwrap_or("UNKNOWN")
         .to_owned();
-    if matches!(caller, Caller::Key) {
-        if let Some(forwarded) = header(headers, "x-forwarded-user-agent") {
-            user_agent = forwarded.to_owned();
-        }
+    if matches!(caller, Caller::Key)
+        && let Some(forwarded) = header(headers, "x-forwarded-user-agent")
+    {
+        user_agent = forwarded.to_owned();
     }
     let client = ClientInfo {
         ip: client_ip(&state, headers, peer),

@@ -20,10 +20,10 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlStore> {
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     let memory = path.is_empty() || path.starts_with(":memory:");
-    if !memory {
-        if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+    if !memory
+        && let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
+    {
+        std::fs::create_dir_all(dir)?;
     }
     let full = if url.contains('?') {
         url.to_owned()

@@ -1,0 +1,150 @@
+//! Runs the real `latchkey` binary: the listening line, health, config errors, the default
+//! project, the instance key file and graceful shutdown (OPERATOR-CONTRACT.md).
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+fn start(args: &[&str], data: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(args)
+        .env_remove("LATCHKEY_DATABASE_URL")
+        .env_remove("_APP_OPENSSL_KEY_V1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn latchkey");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split("listening on ")
+        .nth(1)
+        .expect("listening line")
+        .trim()
+        .to_owned();
+    assert!(!url.ends_with(":0"), "the real port is printed: {line}");
+    Server { child, url }
+}
+
+fn terminate(mut s: Server) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    s.child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn serve_prints_its_port_answers_health_creates_default_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&[], dir.path());
+    let v: serde_json::Value = reqwest::get(format!("{}/v1/health/version", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["version"], "1.9.6");
+    // The `default` project exists and accepts sign-ups.
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/account", server.url))
+        .header("x-appwrite-project", "default")
+        .json(&serde_json::json!({"userId": "unique()", "email": "a@example.com", "password": "password-123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let key = dir.path().join("instance.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let status = terminate(server);
+    assert!(status.success(), "{status:?}");
+
+    // Data and the instance key survive a restart.
+    let key_before = std::fs::read_to_string(&key).unwrap();
+    let server = start(&[], dir.path());
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/account/sessions/email", server.url))
+        .header("x-appwrite-project", "default")
+        .json(&serde_json::json!({"email": "a@example.com", "password": "password-123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), key_before);
+    assert!(terminate(server).success());
+}
+
+#[test]
+fn a_bad_config_file_is_rejected_at_start_naming_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("latchkey.toml");
+    std::fs::write(
+        &file,
+        "[[projects]]\nid = \"p\"\nname = \"P\"\nmaxSessions = 3\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("latchkey.toml") && err.contains("maxSessions"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_config_file_defines_projects_and_no_default_project_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("latchkey.toml");
+    std::fs::write(
+        &file,
+        "[[projects]]\nid = \"shop\"\nname = \"Shop\"\n[projects.auth]\nmethods = { anonymous = false }\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = start(&["--config", file.to_str().unwrap()], &data);
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{}/v1/account/sessions/anonymous", server.url))
+        .header("x-appwrite-project", "shop")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 501);
+    let r = client
+        .get(format!("{}/v1/account", server.url))
+        .header("x-appwrite-project", "default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(terminate(server).success());
+}
+
+#[test]
+fn version_flag_prints_the_package_version() {
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
