@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Runs every test: format and lint, unit/store/contract/black-box tests on SQLite and on a
+# throwaway PostgreSQL, then the official Appwrite SDKs against the real binary on both.
+# Installs what it needs (postgresql from Debian, npm and PyPI packages) on a fresh machine.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+work=$(mktemp -d /tmp/latchkey-test.XXXXXX)
+# The postgres user must be able to reach its cluster folder inside.
+chmod 755 "$work"
+pg_dir="$work/pg"
+server_pid=""
+passed=0
+failed=0
+failures=()
+
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  "$root/scripts/postgres.sh" stop "$pg_dir" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Runs a suite; records it as passed or failed without stopping the run.
+suite() {
+  local name=$1
+  shift
+  step "$name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+step "toolchain: $(cargo --version), node $(node --version), $(python3 --version)"
+export CARGO_TERM_COLOR=never
+
+suite "cargo fmt --check" cargo fmt --all -- --check
+suite "cargo clippy -D warnings" cargo clippy --all-targets --quiet -- -D warnings
+
+step "build"
+cargo build --tests --bins --quiet
+
+step "start PostgreSQL"
+pg_url=$("$root/scripts/postgres.sh" start "$pg_dir" "$(free_port)")
+echo "$pg_url"
+
+suite "cargo test on SQLite (unit, store, contract, e2e)" cargo test --quiet
+suite "cargo test on PostgreSQL (store, e2e)" \
+  env LATCHKEY_TEST_POSTGRES_URL="$pg_url" sh -c 'cargo test --quiet --lib store:: && cargo test --quiet --test e2e'
+
+step "install the pinned SDKs"
+(cd tests/sdk/node && npm ci --no-audit --no-fund --loglevel=error)
+for v in 22.2.0 10.0.0; do
+  venv="tests/sdk/python/.venv-$v"
+  [ -x "$venv/bin/pytest" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "appwrite==$v" "pytest==8.3.4"
+done
+export CARGO_TARGET_DIR="$root/target/sdk-rust"
+(cd tests/sdk/rust && cargo build --tests --quiet)
+unset CARGO_TARGET_DIR
+
+# Starts the real binary on a backend and exports LATCHKEY_ENDPOINT.
+start_server() {
+  local data=$1
+  shift
+  "$root/target/debug/latchkey" serve --listen 127.0.0.1:0 --data "$data" \
+    --config tests/sdk/latchkey.toml "$@" >"$data.out" 2>"$data.log" &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    grep -q 'listening on' "$data.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  LATCHKEY_ENDPOINT="$(grep -o 'http://[0-9.:]*' "$data.out")/v1"
+  export LATCHKEY_ENDPOINT
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  local status=0
+  wait "$server_pid" || status=$?
+  server_pid=""
+  return "$status"
+}
+
+export LATCHKEY_PROJECT=sdk
+export LATCHKEY_KEY=standard_sdk_conformance_key_0123456789
+
+for backend in sqlite postgres; do
+  data="$work/sdk-$backend"
+  if [ "$backend" = postgres ]; then
+    db="sdk_$(date +%s%N)"
+    psql "$pg_url" -qc "CREATE DATABASE $db"
+    start_server "$data" --database-url "${pg_url%/*}/$db"
+  else
+    start_server "$data"
+  fi
+  echo "latchkey on $backend at $LATCHKEY_ENDPOINT"
+  suite "SDK node-appwrite 27.1.0 + 16.0.0, appwrite (web) 26.2.0 on $backend" \
+    sh -c 'cd tests/sdk/node && node --test --test-reporter=spec'
+  for v in 22.2.0 10.0.0; do
+    suite "SDK PyPI appwrite $v on $backend" \
+      sh -c "cd tests/sdk/python && .venv-$v/bin/pytest -q -p no:cacheprovider test_account.py"
+  done
+  suite "SDK crate appwrite 0.1.0 on $backend" \
+    env CARGO_TARGET_DIR="$root/target/sdk-rust" sh -c 'cd tests/sdk/rust && cargo test --quiet'
+  suite "graceful shutdown on SIGTERM ($backend)" stop_server
+done
+
+printf '\n'
+for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
