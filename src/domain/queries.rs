@@ -96,8 +96,14 @@ fn from_legacy(raw: &str) -> Result<Value, Error> {
 }
 
 /// Parses and validates `queries` for a route that filters and orders on `attributes`
-/// (an empty list allows only limit and offset, as on `account.listLogs`).
-pub fn parse(raw: &[String], legacy_syntax: bool, attributes: &[&str]) -> Result<ListQuery, Error> {
+/// (an empty list allows only limit and offset, as on `account.listLogs`). Values of the
+/// `datetimes` attributes must be Appwrite datetimes and become epoch milliseconds.
+pub fn parse(
+    raw: &[String],
+    legacy_syntax: bool,
+    attributes: &[&str],
+    datetimes: &[&str],
+) -> Result<ListQuery, Error> {
     if raw.len() > MAX_QUERIES {
         return Err(invalid(format!(
             "Value must be a valid array no longer than {MAX_QUERIES} items"
@@ -196,8 +202,29 @@ pub fn parse(raw: &[String], legacy_syntax: bool, attributes: &[&str]) -> Result
         if values.iter().any(|v| v.is_array() || v.is_object()) {
             return Err(invalid("Invalid query: Values must be scalars"));
         }
+        let attribute = checked_attribute()?;
+        let values = if datetimes.contains(&attribute.as_str()) {
+            if matches!(op, FilterOp::StartsWith | FilterOp::EndsWith) {
+                return Err(invalid(format!("Invalid query method: {method}")));
+            }
+            values
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .and_then(crate::domain::time::parse_iso_ms)
+                        .map(Value::from)
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "Invalid query: {attribute} must be a valid datetime"
+                            ))
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            values
+        };
         q.filters.push(Filter {
-            attribute: checked_attribute()?,
+            attribute,
             op,
             values,
         });
@@ -223,6 +250,7 @@ mod tests {
             ],
             false,
             ATTRS,
+            &[],
         )
         .unwrap();
         assert_eq!((q.limit, q.offset), (5, 10));
@@ -237,13 +265,34 @@ mod tests {
             &["limit(3)".into(), r#"equal("provider", ["x"])"#.into()],
             true,
             ATTRS,
+            &[],
         )
         .unwrap();
         assert_eq!(q.limit, 3);
         assert_eq!(q.filters[0].values, vec![Value::String("x".into())]);
-        let e = parse(&["limit(3".into()], true, ATTRS).unwrap_err();
+        let e = parse(&["limit(3".into()], true, ATTRS, &[]).unwrap_err();
         assert_eq!(e.ty, ErrorType::GeneralQueryInvalid);
-        let e = parse(&["limit(3)".into()], false, ATTRS).unwrap_err();
+        let e = parse(&["limit(3)".into()], false, ATTRS, &[]).unwrap_err();
+        assert_eq!(e.ty, ErrorType::GeneralArgumentInvalid);
+    }
+
+    #[test]
+    fn datetime_values_become_epoch_millis_and_must_parse() {
+        let q = parse(
+            &[r#"{"method":"greaterThan","attribute":"$id","values":["2020-10-15T06:38:00.000+00:00"]}"#.into()],
+            false,
+            ATTRS,
+            &["$id"],
+        )
+        .unwrap();
+        assert_eq!(q.filters[0].values, vec![Value::from(1_602_743_880_000i64)]);
+        let e = parse(
+            &[r#"{"method":"equal","attribute":"$id","values":["soon"]}"#.into()],
+            false,
+            ATTRS,
+            &["$id"],
+        )
+        .unwrap_err();
         assert_eq!(e.ty, ErrorType::GeneralArgumentInvalid);
     }
 
@@ -253,6 +302,7 @@ mod tests {
             &[r#"{"method":"equal","attribute":"secret","values":["x"]}"#.into()],
             false,
             ATTRS,
+            &[],
         )
         .unwrap_err();
         assert!(
@@ -263,6 +313,7 @@ mod tests {
             &[r#"{"method":"search","attribute":"provider","values":["x"]}"#.into()],
             false,
             ATTRS,
+            &[],
         )
         .unwrap_err();
         assert!(e.message().contains("Invalid query method: search"));
@@ -270,12 +321,14 @@ mod tests {
             &[r#"{"method":"equal","attribute":"provider","values":["x"]}"#.into()],
             false,
             &[],
+            &[],
         )
         .unwrap_err();
         assert_eq!(e.ty, ErrorType::GeneralArgumentInvalid);
         let e = parse(
             &[r#"{"method":"limit","values":[5001]}"#.into()],
             false,
+            &[],
             &[],
         )
         .unwrap_err();

@@ -18,6 +18,8 @@ const ATTRIBUTES: &[&str] = &[
     "$createdAt",
     "$updatedAt",
 ];
+/// The attributes among them that hold datetimes.
+const DATETIMES: &[&str] = &["providerAccessTokenExpiry", "$createdAt", "$updatedAt"];
 /// Appwrite counts at most this many for `total`.
 const MAX_COUNT: i64 = 5000;
 
@@ -30,7 +32,7 @@ pub fn legacy_queries(ctx: &Ctx) -> bool {
 pub async fn list_identities(ctx: Ctx, p: Params) -> Result<Reply> {
     let raw = p.string_list("queries", MAX_QUERIES)?;
     let total_wanted = p.loose_bool("total", true)?;
-    let query = queries::parse(&raw, legacy_queries(&ctx), ATTRIBUTES)?;
+    let query = queries::parse(&raw, legacy_queries(&ctx), ATTRIBUTES, DATETIMES)?;
     let user = ctx.user()?;
     if let Some((cursor, _)) = &query.cursor {
         let exists = ctx

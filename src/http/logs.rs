@@ -12,7 +12,7 @@ use crate::http::reply::{Model, Reply};
 pub async fn list_logs(ctx: Ctx, p: Params) -> Result<Reply> {
     let raw = p.string_list("queries", MAX_QUERIES)?;
     let total_wanted = p.loose_bool("total", true)?;
-    let query = queries::parse(&raw, legacy_queries(&ctx), &[])?;
+    let query = queries::parse(&raw, legacy_queries(&ctx), &[], &[])?;
     let user = ctx.user()?;
     let (rows, total) = ctx
         .state

@@ -239,6 +239,18 @@ fn identity_column(attribute: &str) -> Option<&'static str> {
     })
 }
 
+/// Binds a filter value: integers as BIGINT, everything else as text.
+fn bind_value<'q>(q: Q<'q>, v: &serde_json::Value) -> Q<'q> {
+    match v.as_i64() {
+        Some(n) => q.bind(n),
+        None => q.bind(
+            v.as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string()),
+        ),
+    }
+}
+
 /// `$1, $2, …, $n`.
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
@@ -790,6 +802,7 @@ impl Store for SqlStore {
         query: &ListQuery,
     ) -> StoreResult<(Vec<IdentityRow>, i64)> {
         let mut wheres = vec!["project_id = $1".to_string(), "user_id = $2".to_string()];
+        // Filter values: datetimes arrive as epoch milliseconds and bind as integers.
         let mut args: Vec<serde_json::Value> = vec![];
         let mut next = 3;
         for f in &query.filters {
@@ -814,6 +827,12 @@ impl Store for SqlStore {
             };
             let mut ors = vec![];
             for v in &f.values {
+                if let Some(n) = v.as_i64().filter(|_| op != "LIKE") {
+                    ors.push(format!("{col} {op} ${next}"));
+                    args.push(serde_json::Value::from(n));
+                    next += 1;
+                    continue;
+                }
                 let text = match v {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
@@ -845,7 +864,7 @@ impl Store for SqlStore {
             .bind(project)
             .bind(user);
         for a in &args {
-            count_q = count_q.bind(a.as_str().unwrap_or_default().to_owned());
+            count_q = bind_value(count_q, a);
         }
         let total: i64 = count_q.fetch_one(&self.pool).await?.try_get("n")?;
 
@@ -874,7 +893,7 @@ impl Store for SqlStore {
         );
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(project).bind(user);
         for a in &page_args {
-            q = q.bind(a.as_str().unwrap_or_default().to_owned());
+            q = bind_value(q, a);
         }
         let rows = q
             .bind(query.limit)

@@ -114,6 +114,29 @@ async fn identities_are_listed_filtered_paged_and_counted() {
 }
 
 #[tokio::test]
+async fn datetime_attributes_filter_by_iso_dates() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    seed(&app, &login.user_id, "old", "github", 1_000).await;
+    seed(&app, &login.user_id, "new", "github", 1_700_000_000_000).await;
+    let q = url_escape(
+        r#"{"method":"greaterThan","attribute":"$createdAt","values":["2020-01-01T00:00:00.000+00:00"]}"#,
+    );
+    let r = list(&app, &login, &format!("?queries[]={q}")).await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["total"], 1);
+    assert_eq!(body["identities"][0]["$id"], "new");
+    let q = url_escape(r#"{"method":"equal","attribute":"$createdAt","values":["yesterday"]}"#);
+    assert_error(
+        list(&app, &login, &format!("?queries[]={q}")).await,
+        400,
+        "general_argument_invalid",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn bad_identity_queries_are_400() {
     let app = spawn_app().await;
     let (_, login) = app.user().await;
