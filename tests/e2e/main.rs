@@ -6,6 +6,7 @@ mod harness;
 mod identities;
 mod jwt;
 mod logs;
+mod passwords;
 mod pipeline;
 mod sessions;
 mod targets;
