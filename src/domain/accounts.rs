@@ -7,7 +7,7 @@ use crate::domain::passwords::{PasswordHasher, StoredPassword, contains_personal
 use crate::domain::project::Project;
 use crate::domain::time::now_ms;
 use crate::error::{Error, ErrorType, Result};
-use crate::store::{AuditRow, SessionPurge, Store, StoreError, TargetRow, UserRow};
+use crate::store::{AuditRow, SessionPurge, Store, TargetRow, UserRow};
 
 /// Who made the request, for the audit trail and new sessions.
 #[derive(Debug, Clone, Default)]
@@ -91,13 +91,6 @@ fn set_password(user: &mut UserRow, stored: StoredPassword, history_len: u64, no
     user.password_update = Some(now);
 }
 
-fn user_conflict(e: StoreError) -> Error {
-    match e {
-        StoreError::Conflict(_) => ErrorType::UserAlreadyExists.into(),
-        other => other.into(),
-    }
-}
-
 /// Fails with `user_count_exceeded` when the project's user limit is reached.
 pub async fn check_user_limit(env: &Env<'_>) -> Result<()> {
     let limit = env.project.settings.auth.limit;
@@ -160,7 +153,7 @@ pub async fn create_account(
     env.store
         .create_user(&env.project.id, &user, target.as_ref(), None, &[audit])
         .await
-        .map_err(user_conflict)?;
+        .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
     Ok((user, target.into_iter().collect()))
 }
 
@@ -177,7 +170,7 @@ pub async fn save_profile(env: &Env<'_>, mut user: UserRow, event: &str) -> Resu
             Some(&audit),
         )
         .await
-        .map_err(user_conflict)?;
+        .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
     Ok(user)
 }
 
@@ -268,6 +261,34 @@ pub async fn update_email(
     let old_email = user.email.clone();
     set_email(&mut user, &email)?;
     user.email_verification = false;
+    ensure_target_free(env, old_email.as_deref(), &email).await?;
+    let rename = old_email.as_deref().map(|old| (old, email.as_str()));
+    save_contact(env, user, password, rename, ErrorType::GeneralBadRequest).await
+}
+
+/// A new email or phone must not be another target's identifier already (Appwrite checks
+/// targets before the users' unique index, hence 409 `user_target_already_exists`).
+async fn ensure_target_free(env: &Env<'_>, old: Option<&str>, new: &str) -> Result<()> {
+    if old != Some(new)
+        && env
+            .store
+            .target_identifier_taken(&env.project.id, new)
+            .await?
+    {
+        return Err(ErrorType::UserTargetAlreadyExists.into());
+    }
+    Ok(())
+}
+
+/// Saves a changed email or phone: the given password becomes the account's when it had none
+/// (anonymous → email conversion), and the old target follows the new address.
+async fn save_contact(
+    env: &Env<'_>,
+    mut user: UserRow,
+    password: &str,
+    rename: Option<(&str, &str)>,
+    taken: ErrorType,
+) -> Result<UserRow> {
     let now = now_ms();
     if user.password_update.is_none() {
         let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
@@ -278,17 +299,8 @@ pub async fn update_email(
             now,
         );
     }
-    if old_email.as_deref() != Some(email.as_str())
-        && env
-            .store
-            .target_identifier_taken(&env.project.id, &email)
-            .await?
-    {
-        return Err(ErrorType::UserTargetAlreadyExists.into());
-    }
     user.updated_at = now;
     let audit = env.audit(&user, "user.update", format!("user/{}", user.id));
-    let rename = old_email.as_deref().map(|old| (old, email.as_str()));
     env.store
         .update_user(
             &env.project.id,
@@ -298,10 +310,7 @@ pub async fn update_email(
             Some(&audit),
         )
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ErrorType::GeneralBadRequest.into(),
-            other => Error::from(other),
-        })?;
+        .map_err(|e| e.conflict_as(taken))?;
     Ok(user)
 }
 
@@ -314,43 +323,18 @@ pub async fn update_phone(
 ) -> Result<UserRow> {
     require_password(env, &user, password).await?;
     let old_phone = user.phone.clone();
-    if old_phone.as_deref() != Some(phone.as_str())
-        && env
-            .store
-            .target_identifier_taken(&env.project.id, &phone)
-            .await?
-    {
-        return Err(ErrorType::UserTargetAlreadyExists.into());
-    }
+    ensure_target_free(env, old_phone.as_deref(), &phone).await?;
     user.phone = Some(phone.clone());
     user.phone_verification = false;
-    let now = now_ms();
-    if user.password_update.is_none() {
-        let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
-        set_password(
-            &mut user,
-            stored,
-            env.project.settings.auth.password_history,
-            now,
-        );
-    }
-    user.updated_at = now;
-    let audit = env.audit(&user, "user.update", format!("user/{}", user.id));
     let rename = old_phone.as_deref().map(|old| (old, phone.as_str()));
-    env.store
-        .update_user(
-            &env.project.id,
-            &user,
-            rename,
-            SessionPurge::Keep,
-            Some(&audit),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ErrorType::UserPhoneAlreadyExists.into(),
-            other => Error::from(other),
-        })?;
-    Ok(user)
+    save_contact(
+        env,
+        user,
+        password,
+        rename,
+        ErrorType::UserPhoneAlreadyExists,
+    )
+    .await
 }
 
 /// `PATCH /v1/account/status`: blocks the account and ends its sessions' use.

@@ -10,7 +10,7 @@ use crate::http::extract::Params;
 use crate::http::gate::Ctx;
 use crate::http::models;
 use crate::http::reply::{Model, Reply};
-use crate::store::{StoreError, TargetRow};
+use crate::store::TargetRow;
 
 /// The target name Appwrite derives from the session's device.
 fn device_name(ctx: &Ctx) -> String {
@@ -52,10 +52,7 @@ pub async fn create_push_target(ctx: Ctx, p: Params) -> Result<Reply> {
         .store
         .create_target(&ctx.project.id, &target, &audit)
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ErrorType::UserTargetAlreadyExists.into(),
-            other => crate::error::Error::from(other),
-        })?;
+        .map_err(|e| e.conflict_as(ErrorType::UserTargetAlreadyExists))?;
     Ok(Reply::json(
         StatusCode::CREATED,
         Model::Target,
@@ -90,10 +87,7 @@ pub async fn update_push_target(ctx: Ctx, p: Params) -> Result<Reply> {
         .store
         .update_target(&ctx.project.id, &target, &audit)
         .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ErrorType::UserTargetAlreadyExists.into(),
-            other => crate::error::Error::from(other),
-        })?;
+        .map_err(|e| e.conflict_as(ErrorType::UserTargetAlreadyExists))?;
     Ok(Reply::ok(Model::Target, models::target(&target)))
 }
 

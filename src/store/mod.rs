@@ -26,6 +26,17 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// The Appwrite error a unique-index conflict means at this call site; other failures
+    /// stay server errors.
+    pub fn conflict_as(self, ty: crate::error::ErrorType) -> crate::error::Error {
+        match self {
+            StoreError::Conflict(_) => ty.into(),
+            other => other.into(),
+        }
+    }
+}
+
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -321,6 +321,30 @@ async fn insert_target(
     Ok(())
 }
 
+impl SqlStore {
+    /// Runs one `DELETE` bound to `binds` and records `audit` in the same transaction,
+    /// unless nothing was deleted. Returns whether a row went.
+    async fn delete_audited(
+        &self,
+        sql: &'static str,
+        binds: &[&str],
+        project: &str,
+        audit: &AuditRow,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let deleted = q.execute(&mut *tx).await?.rows_affected() > 0;
+        if deleted {
+            insert_audit(&mut tx, project, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}
+
 #[async_trait]
 impl Store for SqlStore {
     async fn migrate(&self) -> StoreResult<()> {
@@ -685,21 +709,13 @@ impl Store for SqlStore {
         id: &str,
         audit: &AuditRow,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done =
-            sqlx::query("DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND id = $3")
-                .bind(project)
-                .bind(user)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                > 0;
-        if done {
-            insert_audit(&mut tx, project, audit).await?;
-        }
-        tx.commit().await?;
-        Ok(done)
+        self.delete_audited(
+            "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND id = $3",
+            &[project, user, id],
+            project,
+            audit,
+        )
+        .await
     }
 
     async fn delete_sessions(
@@ -708,6 +724,7 @@ impl Store for SqlStore {
         user: &str,
         audit: &AuditRow,
     ) -> StoreResult<()> {
+        // The audit is kept even when the user had no session left: the request happened.
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE project_id = $1 AND user_id = $2")
             .bind(project)
@@ -784,15 +801,14 @@ impl Store for SqlStore {
     }
 
     async fn delete_target(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM targets WHERE project_id = $1 AND id = $2")
-            .bind(project)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        insert_audit(&mut tx, project, audit).await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_audited(
+            "DELETE FROM targets WHERE project_id = $1 AND id = $2",
+            &[project, id],
+            project,
+            audit,
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn list_identities(
@@ -943,15 +959,14 @@ impl Store for SqlStore {
     }
 
     async fn delete_identity(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM identities WHERE project_id = $1 AND id = $2")
-            .bind(project)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        insert_audit(&mut tx, project, audit).await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_audited(
+            "DELETE FROM identities WHERE project_id = $1 AND id = $2",
+            &[project, id],
+            project,
+            audit,
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn list_logs(
