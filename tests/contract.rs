@@ -148,3 +148,50 @@ fn version_flag_prints_the_package_version() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[tokio::test]
+async fn only_the_sha256_of_a_session_secret_reaches_the_database_file() {
+    use base64::Engine;
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&[], dir.path());
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({"userId": "unique()", "email": "s@example.com", "password": "password-123"});
+    let r = client
+        .post(format!("{}/v1/account", server.url))
+        .header("x-appwrite-project", "default")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = client
+        .post(format!("{}/v1/account/sessions/email", server.url))
+        .header("x-appwrite-project", "default")
+        .json(&serde_json::json!({"email": "s@example.com", "password": "password-123"}))
+        .send()
+        .await
+        .unwrap();
+    let fallback: serde_json::Value =
+        serde_json::from_str(r.headers()["x-fallback-cookies"].to_str().unwrap()).unwrap();
+    let encoded = fallback["a_session_default"].as_str().unwrap();
+    let decoded: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap(),
+    )
+    .unwrap();
+    let secret = decoded["secret"].as_str().unwrap();
+    let hash = hex::encode(sha2::Sha256::digest(secret.as_bytes()));
+    assert!(terminate(server).success());
+    let mut bytes = Vec::new();
+    for f in ["latchkey.db", "latchkey.db-wal"] {
+        if let Ok(b) = std::fs::read(dir.path().join(f)) {
+            bytes.extend(b);
+        }
+    }
+    let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(contains(&hash), "the hash is stored");
+    assert!(!contains(secret), "the raw secret must never be stored");
+    assert!(!contains("password-123"), "nor the password");
+}

@@ -118,9 +118,25 @@ fn no_cache(builder: axum::http::response::Builder) -> axum::http::response::Bui
         .header("x-content-type-options", "nosniff")
 }
 
+/// The version [`API_VERSION`] as a [`Format`].
+fn served_format() -> Format {
+    parse_format(API_VERSION).unwrap_or((1, 9, 6))
+}
+
+/// Appwrite's warning for an SDK built for a newer server than this one.
+pub fn newer_format_warning(format: Option<Format>) -> Option<String> {
+    let (a, b, c) = format.filter(|f| *f > served_format())?;
+    Some(format!(
+        "The current SDK is built for Appwrite {a}.{b}.{c}. However, the current Appwrite server version is {API_VERSION}. Please downgrade your SDK to match the Appwrite version: https://appwrite.io/docs/sdks"
+    ))
+}
+
 /// Renders a reply for a client speaking `format`.
 pub fn render(reply: Reply, format: Option<Format>) -> Response {
     let mut b = no_cache(Response::builder().status(reply.status));
+    if let Some(w) = newer_format_warning(format) {
+        b = b.header("x-appwrite-warning", w);
+    }
     for c in &reply.cookies {
         b = b.header(header::SET_COOKIE, c);
     }
@@ -187,6 +203,13 @@ mod tests {
         downgrade(Model::SessionList, &mut list, (1, 4, 0));
         assert_eq!(list["sessions"][0], json!({"current": true}));
         assert_eq!(parse_format("1.9.5"), Some((1, 9, 5)));
+        assert!(newer_format_warning(Some((1, 9, 5))).is_none());
+        assert!(newer_format_warning(None).is_none());
+        assert!(
+            newer_format_warning(Some((2, 0, 0)))
+                .unwrap()
+                .contains("built for Appwrite 2.0.0")
+        );
         assert_eq!(parse_format("junk"), None);
     }
 }
