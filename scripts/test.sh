@@ -105,7 +105,7 @@ for backend in sqlite postgres; do
     start_server "$data"
   fi
   echo "latchkey on $backend at $LATCHKEY_ENDPOINT"
-  suite "SDK node-appwrite 27.1.0 + 16.0.0, appwrite (web) 26.2.0 on $backend" \
+  suite "SDK node-appwrite 27.1.0 + 16.0.0 + 11.1.1, appwrite (web) 26.2.0 on $backend" \
     sh -c 'cd tests/sdk/node && node --test --test-reporter=spec'
   for v in 22.2.0 10.0.0; do
     suite "SDK PyPI appwrite $v on $backend" \
