@@ -158,16 +158,31 @@ pub enum SessionPurge {
     All,
 }
 
-/// Every query the server makes. Each method is one unit of work: the rows it writes
-/// (including the audit record) commit together or not at all. All take the project id.
+/// Every query the server makes, one trait per resource. Each method is one unit of work: the
+/// rows it writes (including the audit record) commit together or not at all. All take the
+/// project id. Their methods are all callable on an `Arc<dyn Store>`.
+pub trait Store:
+    ProjectStore + UserStore + SessionStore + TargetStore + IdentityStore + LogStore
+{
+}
+
+impl<T> Store for T where
+    T: ProjectStore + UserStore + SessionStore + TargetStore + IdentityStore + LogStore
+{
+}
+
+/// Projects and the schema.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait ProjectStore: Send + Sync {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
-
     async fn list_projects(&self) -> StoreResult<Vec<ProjectRow>>;
     async fn upsert_project(&self, project: &ProjectRow) -> StoreResult<()>;
+}
 
+/// Users.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     async fn count_users(&self, project: &str) -> StoreResult<i64>;
     async fn find_user(&self, project: &str, id: &str) -> StoreResult<Option<UserRow>>;
     async fn find_user_by_email(&self, project: &str, email: &str) -> StoreResult<Option<UserRow>>;
@@ -195,14 +210,11 @@ pub trait Store: Send + Sync {
     async fn touch_user(&self, project: &str, id: &str, accessed_at: i64) -> StoreResult<()>;
     /// Deletes the user and everything that belongs to it.
     async fn delete_user(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()>;
-    async fn target_identifier_taken(&self, project: &str, identifier: &str) -> StoreResult<bool>;
-    async fn identity_email_taken(
-        &self,
-        project: &str,
-        email: &str,
-        except_user: Option<&str>,
-    ) -> StoreResult<bool>;
+}
 
+/// Sessions; only hashes of their secrets are stored.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     /// Inserts a session, then deletes the user's oldest sessions beyond `max_sessions`
     /// (0 = unlimited) so the new one always survives.
     async fn create_session(
@@ -242,7 +254,12 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<bool>;
     async fn delete_sessions(&self, project: &str, user: &str, audit: &AuditRow)
     -> StoreResult<()>;
+}
 
+/// Messaging targets.
+#[async_trait]
+pub trait TargetStore: Send + Sync {
+    async fn target_identifier_taken(&self, project: &str, identifier: &str) -> StoreResult<bool>;
     async fn list_targets(&self, project: &str, user: &str) -> StoreResult<Vec<TargetRow>>;
     async fn find_target(&self, project: &str, id: &str) -> StoreResult<Option<TargetRow>>;
     async fn create_target(
@@ -258,7 +275,17 @@ pub trait Store: Send + Sync {
         audit: &AuditRow,
     ) -> StoreResult<()>;
     async fn delete_target(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()>;
+}
 
+/// OAuth2 identities.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    async fn identity_email_taken(
+        &self,
+        project: &str,
+        email: &str,
+        except_user: Option<&str>,
+    ) -> StoreResult<bool>;
     /// Identities of a user matching the query, and how many match in all.
     async fn list_identities(
         &self,
@@ -269,7 +296,11 @@ pub trait Store: Send + Sync {
     async fn find_identity(&self, project: &str, id: &str) -> StoreResult<Option<IdentityRow>>;
     async fn create_identity(&self, project: &str, identity: &IdentityRow) -> StoreResult<()>;
     async fn delete_identity(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()>;
+}
 
+/// Security audit records.
+#[async_trait]
+pub trait LogStore: Send + Sync {
     /// A user's audit records, newest first, and their count.
     async fn list_logs(
         &self,
