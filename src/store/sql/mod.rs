@@ -1,12 +1,13 @@
-//! The SQL shared by both backends, one file per resource. Placeholders are `$N`, which PostgreSQL and sqlx's SQLite
-//! driver both bind by position; types are limited to what `Any` carries (i64, text, null).
+//! The SQL shared by both backends, one file per resource. Placeholders are `$N`, which
+//! PostgreSQL and sqlx's SQLite driver both bind by position; types are limited to what `Any`
+//! carries (i64, text, null).
 
 use async_trait::async_trait;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Row};
 
-pub(crate) use super::*;
+use super::*;
 
 mod identities;
 mod logs;
