@@ -2,6 +2,7 @@
 //! Set `LATCHKEY_TEST_POSTGRES_URL` to run them all on PostgreSQL instead of SQLite.
 
 mod account;
+mod callers;
 mod harness;
 mod identities;
 mod jwt;
