@@ -193,11 +193,7 @@ impl IdentityStore for SqlStore {
     }
 
     async fn create_identity(&self, project: &str, i: &IdentityRow) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO identities (project_id, {IDENTITY_COLS}) VALUES ($1, {})",
-            placeholders(2, count_cols(IDENTITY_COLS))
-        );
-        sqlx::query(AssertSqlSafe(sql))
+        sqlx::query(insert_sql("identities", IDENTITY_COLS))
             .bind(project)
             .bind(&i.id)
             .bind(&i.user_id)

@@ -49,15 +49,24 @@ pub(super) fn get_obool(r: &AnyRow, c: &str) -> StoreResult<Option<bool>> {
 }
 
 /// `$1, $2, …, $n`.
-pub(super) fn placeholders(from: usize, n: usize) -> String {
+fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-pub(super) fn count_cols(cols: &str) -> usize {
+fn count_cols(cols: &str) -> usize {
     cols.split(',').count()
+}
+
+/// `INSERT INTO <table> (project_id, <cols>) VALUES ($1, $2, …)`: the project is bound
+/// first, then the row's columns in `cols` order.
+pub(super) fn insert_sql(table: &str, cols: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(format!(
+        "INSERT INTO {table} (project_id, {cols}) VALUES ($1, {})",
+        placeholders(2, count_cols(cols))
+    ))
 }
 
 pub(super) async fn insert_audit(

@@ -79,14 +79,13 @@ pub(super) async fn insert_session(
     project: &str,
     s: &SessionRow,
 ) -> StoreResult<()> {
-    let sql = format!(
-        "INSERT INTO sessions (project_id, {SESSION_COLS}) VALUES ($1, {})",
-        placeholders(2, count_cols(SESSION_COLS))
-    );
-    bind_session(sqlx::query(AssertSqlSafe(sql)).bind(project), s)
-        .execute(conn)
-        .await
-        .map_err(conflict_or)?;
+    bind_session(
+        sqlx::query(insert_sql("sessions", SESSION_COLS)).bind(project),
+        s,
+    )
+    .execute(conn)
+    .await
+    .map_err(conflict_or)?;
     Ok(())
 }
 

@@ -38,14 +38,13 @@ pub(super) async fn insert_target(
     project: &str,
     t: &TargetRow,
 ) -> StoreResult<()> {
-    let sql = format!(
-        "INSERT INTO targets (project_id, {TARGET_COLS}) VALUES ($1, {})",
-        placeholders(2, count_cols(TARGET_COLS))
-    );
-    bind_target(sqlx::query(AssertSqlSafe(sql)).bind(project), t)
-        .execute(conn)
-        .await
-        .map_err(conflict_or)?;
+    bind_target(
+        sqlx::query(insert_sql("targets", TARGET_COLS)).bind(project),
+        t,
+    )
+    .execute(conn)
+    .await
+    .map_err(conflict_or)?;
     Ok(())
 }
 

@@ -110,14 +110,13 @@ impl UserStore for SqlStore {
         audits: &[AuditRow],
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let sql = format!(
-            "INSERT INTO users (project_id, {USER_COLS}) VALUES ($1, {})",
-            placeholders(2, count_cols(USER_COLS))
-        );
-        bind_user(sqlx::query(AssertSqlSafe(sql)).bind(project), user)
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_or)?;
+        bind_user(
+            sqlx::query(insert_sql("users", USER_COLS)).bind(project),
+            user,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
         if let Some(t) = target {
             insert_target(&mut tx, project, t).await?;
         }
