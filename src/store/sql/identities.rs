@@ -180,16 +180,12 @@ impl IdentityStore for SqlStore {
     }
 
     async fn find_identity(&self, project: &str, id: &str) -> StoreResult<Option<IdentityRow>> {
-        let sql =
-            format!("SELECT {IDENTITY_COLS} FROM identities WHERE project_id = $1 AND id = $2");
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(project)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(identity_from)
-            .transpose()
+        self.fetch_opt(
+            format!("SELECT {IDENTITY_COLS} FROM identities WHERE project_id = $1 AND id = $2"),
+            &[project, id],
+            identity_from,
+        )
+        .await
     }
 
     async fn create_identity(&self, project: &str, i: &IdentityRow) -> StoreResult<()> {

@@ -95,7 +95,60 @@ pub(super) async fn insert_audit(
     Ok(())
 }
 
+/// Maps a fetched row to its struct.
+pub(super) type FromRow<T> = fn(&AnyRow) -> StoreResult<T>;
+/// Binds a struct's columns after the project id.
+pub(super) type BindRow<T> = for<'q> fn(Q<'q>, &'q T) -> Q<'q>;
+
+/// Inserts one row of `table` inside an open transaction; `Conflict` on a unique index.
+pub(super) async fn insert_row<T>(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    cols: &str,
+    bind: BindRow<T>,
+    project: &str,
+    row: &T,
+) -> StoreResult<()> {
+    bind(sqlx::query(insert_sql(table, cols)).bind(project), row)
+        .execute(conn)
+        .await
+        .map_err(conflict_or)?;
+    Ok(())
+}
+
 impl SqlStore {
+    /// Runs a `SELECT` bound to text `binds` and maps the row it finds, if any.
+    pub(super) async fn fetch_opt<T>(
+        &self,
+        sql: String,
+        binds: &[&str],
+        map: FromRow<T>,
+    ) -> StoreResult<Option<T>> {
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        q.fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(map)
+            .transpose()
+    }
+
+    /// Runs a `SELECT` bound to text `binds` and maps every row.
+    pub(super) async fn fetch_rows<T>(
+        &self,
+        sql: String,
+        binds: &[&str],
+        map: FromRow<T>,
+    ) -> StoreResult<Vec<T>> {
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        q.fetch_all(&self.pool).await?.iter().map(map).collect()
+    }
+
     /// Runs one `DELETE` bound to `binds` and records `audit` in the same transaction,
     /// unless nothing was deleted. Returns whether a row went.
     pub(super) async fn delete_audited(

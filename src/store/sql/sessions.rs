@@ -79,14 +79,7 @@ pub(super) async fn insert_session(
     project: &str,
     s: &SessionRow,
 ) -> StoreResult<()> {
-    bind_session(
-        sqlx::query(insert_sql("sessions", SESSION_COLS)).bind(project),
-        s,
-    )
-    .execute(conn)
-    .await
-    .map_err(conflict_or)?;
-    Ok(())
+    insert_row(conn, "sessions", SESSION_COLS, bind_session, project, s).await
 }
 
 #[async_trait]
@@ -123,17 +116,14 @@ impl SessionStore for SqlStore {
         project: &str,
         secret_hash: &str,
     ) -> StoreResult<Option<SessionRow>> {
-        let sql = format!(
-            "SELECT {SESSION_COLS} FROM sessions WHERE project_id = $1 AND secret_hash = $2"
-        );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(project)
-            .bind(secret_hash)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(session_from)
-            .transpose()
+        self.fetch_opt(
+            format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE project_id = $1 AND secret_hash = $2"
+            ),
+            &[project, secret_hash],
+            session_from,
+        )
+        .await
     }
 
     async fn find_session(
@@ -142,33 +132,27 @@ impl SessionStore for SqlStore {
         user: &str,
         id: &str,
     ) -> StoreResult<Option<SessionRow>> {
-        let sql = format!(
-            "SELECT {SESSION_COLS} FROM sessions WHERE project_id = $1 AND user_id = $2 AND id = $3"
-        );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(project)
-            .bind(user)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(session_from)
-            .transpose()
+        self.fetch_opt(
+            format!(
+                "SELECT {SESSION_COLS} FROM sessions \
+                 WHERE project_id = $1 AND user_id = $2 AND id = $3"
+            ),
+            &[project, user, id],
+            session_from,
+        )
+        .await
     }
 
     async fn list_sessions(&self, project: &str, user: &str) -> StoreResult<Vec<SessionRow>> {
-        let sql = format!(
-            "SELECT {SESSION_COLS} FROM sessions WHERE project_id = $1 AND user_id = $2 \
+        self.fetch_rows(
+            format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE project_id = $1 AND user_id = $2 \
              ORDER BY created_at, id LIMIT 1000"
-        );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(project)
-            .bind(user)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(session_from)
-            .collect()
+            ),
+            &[project, user],
+            session_from,
+        )
+        .await
     }
 
     async fn update_session_expire(

@@ -38,14 +38,7 @@ pub(super) async fn insert_target(
     project: &str,
     t: &TargetRow,
 ) -> StoreResult<()> {
-    bind_target(
-        sqlx::query(insert_sql("targets", TARGET_COLS)).bind(project),
-        t,
-    )
-    .execute(conn)
-    .await
-    .map_err(conflict_or)?;
-    Ok(())
+    insert_row(conn, "targets", TARGET_COLS, bind_target, project, t).await
 }
 
 #[async_trait]
@@ -62,29 +55,23 @@ impl TargetStore for SqlStore {
     }
 
     async fn list_targets(&self, project: &str, user: &str) -> StoreResult<Vec<TargetRow>> {
-        let sql = format!(
-            "SELECT {TARGET_COLS} FROM targets WHERE project_id = $1 AND user_id = $2 ORDER BY created_at, id"
-        );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(project)
-            .bind(user)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(target_from)
-            .collect()
+        self.fetch_rows(
+            format!(
+                "SELECT {TARGET_COLS} FROM targets WHERE project_id = $1 AND user_id = $2 ORDER BY created_at, id"
+            ),
+            &[project, user],
+            target_from,
+        )
+        .await
     }
 
     async fn find_target(&self, project: &str, id: &str) -> StoreResult<Option<TargetRow>> {
-        let sql = format!("SELECT {TARGET_COLS} FROM targets WHERE project_id = $1 AND id = $2");
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(project)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(target_from)
-            .transpose()
+        self.fetch_opt(
+            format!("SELECT {TARGET_COLS} FROM targets WHERE project_id = $1 AND id = $2"),
+            &[project, id],
+            target_from,
+        )
+        .await
     }
 
     async fn create_target(

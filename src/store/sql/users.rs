@@ -78,27 +78,21 @@ impl UserStore for SqlStore {
     }
 
     async fn find_user(&self, project: &str, id: &str) -> StoreResult<Option<UserRow>> {
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND id = $2");
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(project)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(user_from)
-            .transpose()
+        self.fetch_opt(
+            format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND id = $2"),
+            &[project, id],
+            user_from,
+        )
+        .await
     }
 
     async fn find_user_by_email(&self, project: &str, email: &str) -> StoreResult<Option<UserRow>> {
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND email = $2");
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(project)
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(user_from)
-            .transpose()
+        self.fetch_opt(
+            format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND email = $2"),
+            &[project, email],
+            user_from,
+        )
+        .await
     }
 
     async fn create_user(
