@@ -236,11 +236,11 @@ pub async fn run(
     route: &Route,
     project: Arc<Project>,
     parts: &Parts,
+    request: RequestInfo,
     peer: SocketAddr,
     path_params: Vec<(&'static str, String)>,
 ) -> Result<Ctx> {
     let headers = &parts.headers;
-    let request = request_info(headers);
     let key_header = header(headers, "x-appwrite-key");
 
     if let Some(origin) = &request.origin
@@ -251,9 +251,8 @@ pub async fn run(
         return Err(ErrorType::GeneralUnknownOrigin.into());
     }
 
-    let mut scopes: Vec<String> = GUEST_SCOPES.iter().map(|s| s.to_string()).collect();
     let mut caller = Caller::Guest;
-    let mut role = "guests";
+    let mut key_scopes: &[String] = &[];
     if let Some(secret) = key_header {
         let key = project
             .find_key(secret)
@@ -261,10 +260,8 @@ pub async fn run(
         if key.expire.is_some_and(|e| e < now_ms()) {
             return Err(ErrorType::ProjectKeyExpired.into());
         }
-        scopes = key.scopes.clone();
-        scopes.extend(KEY_EXTRA_SCOPES.iter().map(|s| s.to_string()));
+        key_scopes = &key.scopes;
         caller = Caller::Key;
-        role = "applications";
     } else if !route.projectless {
         let by_session = session_user(&state, &project.id, headers).await?;
         let jwt = header(headers, "x-appwrite-jwt");
@@ -277,8 +274,6 @@ pub async fn run(
             (None, None) => None,
         };
         if let Some((user, session)) = user {
-            scopes = USER_SCOPES.iter().map(|s| s.to_string()).collect();
-            role = "users";
             caller = Caller::User {
                 user: Box::new(user),
                 session,
@@ -286,7 +281,15 @@ pub async fn run(
         }
     }
 
-    if !scopes.iter().any(|s| s == route.scope) {
+    let (role, has_scope) = match &caller {
+        Caller::Guest => ("guests", GUEST_SCOPES.contains(&route.scope)),
+        Caller::User { .. } => ("users", USER_SCOPES.contains(&route.scope)),
+        Caller::Key => (
+            "applications",
+            KEY_EXTRA_SCOPES.contains(&route.scope) || key_scopes.iter().any(|s| s == route.scope),
+        ),
+    };
+    if !has_scope {
         let who = match &caller {
             Caller::User { user, .. } => user.email.clone().filter(|e| !e.is_empty()),
             _ => None,

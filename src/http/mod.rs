@@ -121,23 +121,36 @@ async fn dispatch(
     let project = project_id(&parts.method, &parts.headers, &query, &params)
         .map(|id| state.projects.get(&id).cloned().ok_or(id));
     let known_project = project.as_ref().and_then(|p| p.as_ref().ok()).cloned();
-    let format = gate::request_info(&parts.headers).format;
+    let request = gate::request_info(&parts.headers);
+    let format = request.format;
 
     let result = async {
-        let found = routes::find(&state.routes, &parts.method, parts.uri.path());
-        let project: Arc<Project> = match (project, found.as_ref().map(|(r, _)| r.projectless)) {
-            (Some(Err(_)), _) => return Err(ErrorType::ProjectNotFound.into()),
-            (_, None) => return Err(Error::from(ErrorType::GeneralRouteNotFound)),
-            (Some(Ok(p)), _) => p,
-            (None, Some(true)) => state.placeholder_project.clone(),
-            (None, Some(false)) => return Err(ErrorType::ProjectNotFound.into()),
-        };
-        let Some((route, path_params)) = found else {
+        // An unknown project is reported before an unknown route, as in Appwrite.
+        if let Some(Err(_)) = project {
+            return Err(ErrorType::ProjectNotFound.into());
+        }
+        let Some((route, path_params)) =
+            routes::find(&state.routes, &parts.method, parts.uri.path())
+        else {
             return Err(ErrorType::GeneralRouteNotFound.into());
+        };
+        let project: Arc<Project> = match project {
+            Some(Ok(p)) => p,
+            _ if route.projectless => state.placeholder_project.clone(),
+            _ => return Err(ErrorType::ProjectNotFound.into()),
         };
         let span = tracing::debug_span!("request", sdk = route.sdk);
         async {
-            let ctx = gate::run(state.clone(), route, project, &parts, peer, path_params).await?;
+            let ctx = gate::run(
+                state.clone(),
+                route,
+                project,
+                &parts,
+                request,
+                peer,
+                path_params,
+            )
+            .await?;
             (route.handler)(ctx, params).await
         }
         .instrument(span)

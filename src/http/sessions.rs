@@ -77,7 +77,7 @@ fn is_current(ctx: &Ctx, s: &SessionRow) -> bool {
 }
 
 /// The session named by the `sessionId` path param, where `current` means the request's own.
-async fn named_session_id(ctx: &Ctx) -> Result<String> {
+fn named_session_id(ctx: &Ctx) -> Result<String> {
     let id = ctx.path("sessionId");
     if id == "current" {
         return ctx
@@ -109,7 +109,7 @@ pub async fn list_sessions(ctx: Ctx, _: Params) -> Result<Reply> {
 /// `account.getSession` — GET /v1/account/sessions/:sessionId.
 pub async fn get_session(ctx: Ctx, _: Params) -> Result<Reply> {
     let user = ctx.user()?;
-    let id = named_session_id(&ctx).await?;
+    let id = named_session_id(&ctx)?;
     let s = ctx
         .state
         .store
@@ -124,7 +124,7 @@ pub async fn get_session(ctx: Ctx, _: Params) -> Result<Reply> {
 
 /// `account.updateSession` — PATCH /v1/account/sessions/:sessionId: extends its expiry.
 pub async fn update_session(ctx: Ctx, _: Params) -> Result<Reply> {
-    let id = named_session_id(&ctx).await?;
+    let id = named_session_id(&ctx)?;
     let s = sessions::extend_session(&ctx.env(), ctx.user()?, &id).await?;
     Ok(Reply::ok(
         Model::Session,
@@ -134,7 +134,7 @@ pub async fn update_session(ctx: Ctx, _: Params) -> Result<Reply> {
 
 /// `account.deleteSession` — DELETE /v1/account/sessions/:sessionId.
 pub async fn delete_session(ctx: Ctx, _: Params) -> Result<Reply> {
-    let id = named_session_id(&ctx).await?;
+    let id = named_session_id(&ctx)?;
     sessions::delete_session(&ctx.env(), ctx.user()?, &id).await?;
     let mut reply = Reply::no_content();
     if ctx.current_session().is_some_and(|c| c.id == id) {

@@ -12,9 +12,17 @@ use crate::http::models;
 use crate::http::reply::{Model, Reply};
 use crate::store::TargetRow;
 
-/// The target name Appwrite derives from the session's device.
+/// The target name Appwrite derives from the device: the current session's stored fields,
+/// parsed once when it was created (a JWT caller has none, so its user agent is parsed here).
 fn device_name(ctx: &Ctx) -> String {
-    let ua = crate::domain::useragent::parse(&ctx.client.user_agent);
+    let parsed;
+    let ua = match ctx.current_session() {
+        Some(s) => &s.ua,
+        None => {
+            parsed = crate::domain::useragent::parse(&ctx.client.user_agent);
+            &parsed
+        }
+    };
     format!("{} {}", ua.device_brand, ua.device_model)
 }
 
