@@ -1,25 +1,31 @@
 //! Instance configuration: CLI flags and env (see OPERATOR-CONTRACT.md) plus the TOML file.
+//! The file's project tables are `domain::project::ProjectSettings`; this module reads,
+//! checks (Appwrite's ranges included) and hands them on.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::passwords::{HashParams, PasswordStrength};
+use crate::domain::passwords::{HashParams, MAX_VERIFY_MEMORY_KIB};
+use crate::domain::project::{ProjectSettings, SmsSettings, SmtpSettings};
+use crate::secret::Secret;
 
 /// Everything `serve` needs, built once at start.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
     pub data_dir: PathBuf,
-    /// `sqlite://PATH` or `postgres://…`; `None` means `sqlite://<data>/latchkey.db`.
-    pub database_url: Option<String>,
+    /// `sqlite://PATH` or `postgres://…` (it may carry a password); `None` means
+    /// `sqlite://<data>/latchkey.db`.
+    pub database_url: Option<Secret>,
     /// `_APP_OPENSSL_KEY_V1`; when `None` a key is generated once and kept in the data folder.
-    pub instance_key: Option<String>,
+    pub instance_key: Option<Secret>,
     pub file: FileConfig,
-    /// Whether the file listed projects (otherwise an empty store gets project `default`).
+    /// Whether a config file was given (it is then the only source of projects; otherwise
+    /// the server runs project `default`).
     pub has_config_file: bool,
 }
 
@@ -49,205 +55,30 @@ impl Config {
         file.validate()?;
         Ok(file)
     }
+
+    /// The projects the server runs: the file's, or `default` without a config file.
+    pub fn projects(&self) -> Vec<ProjectSettings> {
+        if self.has_config_file {
+            self.file.projects.clone()
+        } else {
+            vec![ProjectSettings::default_project()]
+        }
+    }
 }
 
 /// The TOML file (OPERATOR-CONTRACT.md "Config file"). Unknown keys are rejected.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileConfig {
-    /// Peers whose `X-Forwarded-For` is believed; default loopback.
+    /// Peers whose `X-Forwarded-For` / `-Proto` are believed; default loopback.
     pub trusted_proxies: Option<Vec<String>>,
     pub public_url: Option<String>,
     #[serde(default)]
     pub passwords: HashParams,
-    pub smtp: Option<SmtpConfig>,
-    pub sms: Option<SmsConfig>,
+    pub smtp: Option<SmtpSettings>,
+    pub sms: Option<SmsSettings>,
     #[serde(default)]
-    pub projects: Vec<ProjectConfig>,
-}
-
-/// SMTP settings (stored for the mail issue; not used yet).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SmtpConfig {
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub secure: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub sender: Option<String>,
-    pub sender_name: Option<String>,
-}
-
-/// SMS provider settings (stored for the phone issue; not used yet).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SmsConfig {
-    pub provider: Option<String>,
-    pub from: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub endpoint: Option<String>,
-}
-
-/// One `[[projects]]` entry; also the stored form of a project's settings.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProjectConfig {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub platforms: Vec<PlatformConfig>,
-    #[serde(default)]
-    pub auth: AuthConfig,
-    #[serde(default)]
-    pub keys: Vec<KeyConfig>,
-    #[serde(default)]
-    pub smtp: Option<SmtpConfig>,
-    #[serde(default)]
-    pub sms: Option<SmsConfig>,
-    #[serde(default)]
-    pub oauth2: BTreeMap<String, OAuth2Config>,
-}
-
-/// A platform: web types allow a hostname, native types a bundle key or URL scheme.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PlatformConfig {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub hostname: Option<String>,
-    #[serde(default)]
-    pub key: Option<String>,
-}
-
-/// Appwrite's project `auths`, same names and defaults (spec §10).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct AuthConfig {
-    pub limit: u64,
-    pub max_sessions: u64,
-    pub duration: u64,
-    pub password_history: u64,
-    pub password_dictionary: bool,
-    pub password_strength: PasswordStrength,
-    pub personal_data_check: bool,
-    pub session_alerts: bool,
-    pub invalidate_sessions: bool,
-    pub mock_numbers: Vec<MockNumber>,
-    pub methods: AuthMethods,
-    pub mfa_factors: MfaFactors,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        AuthConfig {
-            limit: 0,
-            max_sessions: 10,
-            duration: 31_536_000,
-            password_history: 0,
-            password_dictionary: false,
-            password_strength: PasswordStrength::default(),
-            personal_data_check: false,
-            session_alerts: false,
-            invalidate_sessions: true,
-            mock_numbers: vec![],
-            methods: AuthMethods::default(),
-            mfa_factors: MfaFactors::default(),
-        }
-    }
-}
-
-/// A phone number that never receives SMS and always accepts a fixed code.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct MockNumber {
-    pub phone: String,
-    pub otp: String,
-}
-
-/// Auth-method switches (spec §2.11), Appwrite's own keys; all default to enabled.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct AuthMethods {
-    #[serde(rename = "emailPassword")]
-    pub email_password: bool,
-    #[serde(rename = "usersAuthMagicURL")]
-    pub magic_url: bool,
-    #[serde(rename = "emailOtp")]
-    pub email_otp: bool,
-    pub anonymous: bool,
-    pub invites: bool,
-    #[serde(rename = "JWT")]
-    pub jwt: bool,
-    pub phone: bool,
-}
-
-impl Default for AuthMethods {
-    fn default() -> Self {
-        AuthMethods {
-            email_password: true,
-            magic_url: true,
-            email_otp: true,
-            anonymous: true,
-            invites: true,
-            jwt: true,
-            phone: true,
-        }
-    }
-}
-
-/// MFA factor policy (stored for the MFA issue).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct MfaFactors {
-    pub totp: bool,
-    pub email: bool,
-    pub phone: bool,
-    pub custom: bool,
-}
-
-impl Default for MfaFactors {
-    fn default() -> Self {
-        MfaFactors {
-            totp: true,
-            email: true,
-            phone: true,
-            custom: false,
-        }
-    }
-}
-
-/// A server API key; clients send `secret` verbatim as `X-Appwrite-Key`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct KeyConfig {
-    pub id: String,
-    pub secret: String,
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub expire: Option<String>,
-}
-
-/// One OAuth2 provider of a project (stored for the OAuth2 issue).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OAuth2Config {
-    #[serde(default)]
-    pub enabled: bool,
-    pub app_id: Option<String>,
-    pub secret: Option<String>,
-    pub well_known_endpoint: Option<String>,
-    pub authorization_endpoint: Option<String>,
-    pub token_endpoint: Option<String>,
-    pub userinfo_endpoint: Option<String>,
-    pub emails_endpoint: Option<String>,
+    pub projects: Vec<ProjectSettings>,
 }
 
 /// Appwrite's project API key scopes; a key naming anything else is rejected at start.
@@ -341,12 +172,39 @@ const PLATFORM_TYPES: &[&str] = &[
     "scheme",
 ];
 
+/// Fails unless `value` is within Appwrite's range for the key.
+fn in_range(at: &str, key: &str, value: u64, min: u64, max: u64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (min..=max).contains(&value),
+        "{at}.{key}: expected a value between {min} and {max}, got {value}"
+    );
+    Ok(())
+}
+
+/// Appwrite's limit on list-like project settings (`APP_LIMIT_COUNT`).
+const LIMIT_COUNT: u64 = 5000;
+
 impl FileConfig {
-    /// Checks what serde cannot: ids, scope names, platform types, dates and CIDRs.
+    /// Checks what serde cannot: ids, scope names, platform types, dates, CIDRs and the
+    /// ranges Appwrite 1.9.6 enforces on project settings (its `Policies` routes).
     pub fn validate(&self) -> anyhow::Result<()> {
         parse_trusted_proxies(self.trusted_proxies.as_deref())?;
-        crate::domain::passwords::PasswordHasher::new(self.passwords)?;
-        let mut ids = std::collections::HashSet::new();
+        let p = self.passwords;
+        crate::domain::passwords::PasswordHasher::check_params(p)?;
+        in_range(
+            "passwords",
+            "memoryCost",
+            p.memory_cost.into(),
+            8,
+            MAX_VERIFY_MEMORY_KIB.into(),
+        )?;
+        in_range("passwords", "timeCost", p.time_cost.into(), 1, 20)?;
+        in_range("passwords", "parallelism", p.parallelism.into(), 1, 16)?;
+        if let Some(u) = self.public_url.as_deref().filter(|u| !u.is_empty()) {
+            url::Url::parse(u)
+                .map_err(|e| anyhow::anyhow!("publicUrl: expected an absolute URL ({e})"))?;
+        }
+        let mut ids = HashSet::new();
         for (i, p) in self.projects.iter().enumerate() {
             let at = format!("projects[{i}]");
             crate::domain::validate::uid(&p.id)
@@ -365,14 +223,52 @@ impl FileConfig {
                     pl.kind
                 );
             }
-            let mut secrets = std::collections::HashSet::new();
+            let auth = &p.auth;
+            let at_auth = format!("{at}.auth");
+            in_range(&at_auth, "duration", auth.duration, 5, 31_536_000)?;
+            in_range(&at_auth, "maxSessions", auth.max_sessions, 0, LIMIT_COUNT)?;
+            in_range(&at_auth, "limit", auth.limit, 0, LIMIT_COUNT)?;
+            in_range(
+                &at_auth,
+                "passwordHistory",
+                auth.password_history,
+                0,
+                LIMIT_COUNT,
+            )?;
+            in_range(
+                &at_auth,
+                "passwordStrength.min",
+                auth.password_strength.min as u64,
+                8,
+                256,
+            )?;
+            anyhow::ensure!(
+                auth.mock_numbers.len() <= 10,
+                "{at_auth}.mockNumbers: expected at most 10 numbers"
+            );
+            let mut phones = HashSet::new();
+            for (j, m) in auth.mock_numbers.iter().enumerate() {
+                crate::domain::validate::phone(&m.phone)
+                    .map_err(|d| anyhow::anyhow!("{at_auth}.mockNumbers[{j}].phone: {d}"))?;
+                anyhow::ensure!(
+                    phones.insert(&m.phone),
+                    "{at_auth}.mockNumbers[{j}].phone: `{}` is listed twice",
+                    m.phone
+                );
+                let otp = m.otp.expose();
+                anyhow::ensure!(
+                    otp.len() == 6 && otp.bytes().all(|b| b.is_ascii_digit()),
+                    "{at_auth}.mockNumbers[{j}].otp: expected 6 digits"
+                );
+            }
+            let mut secrets = HashSet::new();
             for (j, k) in p.keys.iter().enumerate() {
                 anyhow::ensure!(
-                    k.secret.len() >= 16,
+                    k.secret.expose().len() >= 16,
                     "{at}.keys[{j}].secret: expected at least 16 characters"
                 );
                 anyhow::ensure!(
-                    secrets.insert(&k.secret),
+                    secrets.insert(k.secret.expose()),
                     "{at}.keys[{j}].secret: two keys share one secret"
                 );
                 for s in &k.scopes {
@@ -387,12 +283,6 @@ impl FileConfig {
                         "{at}.keys[{j}].expire: expected an ISO-8601 datetime, got `{e}`"
                     );
                 }
-            }
-            for (j, m) in p.auth.mock_numbers.iter().enumerate() {
-                anyhow::ensure!(
-                    m.otp.len() == 6 && m.otp.bytes().all(|b| b.is_ascii_digit()),
-                    "{at}.auth.mockNumbers[{j}].otp: expected 6 digits"
-                );
             }
         }
         Ok(())
@@ -473,5 +363,46 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("unknown scope `root`"), "{e}");
+    }
+
+    #[test]
+    fn project_settings_outside_appwrites_ranges_are_rejected_at_load() {
+        let with_auth = |auth: &str| {
+            Config::parse_file(&format!(
+                "[[projects]]\nid = \"a\"\nname = \"A\"\n[projects.auth]\n{auth}\n"
+            ))
+        };
+        for (auth, key) in [
+            ("duration = 0", "duration"),
+            ("duration = 31536001", "duration"),
+            ("duration = 18446744073709551615", "duration"),
+            ("maxSessions = 5001", "maxSessions"),
+            ("limit = 5001", "limit"),
+            ("passwordHistory = 5001", "passwordHistory"),
+            ("passwordStrength = { min = 7 }", "passwordStrength.min"),
+            (
+                "mockNumbers = [{ phone = \"123\", otp = \"123456\" }]",
+                "mockNumbers[0].phone",
+            ),
+            (
+                "mockNumbers = [{ phone = \"+16505550101\", otp = \"12345\" }]",
+                "mockNumbers[0].otp",
+            ),
+        ] {
+            let e = with_auth(auth).unwrap_err().to_string();
+            assert!(e.contains(key), "{auth}: {e}");
+        }
+        for auth in [
+            "duration = 5",
+            "duration = 31536000",
+            "maxSessions = 0",
+            "maxSessions = 5000",
+        ] {
+            assert!(with_auth(auth).is_ok(), "{auth}");
+        }
+        let e = Config::parse_file("[passwords]\nmemoryCost = 4194304\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("memoryCost"), "{e}");
     }
 }

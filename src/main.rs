@@ -77,8 +77,10 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 listen
             };
-            cfg.database_url = database_url;
-            cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1").ok();
+            cfg.database_url = database_url.map(latchkey::secret::Secret::new);
+            cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1")
+                .ok()
+                .map(latchkey::secret::Secret::new);
             if let Some(path) = config {
                 cfg.file = Config::load_file(&path)?;
                 cfg.has_config_file = true;

@@ -1,53 +1,78 @@
 //! Everything a request needs, built once from a `Config` so tests can run many servers.
 
 use std::collections::HashMap;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
 
 use ipnet::IpNet;
 
-use crate::config::{Config, ProjectConfig, parse_trusted_proxies};
+use crate::config::{Config, parse_trusted_proxies};
 use crate::domain::passwords::PasswordHasher;
-use crate::domain::project::Project;
-use crate::http::routes::{Route, table};
+use crate::domain::project::{Project, ProjectSettings};
+use crate::domain::time::{Clock, SystemClock};
+use crate::secret::Secret;
 use crate::store::{ProjectRow, Store};
 
 /// Shared, read-only server state.
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    /// Projects by id; the config file is applied at start and they do not change afterwards.
+    /// The configured projects by id; they do not change while the server runs.
     pub projects: HashMap<String, Arc<Project>>,
     /// Stands in for a project on routes that need none (health).
     pub placeholder_project: Arc<Project>,
     /// HS256 key of account JWTs.
-    pub instance_key: Vec<u8>,
+    pub instance_key: Secret,
     pub hasher: PasswordHasher,
     pub trusted_proxies: Vec<IpNet>,
-    pub routes: Vec<Route>,
+    pub clock: Arc<dyn Clock>,
 }
 
 const KEY_FILE: &str = "instance.key";
 
+/// Creates the data folder mode 0700 (an existing one keeps its mode, with a warning when
+/// others may read it).
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = %dir.display(),
+                mode = format!("{:o}", mode & 0o777),
+                "the data folder is readable by other users; `chmod 700` it"
+            );
+        }
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| anyhow::anyhow!("--data {}: {e}", dir.display()))?;
+    // The umask may have taken bits away; set exactly 0700.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    Ok(())
+}
+
 /// `_APP_OPENSSL_KEY_V1`, or a key generated once and kept in the data folder (mode 0600).
-fn instance_key(config: &Config) -> anyhow::Result<Vec<u8>> {
-    if let Some(k) = config.instance_key.as_deref().filter(|k| !k.is_empty()) {
-        return Ok(k.as_bytes().to_vec());
+fn instance_key(config: &Config) -> anyhow::Result<Secret> {
+    if let Some(k) = config.instance_key.as_ref().filter(|k| !k.is_empty()) {
+        return Ok(k.clone());
     }
     let path = config.data_dir.join(KEY_FILE);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let k = existing.trim();
         anyhow::ensure!(!k.is_empty(), "{} is empty", path.display());
-        return Ok(k.as_bytes().to_vec());
+        return Ok(Secret::new(k));
     }
     let key = crate::domain::ids::random_hex(32);
     write_private(&path, &key)?;
     tracing::info!(path = %path.display(), "generated a new instance key");
-    Ok(key.into_bytes())
+    Ok(Secret::new(key))
 }
 
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -58,52 +83,56 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn record(p: &ProjectSettings) -> anyhow::Result<ProjectRow> {
+    Ok(ProjectRow {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        settings: serde_json::to_string(&p.redacted())?,
+    })
+}
+
 impl AppState {
-    /// Opens the store, applies the config's projects and loads every project.
+    /// Opens the store and runs the configured projects, on the system clock.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|e| anyhow::anyhow!("--data {}: {e}", config.data_dir.display()))?;
-        let url = config.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", config.data_dir.join("latchkey.db").display())
-        });
-        let store = crate::store::open(&url).await?;
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As [`AppState::build`], with the clock every rule reads.
+    pub async fn build_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        // A config built in code (tests, embedding) gets the same checks as a file.
+        config.file.validate()?;
+        prepare_data_dir(&config.data_dir)?;
+        let url = match &config.database_url {
+            Some(u) => u.expose().to_owned(),
+            None => format!("sqlite://{}", config.data_dir.join("latchkey.db").display()),
+        };
+        let store = crate::store::open(&url, crate::domain::useragent::parse).await?;
         let instance_key = instance_key(config)?;
 
-        for p in &config.file.projects {
-            store.upsert_project(&row(p)?).await?;
+        // The config is the source of truth: only the projects it lists run. A project that
+        // was listed before keeps its data in the store, refused until it is listed again.
+        let settings = config.projects();
+        for p in &settings {
+            store.upsert_project(&record(p)?, clock.now_ms()).await?;
         }
-        let mut rows = store.list_projects().await?;
-        if rows.is_empty() && !config.has_config_file {
-            let settings = Project::default_settings();
-            store.upsert_project(&row(&settings)?).await?;
-            tracing::info!("created project `default` (web platform: localhost)");
-            rows = store.list_projects().await?;
+        if !config.has_config_file {
+            tracing::info!("no config file: running project `default` (web platform: localhost)");
         }
-        let mut projects = HashMap::new();
-        for r in rows {
-            let settings: ProjectConfig = serde_json::from_str(&r.settings)
-                .map_err(|e| anyhow::anyhow!("stored settings of project {}: {e}", r.id))?;
-            projects.insert(r.id.clone(), Arc::new(Project::new(settings)));
-        }
+        let projects = settings
+            .into_iter()
+            .map(|s| (s.id.clone(), Arc::new(Project::new(s))))
+            .collect();
         crate::domain::useragent::warm_up();
         crate::domain::geo::warm_up();
         crate::domain::email_meta::warm_up();
         Ok(AppState {
             store,
             projects,
-            placeholder_project: Arc::new(Project::new(Project::default_settings())),
+            placeholder_project: Arc::new(Project::new(ProjectSettings::default_project())),
             instance_key,
             hasher: PasswordHasher::new(config.file.passwords)?,
             trusted_proxies: parse_trusted_proxies(config.file.trusted_proxies.as_deref())?,
-            routes: table(),
+            clock,
         })
     }
-}
-
-fn row(p: &ProjectConfig) -> anyhow::Result<ProjectRow> {
-    Ok(ProjectRow {
-        id: p.id.clone(),
-        name: p.name.clone(),
-        settings: serde_json::to_string(p)?,
-    })
 }

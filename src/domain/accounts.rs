@@ -1,53 +1,14 @@
 //! Account rules: creation, profile changes, password and email/phone changes (spec §5.1–§5.3,
-//! §5.11–§5.14). Each function makes one store call per unit of work.
+//! §5.11–§5.14). Slow work (hashing) happens before a unit of work opens; inside it the user
+//! row is re-read under lock, so a change never writes back a stale copy of another one.
 
+use crate::domain::Env;
 use crate::domain::email_meta;
 use crate::domain::ids::unique_id;
-use crate::domain::passwords::{PasswordHasher, StoredPassword, contains_personal_data};
-use crate::domain::project::Project;
-use crate::domain::time::now_ms;
+use crate::domain::passwords::{StoredPassword, contains_personal_data};
 use crate::error::{Error, ErrorType, Result};
-use crate::store::{AuditRow, SessionPurge, Store, TargetRow, UserRow};
-
-/// Who made the request, for the audit trail and new sessions.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub ip: String,
-    pub user_agent: String,
-    /// Appwrite's log `userType`: `user`, `guest` or `keyProject`.
-    pub user_type: &'static str,
-}
-
-/// What every rule needs: the store, the hasher, the project and the client.
-pub struct Env<'a> {
-    pub store: &'a dyn Store,
-    pub hasher: &'a PasswordHasher,
-    pub project: &'a Project,
-    pub client: &'a ClientInfo,
-}
-
-impl Env<'_> {
-    /// An audit record of `event` acted out for `user`.
-    pub fn audit(&self, user: &UserRow, event: &str, resource: String) -> AuditRow {
-        AuditRow {
-            user_id: user.id.clone(),
-            event: event.into(),
-            resource,
-            user_email: user.email.clone().unwrap_or_default(),
-            user_name: user.name.clone().unwrap_or_default(),
-            mode: "default".into(),
-            user_type: if self.client.user_type.is_empty() {
-                "user".into()
-            } else {
-                self.client.user_type.into()
-            },
-            ip: self.client.ip.clone(),
-            user_agent: self.client.user_agent.clone(),
-            country_code: crate::domain::geo::country_code(&self.client.ip),
-            time: now_ms(),
-        }
-    }
-}
+use crate::secret::Secret;
+use crate::store::{TargetRow, Tx, UserRow};
 
 /// A user with Appwrite's defaults for a new document.
 pub fn new_user(id: String, now: i64) -> UserRow {
@@ -55,7 +16,7 @@ pub fn new_user(id: String, now: i64) -> UserRow {
         id,
         created_at: now,
         updated_at: now,
-        password_history: "[]".into(),
+        password_history: Secret::new("[]"),
         registration: now,
         status: true,
         labels: "[]".into(),
@@ -76,14 +37,18 @@ fn set_email(user: &mut UserRow, email: &str) -> Result<()> {
     Ok(())
 }
 
-fn set_password(user: &mut UserRow, stored: StoredPassword, history_len: u64, now: i64) {
+/// Makes `stored` the user's password, keeping the last `history_len` hashes.
+pub fn set_password(user: &mut UserRow, stored: StoredPassword, history_len: u64, now: i64) {
     if history_len > 0 {
         let mut history: Vec<String> =
-            serde_json::from_str(&user.password_history).unwrap_or_default();
-        history.push(stored.phc.clone());
-        let keep = history.len().saturating_sub(history_len as usize);
+            serde_json::from_str(user.password_history.expose()).unwrap_or_default();
+        history.push(stored.phc.expose().to_owned());
+        let keep = history
+            .len()
+            .saturating_sub(usize::try_from(history_len).unwrap_or(usize::MAX));
         history.drain(..keep);
-        user.password_history = serde_json::to_string(&history).unwrap_or_else(|_| "[]".into());
+        user.password_history =
+            Secret::new(serde_json::to_string(&history).unwrap_or_else(|_| "[]".into()));
     }
     user.password = Some(stored.phc);
     user.hash = Some(stored.algorithm);
@@ -91,10 +56,21 @@ fn set_password(user: &mut UserRow, stored: StoredPassword, history_len: u64, no
     user.password_update = Some(now);
 }
 
-/// Fails with `user_count_exceeded` when the project's user limit is reached.
-pub async fn check_user_limit(env: &Env<'_>) -> Result<()> {
+/// Fails with `user_count_exceeded` when the project's user limit is reached; inside a unit
+/// of work the count is exact, because the project is locked first.
+pub async fn check_user_limit(env: &Env<'_>, tx: Option<&mut Box<dyn Tx>>) -> Result<()> {
     let limit = env.project.settings.auth.limit;
-    if limit > 0 && env.store.count_users(&env.project.id).await? >= limit as i64 {
+    if limit == 0 {
+        return Ok(());
+    }
+    let count = match tx {
+        Some(tx) => {
+            tx.lock_project(env.pid()).await?;
+            tx.count_users(env.pid()).await?
+        }
+        None => env.store.count_users(env.pid()).await?,
+    };
+    if u64::try_from(count).unwrap_or(0) >= limit {
         return Err(ErrorType::UserCountExceeded.into());
     }
     Ok(())
@@ -110,10 +86,10 @@ pub async fn create_account(
     name: Option<String>,
 ) -> Result<(UserRow, Vec<TargetRow>)> {
     let auth = &env.project.settings.auth;
-    check_user_limit(env).await?;
+    check_user_limit(env, None).await?;
     if env
         .store
-        .identity_email_taken(&env.project.id, &email, None)
+        .identity_email_taken(env.pid(), &email, None)
         .await?
     {
         return Err(ErrorType::GeneralBadRequest.into());
@@ -124,16 +100,15 @@ pub async fn create_account(
         return Err(ErrorType::PasswordPersonalData.into());
     }
     let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
-    let now = now_ms();
+    let now = env.now();
     let mut user = new_user(requested_id.unwrap_or_else(unique_id), now);
     user.name = name;
     set_email(&mut user, &email)?;
     set_password(&mut user, stored, auth.password_history, now);
-    let target = if env
-        .store
-        .target_identifier_taken(&env.project.id, &email)
-        .await?
-    {
+
+    let mut tx = env.store.begin().await?;
+    check_user_limit(env, Some(&mut tx)).await?;
+    let target = if tx.target_identifier_taken(env.pid(), &email).await? {
         None
     } else {
         Some(TargetRow {
@@ -149,44 +124,72 @@ pub async fn create_account(
             session_id: None,
         })
     };
-    let audit = env.audit(&user, "user.create", format!("user/{}", user.id));
-    env.store
-        .create_user(&env.project.id, &user, target.as_ref(), None, &[audit])
+    tx.insert_user(env.pid(), &user)
         .await
         .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
+    if let Some(t) = &target {
+        tx.insert_target(env.pid(), t)
+            .await
+            .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
+    }
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(&user, "user.create", format!("user/{}", user.id)),
+    )
+    .await?;
+    tx.commit().await?;
     Ok((user, target.into_iter().collect()))
 }
 
-/// Saves profile fields already changed on `user` and records `event`.
-pub async fn save_profile(env: &Env<'_>, mut user: UserRow, event: &str) -> Result<UserRow> {
-    user.updated_at = now_ms();
-    let audit = env.audit(&user, event, format!("user/{}", user.id));
-    env.store
-        .update_user(
-            &env.project.id,
-            &user,
-            None,
-            SessionPurge::Keep,
-            Some(&audit),
-        )
+/// The user's targets, for the Account model.
+pub async fn targets_of(env: &Env<'_>, user: &UserRow) -> Result<Vec<TargetRow>> {
+    Ok(env.store.list_targets(env.pid(), &user.id).await?)
+}
+
+/// Re-reads the user under lock in a new unit of work; `user_not_found` if it is gone.
+async fn locked(env: &Env<'_>, id: &str) -> Result<(Box<dyn Tx>, UserRow)> {
+    let mut tx = env.store.begin().await?;
+    let user = tx
+        .lock_user(env.pid(), id)
+        .await?
+        .ok_or(ErrorType::UserNotFound)?;
+    Ok((tx, user))
+}
+
+/// Applies `change` to the current row of the user, saves it and records `user.update`.
+/// `taken` is the error a unique-index conflict (email, phone) means.
+pub async fn update_profile(
+    env: &Env<'_>,
+    id: &str,
+    taken: ErrorType,
+    change: impl FnOnce(&mut UserRow) -> Result<()>,
+) -> Result<UserRow> {
+    let (mut tx, mut user) = locked(env, id).await?;
+    change(&mut user)?;
+    user.updated_at = env.now();
+    tx.update_user(env.pid(), &user)
         .await
-        .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
+        .map_err(|e| e.conflict_as(taken))?;
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(&user, "user.update", format!("user/{}", user.id)),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(user)
 }
 
 /// Checks `password` against the user's stored hash: `user_invalid_credentials` on mismatch.
+/// A user who never set a password (anonymous) passes.
 async fn require_password(env: &Env<'_>, user: &UserRow, password: &str) -> Result<()> {
     if user.password_update.is_none() {
         return Ok(());
     }
-    let ok = match &user.password {
-        Some(phc) => env
-            .hasher
-            .verify(password, phc)
-            .await
-            .map_err(Error::internal)?,
-        None => false,
-    };
+    let ok = env
+        .hasher
+        .verify(password, user.password.as_ref())
+        .await
+        .map_err(Error::internal)?;
     if ok {
         Ok(())
     } else {
@@ -197,19 +200,20 @@ async fn require_password(env: &Env<'_>, user: &UserRow, password: &str) -> Resu
 /// `PATCH /v1/account/password` (spec §5.12).
 pub async fn update_password(
     env: &Env<'_>,
-    mut user: UserRow,
+    user: &UserRow,
     password: &str,
     old_password: &str,
     current_session: Option<&str>,
 ) -> Result<UserRow> {
     let auth = &env.project.settings.auth;
-    require_password(env, &user, old_password).await?;
+    require_password(env, user, old_password).await?;
     if auth.password_history > 0 {
-        let history: Vec<String> = serde_json::from_str(&user.password_history).unwrap_or_default();
+        let history: Vec<String> =
+            serde_json::from_str(user.password_history.expose()).unwrap_or_default();
         for old in history {
             if env
                 .hasher
-                .verify(password, &old)
+                .verify(password, Some(&Secret::new(old)))
                 .await
                 .map_err(Error::internal)?
             {
@@ -229,125 +233,166 @@ pub async fn update_password(
         return Err(ErrorType::PasswordPersonalData.into());
     }
     let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
-    let now = now_ms();
-    set_password(&mut user, stored, auth.password_history, now);
-    user.updated_at = now;
-    let purge = match current_session {
-        Some(keep) if auth.invalidate_sessions => SessionPurge::AllBut(keep.to_owned()),
-        _ => SessionPurge::Keep,
-    };
-    let audit = env.audit(&user, "user.update", format!("user/{}", user.id));
-    env.store
-        .update_user(&env.project.id, &user, None, purge, Some(&audit))
-        .await?;
-    Ok(user)
-}
-
-/// `PATCH /v1/account/email` (spec §5.13), including anonymous → email conversion.
-pub async fn update_email(
-    env: &Env<'_>,
-    mut user: UserRow,
-    email: String,
-    password: &str,
-) -> Result<UserRow> {
-    require_password(env, &user, password).await?;
-    if env
-        .store
-        .identity_email_taken(&env.project.id, &email, Some(&user.id))
-        .await?
-    {
-        return Err(ErrorType::GeneralBadRequest.into());
+    let (mut tx, mut fresh) = locked(env, &user.id).await?;
+    if fresh.password != user.password {
+        // Changed by a concurrent request since `oldPassword` was checked.
+        return Err(ErrorType::UserInvalidCredentials.into());
     }
-    let old_email = user.email.clone();
-    set_email(&mut user, &email)?;
-    user.email_verification = false;
-    ensure_target_free(env, old_email.as_deref(), &email).await?;
-    let rename = old_email.as_deref().map(|old| (old, email.as_str()));
-    save_contact(env, user, password, rename, ErrorType::GeneralBadRequest).await
+    let now = env.now();
+    set_password(&mut fresh, stored, auth.password_history, now);
+    fresh.updated_at = now;
+    tx.update_user(env.pid(), &fresh).await?;
+    if auth.invalidate_sessions {
+        // Sessions made with the old password go, except the caller's own (a JWT or key
+        // caller has none, so all go).
+        tx.delete_sessions(env.pid(), &fresh.id, current_session)
+            .await?;
+    }
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(&fresh, "user.update", format!("user/{}", fresh.id)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(fresh)
 }
 
 /// A new email or phone must not be another target's identifier already (Appwrite checks
 /// targets before the users' unique index, hence 409 `user_target_already_exists`).
 async fn ensure_target_free(env: &Env<'_>, old: Option<&str>, new: &str) -> Result<()> {
-    if old != Some(new)
-        && env
-            .store
-            .target_identifier_taken(&env.project.id, new)
-            .await?
-    {
+    if old != Some(new) && env.store.target_identifier_taken(env.pid(), new).await? {
         return Err(ErrorType::UserTargetAlreadyExists.into());
     }
     Ok(())
+}
+
+/// What a contact change sets.
+enum Contact {
+    Email(String),
+    Phone(String),
+}
+
+/// `PATCH /v1/account/email` (spec §5.13), including anonymous → email conversion.
+pub async fn update_email(
+    env: &Env<'_>,
+    user: &UserRow,
+    email: String,
+    password: &str,
+) -> Result<UserRow> {
+    require_password(env, user, password).await?;
+    if env
+        .store
+        .identity_email_taken(env.pid(), &email, Some(&user.id))
+        .await?
+    {
+        return Err(ErrorType::GeneralBadRequest.into());
+    }
+    ensure_target_free(env, user.email.as_deref(), &email).await?;
+    save_contact(
+        env,
+        user,
+        password,
+        Contact::Email(email),
+        ErrorType::GeneralBadRequest,
+    )
+    .await
+}
+
+/// `PATCH /v1/account/phone` (spec §5.14).
+pub async fn update_phone(
+    env: &Env<'_>,
+    user: &UserRow,
+    phone: String,
+    password: &str,
+) -> Result<UserRow> {
+    require_password(env, user, password).await?;
+    ensure_target_free(env, user.phone.as_deref(), &phone).await?;
+    save_contact(
+        env,
+        user,
+        password,
+        Contact::Phone(phone),
+        ErrorType::UserPhoneAlreadyExists,
+    )
+    .await
 }
 
 /// Saves a changed email or phone: the given password becomes the account's when it had none
 /// (anonymous → email conversion), and the old target follows the new address.
 async fn save_contact(
     env: &Env<'_>,
-    mut user: UserRow,
+    user: &UserRow,
     password: &str,
-    rename: Option<(&str, &str)>,
+    contact: Contact,
     taken: ErrorType,
 ) -> Result<UserRow> {
-    let now = now_ms();
-    if user.password_update.is_none() {
-        let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
+    let stored = if user.password_update.is_none() {
+        Some(env.hasher.hash(password).await.map_err(Error::internal)?)
+    } else {
+        None
+    };
+    let (mut tx, mut fresh) = locked(env, &user.id).await?;
+    if fresh.password != user.password {
+        return Err(ErrorType::UserInvalidCredentials.into());
+    }
+    let now = env.now();
+    let (old, new) = match &contact {
+        Contact::Email(email) => {
+            let old = fresh.email.clone();
+            set_email(&mut fresh, email)?;
+            fresh.email_verification = false;
+            (old, email.clone())
+        }
+        Contact::Phone(phone) => {
+            let old = fresh.phone.replace(phone.clone());
+            fresh.phone_verification = false;
+            (old, phone.clone())
+        }
+    };
+    if let Some(stored) = stored {
         set_password(
-            &mut user,
+            &mut fresh,
             stored,
             env.project.settings.auth.password_history,
             now,
         );
     }
-    user.updated_at = now;
-    let audit = env.audit(&user, "user.update", format!("user/{}", user.id));
-    env.store
-        .update_user(
-            &env.project.id,
-            &user,
-            rename,
-            SessionPurge::Keep,
-            Some(&audit),
-        )
+    fresh.updated_at = now;
+    tx.update_user(env.pid(), &fresh)
         .await
         .map_err(|e| e.conflict_as(taken))?;
-    Ok(user)
-}
-
-/// `PATCH /v1/account/phone` (spec §5.14).
-pub async fn update_phone(
-    env: &Env<'_>,
-    mut user: UserRow,
-    phone: String,
-    password: &str,
-) -> Result<UserRow> {
-    require_password(env, &user, password).await?;
-    let old_phone = user.phone.clone();
-    ensure_target_free(env, old_phone.as_deref(), &phone).await?;
-    user.phone = Some(phone.clone());
-    user.phone_verification = false;
-    let rename = old_phone.as_deref().map(|old| (old, phone.as_str()));
-    save_contact(
-        env,
-        user,
-        password,
-        rename,
-        ErrorType::UserPhoneAlreadyExists,
+    if let Some(old) = old {
+        tx.rename_target(env.pid(), &fresh.id, &old, &new, now)
+            .await
+            .map_err(|e| e.conflict_as(ErrorType::UserTargetAlreadyExists))?;
+    }
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(&fresh, "user.update", format!("user/{}", fresh.id)),
     )
-    .await
+    .await?;
+    tx.commit().await?;
+    Ok(fresh)
 }
 
-/// `PATCH /v1/account/status`: blocks the account and ends its sessions' use.
-pub async fn block(env: &Env<'_>, mut user: UserRow) -> Result<UserRow> {
-    user.status = false;
-    save_profile(env, user, "user.update").await
+/// `PATCH /v1/account/status`: blocks the account, which ends its sessions' use.
+pub async fn block(env: &Env<'_>, user: &UserRow) -> Result<UserRow> {
+    update_profile(env, &user.id, ErrorType::UserAlreadyExists, |u| {
+        u.status = false;
+        Ok(())
+    })
+    .await
 }
 
 /// `DELETE /v1/account`: the user and everything that belongs to it.
 pub async fn delete_account(env: &Env<'_>, user: &UserRow) -> Result<()> {
-    let audit = env.audit(user, "user.delete", format!("user/{}", user.id));
-    env.store
-        .delete_user(&env.project.id, &user.id, &audit)
-        .await?;
+    let mut tx = env.store.begin().await?;
+    tx.delete_user(env.pid(), &user.id).await?;
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(user, "user.delete", format!("user/{}", user.id)),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }

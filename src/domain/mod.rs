@@ -1,14 +1,110 @@
-//! Appwrite's account rules, free of HTTP and SQL.
+//! Appwrite's account rules, free of HTTP, SQL and config: each rule takes an [`Env`], makes
+//! its reads, and writes through one unit of work of the store.
 
 pub mod accounts;
 pub mod email_meta;
 pub mod geo;
+pub mod identities;
 pub mod ids;
 pub mod jwt;
+pub mod logs;
 pub mod passwords;
 pub mod project;
 pub mod queries;
 pub mod sessions;
+pub mod targets;
 pub mod time;
 pub mod useragent;
 pub mod validate;
+
+use std::sync::OnceLock;
+
+use crate::domain::passwords::PasswordHasher;
+use crate::domain::project::Project;
+use crate::domain::time::Clock;
+use crate::store::{AuditRow, Store, UserAgentInfo, UserRow};
+
+/// Who made the request, for the audit trail and new sessions. The user agent is parsed at
+/// most once per request, when a record first needs it.
+#[derive(Debug, Default)]
+pub struct ClientInfo {
+    pub ip: String,
+    /// Already cut to [`useragent::MAX_USER_AGENT_BYTES`].
+    pub user_agent: String,
+    /// Appwrite's log `userType`: `user`, `guest` or `keyProject`.
+    pub user_type: &'static str,
+    parsed: OnceLock<UserAgentInfo>,
+    country: OnceLock<String>,
+}
+
+impl ClientInfo {
+    /// A client; `user_agent` is cut to the stored length here.
+    pub fn new(ip: String, user_agent: &str, user_type: &'static str) -> Self {
+        ClientInfo {
+            ip,
+            user_agent: useragent::truncate(user_agent).to_owned(),
+            user_type,
+            parsed: OnceLock::new(),
+            country: OnceLock::new(),
+        }
+    }
+
+    /// The parsed user agent (computed on first use).
+    pub fn ua(&self) -> &UserAgentInfo {
+        self.parsed.get_or_init(|| {
+            useragent::parse(if self.user_agent.is_empty() {
+                "UNKNOWN"
+            } else {
+                &self.user_agent
+            })
+        })
+    }
+
+    /// The lower-case country code of the client's address (computed on first use).
+    pub fn country_code(&self) -> &str {
+        self.country.get_or_init(|| geo::country_code(&self.ip))
+    }
+}
+
+/// What every rule needs: the store, the hasher, the project, the client and the clock.
+pub struct Env<'a> {
+    pub store: &'a dyn Store,
+    pub hasher: &'a PasswordHasher,
+    pub project: &'a Project,
+    pub client: &'a ClientInfo,
+    pub clock: &'a dyn Clock,
+}
+
+impl Env<'_> {
+    /// Now, in epoch milliseconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The project id.
+    pub fn pid(&self) -> &str {
+        &self.project.id
+    }
+
+    /// An audit record of `event` acted out for `user`.
+    pub fn audit(&self, user: &UserRow, event: &str, resource: String) -> AuditRow {
+        AuditRow {
+            user_id: user.id.clone(),
+            event: event.into(),
+            resource,
+            user_email: user.email.clone().unwrap_or_default(),
+            user_name: user.name.clone().unwrap_or_default(),
+            mode: "default".into(),
+            user_type: if self.client.user_type.is_empty() {
+                "user".into()
+            } else {
+                self.client.user_type.into()
+            },
+            ip: self.client.ip.clone(),
+            user_agent: self.client.user_agent.clone(),
+            ua: self.client.ua().clone(),
+            country_code: self.client.country_code().to_owned(),
+            time: self.now(),
+        }
+    }
+}

@@ -1,13 +1,292 @@
-//! A project as the request pipeline sees it: settings plus parsed keys and password policy.
+//! A project: its settings in Appwrite's names (what the config file's `[[projects]]` tables
+//! hold) and the runtime form the pipeline uses, with API keys kept only as hashes.
 
-use crate::config::ProjectConfig;
-use crate::domain::passwords::PasswordPolicy;
+use std::collections::{BTreeMap, HashMap};
 
-/// A server API key of a project.
+use serde::{Deserialize, Serialize};
+
+use crate::domain::passwords::{PasswordPolicy, PasswordStrength};
+use crate::secret::{Secret, sha256, sha256_hex};
+
+/// One project's settings; also the shape of a `[[projects]]` table of the config file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProjectSettings {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub platforms: Vec<PlatformSettings>,
+    #[serde(default)]
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub keys: Vec<KeySettings>,
+    #[serde(default)]
+    pub smtp: Option<SmtpSettings>,
+    #[serde(default)]
+    pub sms: Option<SmsSettings>,
+    #[serde(default)]
+    pub oauth2: BTreeMap<String, OAuth2Settings>,
+}
+
+/// A platform: web types allow a hostname, native types a bundle key or URL scheme.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlatformSettings {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// Appwrite's project `auths`, same names and defaults (spec §10).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct AuthSettings {
+    pub limit: u64,
+    pub max_sessions: u64,
+    pub duration: u64,
+    pub password_history: u64,
+    pub password_dictionary: bool,
+    pub password_strength: PasswordStrength,
+    pub personal_data_check: bool,
+    pub session_alerts: bool,
+    pub invalidate_sessions: bool,
+    pub mock_numbers: Vec<MockNumber>,
+    pub methods: AuthMethods,
+    pub mfa_factors: MfaFactors,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            limit: 0,
+            max_sessions: 10,
+            duration: 31_536_000,
+            password_history: 0,
+            password_dictionary: false,
+            password_strength: PasswordStrength::default(),
+            personal_data_check: false,
+            session_alerts: false,
+            invalidate_sessions: true,
+            mock_numbers: vec![],
+            methods: AuthMethods::default(),
+            mfa_factors: MfaFactors::default(),
+        }
+    }
+}
+
+/// A phone number that never receives SMS and always accepts a fixed code.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MockNumber {
+    pub phone: String,
+    pub otp: Secret,
+}
+
+/// Auth-method switches (spec §2.11), Appwrite's own keys; all default to enabled.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthMethods {
+    #[serde(rename = "emailPassword")]
+    pub email_password: bool,
+    #[serde(rename = "usersAuthMagicURL")]
+    pub magic_url: bool,
+    #[serde(rename = "emailOtp")]
+    pub email_otp: bool,
+    pub anonymous: bool,
+    pub invites: bool,
+    #[serde(rename = "JWT")]
+    pub jwt: bool,
+    pub phone: bool,
+}
+
+impl Default for AuthMethods {
+    fn default() -> Self {
+        AuthMethods {
+            email_password: true,
+            magic_url: true,
+            email_otp: true,
+            anonymous: true,
+            invites: true,
+            jwt: true,
+            phone: true,
+        }
+    }
+}
+
+/// A project auth-method switch that can disable a route (spec §2.11; the route's
+/// `auth.type` label in Appwrite).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    EmailPassword,
+    MagicUrl,
+    EmailOtp,
+    Anonymous,
+    Invites,
+    Jwt,
+    Phone,
+}
+
+impl AuthMethods {
+    /// Whether `method` is on, and the 501 message Appwrite gives when it is off
+    /// (appwrite 1.9.6 app/controllers/shared/api/auth.php).
+    pub fn check(&self, method: AuthMethod) -> (bool, &'static str) {
+        match method {
+            AuthMethod::EmailPassword => (
+                self.email_password,
+                "Email / Password authentication is disabled for this project",
+            ),
+            AuthMethod::MagicUrl => (
+                self.magic_url,
+                "Magic URL authentication is disabled for this project",
+            ),
+            AuthMethod::EmailOtp => (
+                self.email_otp,
+                "Email OTP authentication is disabled for this project",
+            ),
+            AuthMethod::Anonymous => (
+                self.anonymous,
+                "Anonymous authentication is disabled for this project",
+            ),
+            AuthMethod::Invites => (
+                self.invites,
+                "Invites authentication is disabled for this project",
+            ),
+            AuthMethod::Jwt => (self.jwt, "JWT authentication is disabled for this project"),
+            AuthMethod::Phone => (
+                self.phone,
+                "Phone authentication is disabled for this project",
+            ),
+        }
+    }
+}
+
+/// MFA factor policy (for the MFA issue).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaFactors {
+    pub totp: bool,
+    pub email: bool,
+    pub phone: bool,
+    pub custom: bool,
+}
+
+impl Default for MfaFactors {
+    fn default() -> Self {
+        MfaFactors {
+            totp: true,
+            email: true,
+            phone: true,
+            custom: false,
+        }
+    }
+}
+
+/// A server API key; clients send `secret` verbatim as `X-Appwrite-Key`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub id: String,
+    pub secret: Secret,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub expire: Option<String>,
+}
+
+/// SMTP settings (for the mail issue; not used yet).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub secure: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub sender: Option<String>,
+    pub sender_name: Option<String>,
+}
+
+/// SMS provider settings (for the phone issue; not used yet).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SmsSettings {
+    pub provider: Option<String>,
+    pub from: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub endpoint: Option<String>,
+}
+
+/// One OAuth2 provider of a project (for the OAuth2 issue).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OAuth2Settings {
+    #[serde(default)]
+    pub enabled: bool,
+    pub app_id: Option<String>,
+    pub secret: Option<Secret>,
+    pub well_known_endpoint: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub emails_endpoint: Option<String>,
+}
+
+impl ProjectSettings {
+    /// The project `serve` runs when no config file lists projects.
+    pub fn default_project() -> Self {
+        ProjectSettings {
+            id: "default".into(),
+            name: "Default".into(),
+            url: None,
+            platforms: vec![PlatformSettings {
+                kind: "web".into(),
+                name: Some("localhost".into()),
+                hostname: Some("localhost".into()),
+                key: None,
+            }],
+            auth: AuthSettings::default(),
+            keys: vec![],
+            smtp: None,
+            sms: None,
+            oauth2: BTreeMap::new(),
+        }
+    }
+
+    /// The settings with every secret removed (key secrets become their SHA-256), the form
+    /// in which a project is recorded in the store.
+    pub fn redacted(&self) -> Self {
+        let mut s = self.clone();
+        for k in &mut s.keys {
+            k.secret = Secret::new(format!("sha256:{}", sha256_hex(k.secret.expose())));
+        }
+        for m in &mut s.auth.mock_numbers {
+            m.otp = Secret::default();
+        }
+        if let Some(smtp) = &mut s.smtp {
+            smtp.password = None;
+        }
+        if let Some(sms) = &mut s.sms {
+            sms.password = None;
+        }
+        for o in s.oauth2.values_mut() {
+            o.secret = None;
+        }
+        s
+    }
+}
+
+/// A server API key as the pipeline knows it: no secret, only what it grants.
 #[derive(Debug, Clone)]
 pub struct ApiKey {
     pub id: String,
-    pub secret: String,
     pub scopes: Vec<String>,
     /// Expiry in epoch milliseconds; `None` never expires.
     pub expire: Option<i64>,
@@ -18,26 +297,29 @@ pub struct ApiKey {
 pub struct Project {
     pub id: String,
     pub name: String,
-    pub settings: ProjectConfig,
-    pub keys: Vec<ApiKey>,
+    pub settings: ProjectSettings,
+    /// Keys by the SHA-256 of their secret: a lookup reveals nothing about other keys.
+    keys: HashMap<[u8; 32], ApiKey>,
     pub password_policy: PasswordPolicy,
 }
 
 impl Project {
-    /// Builds the runtime form of stored project settings.
-    pub fn new(settings: ProjectConfig) -> Self {
+    /// Builds the runtime form of a project's settings.
+    pub fn new(settings: ProjectSettings) -> Self {
         let keys = settings
             .keys
             .iter()
-            .map(|k| ApiKey {
-                id: k.id.clone(),
-                secret: k.secret.clone(),
-                scopes: k.scopes.clone(),
-                expire: k
-                    .expire
-                    .as_deref()
-                    .filter(|e| !e.is_empty())
-                    .and_then(crate::domain::time::parse_iso_ms),
+            .map(|k| {
+                let key = ApiKey {
+                    id: k.id.clone(),
+                    scopes: k.scopes.clone(),
+                    expire: k
+                        .expire
+                        .as_deref()
+                        .filter(|e| !e.is_empty())
+                        .and_then(crate::domain::time::parse_iso_ms),
+                };
+                (sha256(k.secret.expose()), key)
             })
             .collect();
         let password_policy = PasswordPolicy {
@@ -53,30 +335,38 @@ impl Project {
         }
     }
 
-    /// The project `serve` creates on an empty store without a config file.
-    pub fn default_settings() -> ProjectConfig {
-        ProjectConfig {
-            id: "default".into(),
-            name: "Default".into(),
-            url: None,
-            platforms: vec![crate::config::PlatformConfig {
-                kind: "web".into(),
-                name: Some("localhost".into()),
-                hostname: Some("localhost".into()),
-                key: None,
-            }],
-            auth: Default::default(),
-            keys: vec![],
-            smtp: None,
-            sms: None,
-            oauth2: Default::default(),
-        }
-    }
-
-    /// The key whose secret equals `secret`, compared in constant time.
+    /// The key whose secret is `secret`, found by the secret's hash.
     pub fn find_key(&self, secret: &str) -> Option<&ApiKey> {
-        self.keys
-            .iter()
-            .find(|k| crate::domain::ids::secrets_equal(&k.secret, secret))
+        self.keys.get(&sha256(secret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_by_secret_and_the_redacted_settings_hold_no_secret() {
+        let mut s = ProjectSettings::default_project();
+        s.keys.push(KeySettings {
+            id: "k".into(),
+            secret: Secret::new("standard_find_me_0123456789"),
+            scopes: vec!["users.read".into()],
+            expire: None,
+        });
+        s.oauth2.insert(
+            "github".into(),
+            OAuth2Settings {
+                secret: Some(Secret::new("oauth-client-secret")),
+                ..OAuth2Settings::default()
+            },
+        );
+        let p = Project::new(s.clone());
+        assert_eq!(p.find_key("standard_find_me_0123456789").unwrap().id, "k");
+        assert!(p.find_key("standard_find_me_012345678").is_none());
+        let stored = serde_json::to_string(&s.redacted()).unwrap();
+        assert!(!stored.contains("standard_find_me_0123456789"), "{stored}");
+        assert!(!stored.contains("oauth-client-secret"), "{stored}");
+        assert!(stored.contains(&sha256_hex("standard_find_me_0123456789")));
     }
 }

@@ -1,9 +1,12 @@
 //! `queries[]` of list routes (spec §2.12): JSON query objects, and the pre-1.5 string
-//! syntax (`limit(25)`, `equal("provider", ["github"])`) for old SDKs.
+//! syntax (`limit(25)`, `equal("provider", ["github"])`) for old SDKs. Every queryable
+//! attribute has a declared type; values are checked against it and converted to the type the
+//! store binds, so both backends compare the same way.
 
 use serde_json::Value;
 
 use crate::error::{Error, ErrorType};
+use crate::store::{Cursor, Filter, FilterOp, FilterValue, ListQuery};
 
 /// At most this many queries per request (Appwrite `APP_LIMIT_ARRAY_PARAMS_SIZE`).
 pub const MAX_QUERIES: usize = 100;
@@ -11,55 +14,58 @@ pub const MAX_QUERIES: usize = 100;
 pub const MAX_QUERY_LEN: usize = 4096;
 /// Largest `limit` and `offset` accepted (Appwrite `APP_LIMIT_COUNT`).
 pub const MAX_LIMIT: i64 = 5000;
-/// Page size when no `limit` query is given.
-pub const DEFAULT_LIMIT: i64 = 25;
+/// At most this many values in one filter (utopia-php/database `Filter` default).
+pub const MAX_VALUES: usize = 5000;
 
-/// A comparison a list route may filter on.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum FilterOp {
-    Equal,
-    NotEqual,
-    LessThan,
-    LessThanEqual,
-    GreaterThan,
-    GreaterThanEqual,
-    IsNull,
-    IsNotNull,
-    StartsWith,
-    EndsWith,
+/// The type of a queryable attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrType {
+    String,
+    Integer,
+    Boolean,
+    /// Appwrite datetimes on the wire, epoch milliseconds in the store.
+    Datetime,
 }
 
-/// One filter on an allowed attribute.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Filter {
-    pub attribute: String,
-    pub op: FilterOp,
-    pub values: Vec<Value>,
+/// An attribute a list route may filter and order on.
+#[derive(Debug, Clone, Copy)]
+pub struct Attribute {
+    pub name: &'static str,
+    pub ty: AttrType,
 }
 
-/// The validated page request of a list route.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListQuery {
-    pub limit: i64,
-    pub offset: i64,
-    /// `(id, after)`: continue after (or before) the document with this id.
-    pub cursor: Option<(String, bool)>,
-    pub filters: Vec<Filter>,
-    /// `(attribute, ascending)`.
-    pub order: Vec<(String, bool)>,
+const fn attr(name: &'static str, ty: AttrType) -> Attribute {
+    Attribute { name, ty }
 }
 
-impl Default for ListQuery {
-    fn default() -> Self {
-        ListQuery {
-            limit: DEFAULT_LIMIT,
-            offset: 0,
-            cursor: None,
-            filters: vec![],
-            order: vec![],
-        }
-    }
-}
+/// `account.listIdentities` (appwrite 1.9.6 `Queries\Identities`, plus the base `$`
+/// attributes).
+pub const IDENTITY_ATTRIBUTES: &[Attribute] = &[
+    attr("$id", AttrType::String),
+    attr("$createdAt", AttrType::Datetime),
+    attr("$updatedAt", AttrType::Datetime),
+    attr("userId", AttrType::String),
+    attr("provider", AttrType::String),
+    attr("providerUid", AttrType::String),
+    attr("providerEmail", AttrType::String),
+    attr("providerAccessTokenExpiry", AttrType::Datetime),
+];
+
+/// `users.list` (appwrite 1.9.6 `Queries\Users`, plus the base `$` attributes).
+pub const USER_ATTRIBUTES: &[Attribute] = &[
+    attr("$id", AttrType::String),
+    attr("$createdAt", AttrType::Datetime),
+    attr("$updatedAt", AttrType::Datetime),
+    attr("name", AttrType::String),
+    attr("email", AttrType::String),
+    attr("phone", AttrType::String),
+    attr("status", AttrType::Boolean),
+    attr("passwordUpdate", AttrType::Datetime),
+    attr("registration", AttrType::Datetime),
+    attr("emailVerification", AttrType::Boolean),
+    attr("phoneVerification", AttrType::Boolean),
+    attr("accessedAt", AttrType::Datetime),
+];
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::invalid_param("queries", &msg.into())
@@ -95,14 +101,35 @@ fn from_legacy(raw: &str) -> Result<Value, Error> {
     Ok(json)
 }
 
-/// Parses and validates `queries` for a route that filters and orders on `attributes`
-/// (an empty list allows only limit and offset, as on `account.listLogs`). Values of the
-/// `datetimes` attributes must be Appwrite datetimes and become epoch milliseconds.
+/// The storage form of `v` for an attribute of type `ty`, or `None` when it is not a value
+/// of that type (utopia-php/database `Filter`: strings must be strings, booleans real
+/// booleans, integers integers, datetimes parseable datetimes).
+fn convert(ty: AttrType, v: &Value) -> Option<FilterValue> {
+    match (ty, v) {
+        (AttrType::String, Value::String(s)) => Some(FilterValue::Text(s.clone())),
+        (AttrType::Integer, Value::Number(n)) => n.as_i64().map(FilterValue::Int),
+        (AttrType::Boolean, Value::Bool(b)) => Some(FilterValue::Int(i64::from(*b))),
+        (AttrType::Datetime, Value::String(s)) => {
+            crate::domain::time::parse_iso_ms(s).map(FilterValue::Int)
+        }
+        _ => None,
+    }
+}
+
+/// `Equal` for `equal`: the method name as utopia-php/database capitalises it in messages.
+fn capitalised(method: &str) -> String {
+    let mut c = method.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// Parses and validates `queries` for a route that filters and orders on `attributes` (an
+/// empty list allows only limit and offset, as on `account.listLogs`).
 pub fn parse(
     raw: &[String],
     legacy_syntax: bool,
-    attributes: &[&str],
-    datetimes: &[&str],
+    attributes: &[Attribute],
 ) -> Result<ListQuery, Error> {
     if raw.len() > MAX_QUERIES {
         return Err(invalid(format!(
@@ -147,14 +174,16 @@ pub fn parse(
                     ))
                 })
         };
-        let checked_attribute = || -> Result<String, Error> {
-            if attributes.contains(&attribute) {
-                Ok(attribute.to_owned())
-            } else {
-                Err(invalid(format!(
-                    "Invalid query: Attribute not found in schema: {attribute}"
-                )))
-            }
+        let declared = || -> Result<Attribute, Error> {
+            attributes
+                .iter()
+                .find(|a| a.name == attribute)
+                .copied()
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "Invalid query: Attribute not found in schema: {attribute}"
+                    ))
+                })
         };
         let op = match method {
             "limit" => {
@@ -171,11 +200,15 @@ pub fn parse(
                     .and_then(Value::as_str)
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| invalid("Invalid cursor query: Cursor must be a valid ID"))?;
-                q.cursor = Some((id.to_owned(), method == "cursorAfter"));
+                q.cursor = Some(Cursor {
+                    id: id.to_owned(),
+                    after: method == "cursorAfter",
+                });
                 continue;
             }
             "orderAsc" | "orderDesc" if !attributes.is_empty() => {
-                q.order.push((checked_attribute()?, method == "orderAsc"));
+                q.order
+                    .push((declared()?.name.to_owned(), method == "orderAsc"));
                 continue;
             }
             "equal" => FilterOp::Equal,
@@ -193,38 +226,49 @@ pub fn parse(
         if attributes.is_empty() {
             return Err(invalid(format!("Invalid query method: {method}")));
         }
-        let needs_values = !matches!(op, FilterOp::IsNull | FilterOp::IsNotNull);
-        if needs_values && values.is_empty() {
-            return Err(invalid(format!(
-                "Invalid query: {method} queries require at least one value."
-            )));
-        }
-        if values.iter().any(|v| v.is_array() || v.is_object()) {
-            return Err(invalid("Invalid query: Values must be scalars"));
-        }
-        let attribute = checked_attribute()?;
-        let values = if datetimes.contains(&attribute.as_str()) {
-            if matches!(op, FilterOp::StartsWith | FilterOp::EndsWith) {
-                return Err(invalid(format!("Invalid query method: {method}")));
+        let attribute = declared()?;
+        let values = match op {
+            FilterOp::IsNull | FilterOp::IsNotNull => vec![],
+            FilterOp::StartsWith | FilterOp::EndsWith if values.len() != 1 => {
+                return Err(invalid(format!(
+                    "Invalid query: {} queries require exactly one value.",
+                    capitalised(method)
+                )));
             }
-            values
+            _ if values.is_empty() => {
+                return Err(invalid(format!(
+                    "Invalid query: {} queries require at least one value.",
+                    capitalised(method)
+                )));
+            }
+            _ if values.len() > MAX_VALUES => {
+                return Err(invalid(format!(
+                    "Invalid query: Query on attribute has greater than {MAX_VALUES} values: {}",
+                    attribute.name
+                )));
+            }
+            _ => values
                 .iter()
                 .map(|v| {
-                    v.as_str()
-                        .and_then(crate::domain::time::parse_iso_ms)
-                        .map(Value::from)
-                        .ok_or_else(|| {
-                            invalid(format!(
-                                "Invalid query: {attribute} must be a valid datetime"
-                            ))
-                        })
+                    convert(attribute.ty, v).ok_or_else(|| {
+                        invalid(format!(
+                            "Invalid query: Query value is invalid for attribute \"{}\"",
+                            attribute.name
+                        ))
+                    })
                 })
-                .collect::<Result<Vec<_>, _>>()?
-        } else {
-            values
+                .collect::<Result<Vec<_>, _>>()?,
         };
+        if matches!(op, FilterOp::StartsWith | FilterOp::EndsWith)
+            && attribute.ty != AttrType::String
+        {
+            return Err(invalid(format!(
+                "Invalid query: Cannot query {method} on attribute \"{}\" because it is not a string.",
+                attribute.name
+            )));
+        }
         q.filters.push(Filter {
-            attribute,
+            attribute: attribute.name.to_owned(),
             op,
             values,
         });
@@ -236,7 +280,17 @@ pub fn parse(
 mod tests {
     use super::*;
 
-    const ATTRS: &[&str] = &["provider", "$id"];
+    const ATTRS: &[Attribute] = &[
+        attr("provider", AttrType::String),
+        attr("$id", AttrType::String),
+        attr("$createdAt", AttrType::Datetime),
+        attr("status", AttrType::Boolean),
+        attr("count", AttrType::Integer),
+    ];
+
+    fn one(query: &str) -> Result<ListQuery, Error> {
+        parse(&[query.to_owned()], false, ATTRS)
+    }
 
     #[test]
     fn json_queries_set_limit_offset_cursor_and_filters() {
@@ -250,12 +304,21 @@ mod tests {
             ],
             false,
             ATTRS,
-            &[],
         )
         .unwrap();
         assert_eq!((q.limit, q.offset), (5, 10));
-        assert_eq!(q.cursor, Some(("abc".into(), true)));
+        assert_eq!(
+            q.cursor,
+            Some(Cursor {
+                id: "abc".into(),
+                after: true
+            })
+        );
         assert_eq!(q.filters[0].op, FilterOp::Equal);
+        assert_eq!(
+            q.filters[0].values,
+            vec![FilterValue::Text("github".into())]
+        );
         assert_eq!(q.order, vec![("$id".to_string(), false)]);
     }
 
@@ -265,62 +328,84 @@ mod tests {
             &["limit(3)".into(), r#"equal("provider", ["x"])"#.into()],
             true,
             ATTRS,
-            &[],
         )
         .unwrap();
         assert_eq!(q.limit, 3);
-        assert_eq!(q.filters[0].values, vec![Value::String("x".into())]);
-        let e = parse(&["limit(3".into()], true, ATTRS, &[]).unwrap_err();
+        assert_eq!(q.filters[0].values, vec![FilterValue::Text("x".into())]);
+        let e = parse(&["limit(3".into()], true, ATTRS).unwrap_err();
         assert_eq!(e.ty, ErrorType::GeneralQueryInvalid);
-        let e = parse(&["limit(3)".into()], false, ATTRS, &[]).unwrap_err();
+        let e = parse(&["limit(3)".into()], false, ATTRS).unwrap_err();
         assert_eq!(e.ty, ErrorType::GeneralArgumentInvalid);
     }
 
     #[test]
-    fn datetime_values_become_epoch_millis_and_must_parse() {
-        let q = parse(
-            &[r#"{"method":"greaterThan","attribute":"$id","values":["2020-10-15T06:38:00.000+00:00"]}"#.into()],
-            false,
-            ATTRS,
-            &["$id"],
-        )
-        .unwrap();
-        assert_eq!(q.filters[0].values, vec![Value::from(1_602_743_880_000i64)]);
-        let e = parse(
-            &[r#"{"method":"equal","attribute":"$id","values":["soon"]}"#.into()],
-            false,
-            ATTRS,
-            &["$id"],
-        )
-        .unwrap_err();
+    fn values_are_converted_to_the_declared_type_of_their_attribute() {
+        let f = |q: &str| one(q).unwrap().filters[0].values.clone();
+        assert_eq!(
+            f(
+                r#"{"method":"greaterThan","attribute":"$createdAt","values":["2020-10-15T06:38:00.000+00:00"]}"#
+            ),
+            vec![FilterValue::Int(1_602_743_880_000)]
+        );
+        assert_eq!(
+            f(r#"{"method":"equal","attribute":"status","values":[true, false]}"#),
+            vec![FilterValue::Int(1), FilterValue::Int(0)]
+        );
+        assert_eq!(
+            f(r#"{"method":"lessThan","attribute":"count","values":[5]}"#),
+            vec![FilterValue::Int(5)]
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_an_argument_error_naming_the_attribute() {
+        for q in [
+            r#"{"method":"equal","attribute":"provider","values":[5]}"#,
+            r#"{"method":"equal","attribute":"status","values":["true"]}"#,
+            r#"{"method":"equal","attribute":"status","values":[1]}"#,
+            r#"{"method":"equal","attribute":"count","values":["5"]}"#,
+            r#"{"method":"equal","attribute":"$createdAt","values":["soon"]}"#,
+            r#"{"method":"equal","attribute":"provider","values":[["x"]]}"#,
+        ] {
+            let e = one(q).unwrap_err();
+            assert_eq!(e.ty, ErrorType::GeneralArgumentInvalid, "{q}");
+            assert!(
+                e.message().contains("Query value is invalid for attribute"),
+                "{q}: {}",
+                e.message()
+            );
+        }
+    }
+
+    #[test]
+    fn starts_with_needs_one_value_and_a_string_attribute() {
+        let e = one(r#"{"method":"startsWith","attribute":"provider","values":["a","b"]}"#)
+            .unwrap_err();
+        assert!(
+            e.message()
+                .ends_with("StartsWith queries require exactly one value.")
+        );
+        let e = one(r#"{"method":"endsWith","attribute":"count","values":[5]}"#).unwrap_err();
         assert_eq!(e.ty, ErrorType::GeneralArgumentInvalid);
+        let e = one(r#"{"method":"equal","attribute":"provider","values":[]}"#).unwrap_err();
+        assert!(
+            e.message()
+                .ends_with("Equal queries require at least one value.")
+        );
     }
 
     #[test]
     fn unknown_attributes_and_methods_are_argument_errors() {
-        let e = parse(
-            &[r#"{"method":"equal","attribute":"secret","values":["x"]}"#.into()],
-            false,
-            ATTRS,
-            &[],
-        )
-        .unwrap_err();
+        let e = one(r#"{"method":"equal","attribute":"secret","values":["x"]}"#).unwrap_err();
         assert!(
             e.message()
                 .contains("Attribute not found in schema: secret")
         );
-        let e = parse(
-            &[r#"{"method":"search","attribute":"provider","values":["x"]}"#.into()],
-            false,
-            ATTRS,
-            &[],
-        )
-        .unwrap_err();
+        let e = one(r#"{"method":"search","attribute":"provider","values":["x"]}"#).unwrap_err();
         assert!(e.message().contains("Invalid query method: search"));
         let e = parse(
             &[r#"{"method":"equal","attribute":"provider","values":["x"]}"#.into()],
             false,
-            &[],
             &[],
         )
         .unwrap_err();
@@ -328,7 +413,6 @@ mod tests {
         let e = parse(
             &[r#"{"method":"limit","values":[5001]}"#.into()],
             false,
-            &[],
             &[],
         )
         .unwrap_err();

@@ -1,23 +1,26 @@
-//! Session rules: creation by password or anonymously, extension, deletion, JWTs
+//! Session rules: creation by password or anonymously, listing, extension, deletion, JWTs
 //! (spec §3, §5.4–§5.6, §5.10).
 
 use base64::Engine;
 
-use crate::domain::accounts::{Env, check_user_limit, new_user};
-use crate::domain::ids::{random_hex, sha256_hex, unique_id};
-use crate::domain::time::now_ms;
-use crate::domain::{geo, jwt, useragent};
+use crate::domain::accounts::{check_user_limit, new_user};
+use crate::domain::ids::{random_hex, unique_id};
+use crate::domain::time::seconds_to_ms;
+use crate::domain::{Env, jwt};
 use crate::error::{Error, ErrorType, Result};
-use crate::store::{SessionPurge, SessionRow, UserRow};
+use crate::secret::{Secret, sha256_hex};
+use crate::store::{Page, SessionRow, UserRow};
 
 /// Bytes of randomness in a session secret (256 hex chars on the wire).
 const SESSION_SECRET_BYTES: usize = 128;
+/// Appwrite lists at most this many sessions of a user (`APP_LIMIT_SUBQUERY`).
+pub const MAX_LISTED_SESSIONS: i64 = 1000;
 
 /// A session just created, with the secret that exists only in this response.
 pub struct NewSession {
     pub session: SessionRow,
     /// `base64({"id": userId, "secret": secret})`: the cookie value and the key callers' `secret`.
-    pub encoded: String,
+    pub encoded: Secret,
 }
 
 /// The encoded session Appwrite puts in cookies and `X-Appwrite-Session`.
@@ -27,162 +30,206 @@ pub fn encode_session(user_id: &str, secret: &str) -> String {
 }
 
 /// Decodes an encoded session into `(userId, secret)`; `None` for anything malformed.
-pub fn decode_session(encoded: &str) -> Option<(String, String)> {
+pub fn decode_session(encoded: &str) -> Option<(String, Secret)> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let id = v.get("id")?.as_str()?.to_owned();
     let secret = v.get("secret")?.as_str()?.to_owned();
-    (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
+    (!id.is_empty() && !secret.is_empty()).then(|| (id, Secret::new(secret)))
 }
 
 /// A session row for `user` with a fresh secret, client fields and expiry.
 fn build(env: &Env<'_>, user_id: &str, provider: &str, uid: &str, factors: &[&str]) -> NewSession {
     let secret = random_hex(SESSION_SECRET_BYTES);
-    let now = now_ms();
-    let duration_ms = env.project.settings.auth.duration as i64 * 1000;
+    let now = env.now();
+    let duration_ms = seconds_to_ms(env.project.settings.auth.duration);
     let session = SessionRow {
         id: unique_id(),
         user_id: user_id.to_owned(),
         created_at: now,
         updated_at: now,
-        expire: now + duration_ms,
+        expire: now.saturating_add(duration_ms),
         provider: provider.into(),
         provider_uid: uid.into(),
-        secret_hash: sha256_hex(&secret),
+        secret_hash: Secret::new(sha256_hex(&secret)),
         ip: env.client.ip.clone(),
         user_agent: env.client.user_agent.clone(),
-        ua: useragent::parse(&env.client.user_agent),
-        country_code: geo::country_code(&env.client.ip),
+        ua: env.client.ua().clone(),
+        country_code: env.client.country_code().to_owned(),
         factors: serde_json::to_string(factors).unwrap_or_else(|_| "[]".into()),
         ..SessionRow::default()
     };
     NewSession {
-        encoded: encode_session(user_id, &secret),
+        encoded: Secret::new(encode_session(user_id, &secret)),
         session,
     }
 }
 
-/// `POST /v1/account/sessions/email` (spec §5.5).
+/// `POST /v1/account/sessions/email` (spec §5.5). The session is written only if the password
+/// it verified is still the user's when the unit of work holds the user's row, so no session
+/// made with an old password outlives a password change.
 pub async fn create_email_password_session(
     env: &Env<'_>,
     email: &str,
     password: &str,
 ) -> Result<(UserRow, NewSession)> {
-    let user = env.store.find_user_by_email(&env.project.id, email).await?;
-    let Some(mut user) = user else {
-        // Spend the same time as a real check so that response times do not reveal accounts.
-        let _ = env.hasher.hash(password).await;
+    let user = env.store.find_user_by_email(env.pid(), email).await?;
+    // A missing user or password still costs one hash, so timing reveals neither.
+    let stored = user
+        .as_ref()
+        .filter(|u| u.password_update.is_some())
+        .and_then(|u| u.password.as_ref());
+    let verified = env
+        .hasher
+        .verify(password, stored)
+        .await
+        .map_err(Error::internal)?;
+    let Some(user) = user.filter(|_| verified) else {
         return Err(ErrorType::UserInvalidCredentials.into());
     };
-    let verified = match (&user.password, user.password_update) {
-        (Some(phc), Some(_)) => env
-            .hasher
-            .verify(password, phc)
-            .await
-            .map_err(Error::internal)?,
-        _ => false,
-    };
-    if !verified {
-        return Err(ErrorType::UserInvalidCredentials.into());
-    }
     if !user.status {
         return Err(ErrorType::UserBlocked.into());
     }
-    if user
-        .password
-        .as_deref()
-        .is_some_and(|phc| env.hasher.needs_rehash(phc))
-    {
-        let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
-        user.password = Some(stored.phc);
-        user.hash = Some(stored.algorithm);
-        user.hash_options = Some(stored.options.to_string());
-        env.store
-            .update_user(&env.project.id, &user, None, SessionPurge::Keep, None)
-            .await?;
+    let rehash = match &user.password {
+        Some(phc) if env.hasher.needs_rehash(phc) => {
+            Some(env.hasher.hash(password).await.map_err(Error::internal)?)
+        }
+        _ => None,
+    };
+
+    let mut tx = env.store.begin().await?;
+    let mut fresh = tx
+        .lock_user(env.pid(), &user.id)
+        .await?
+        .ok_or(ErrorType::UserInvalidCredentials)?;
+    if fresh.password != user.password {
+        return Err(ErrorType::UserInvalidCredentials.into());
     }
-    let new = build(env, &user.id, "email", email, &["password"]);
-    let audit = env.audit(&user, "session.create", format!("user/{}", user.id));
-    env.store
-        .create_session(
-            &env.project.id,
-            &new.session,
-            env.project.settings.auth.max_sessions,
-            &audit,
-        )
+    if !fresh.status {
+        return Err(ErrorType::UserBlocked.into());
+    }
+    if let Some(stored) = rehash {
+        fresh.password = Some(stored.phc);
+        fresh.hash = Some(stored.algorithm);
+        fresh.hash_options = Some(stored.options.to_string());
+        tx.update_user(env.pid(), &fresh).await?;
+    }
+    let new = build(env, &fresh.id, "email", email, &["password"]);
+    tx.insert_session(env.pid(), &new.session).await?;
+    tx.evict_sessions(env.pid(), &fresh.id, env.project.settings.auth.max_sessions)
         .await?;
-    Ok((user, new))
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(&fresh, "session.create", format!("user/{}", fresh.id)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((fresh, new))
 }
 
 /// `POST /v1/account/sessions/anonymous` (spec §5.6): a new user without email or password.
 pub async fn create_anonymous_session(env: &Env<'_>) -> Result<(UserRow, NewSession)> {
-    check_user_limit(env).await?;
-    let user = new_user(unique_id(), now_ms());
+    check_user_limit(env, None).await?;
+    let user = new_user(unique_id(), env.now());
     let new = build(env, &user.id, "anonymous", "", &["anonymous"]);
-    let audits = [
-        env.audit(&user, "user.create", format!("user/{}", user.id)),
-        env.audit(&user, "session.create", format!("user/{}", user.id)),
-    ];
-    env.store
-        .create_user(&env.project.id, &user, None, Some(&new.session), &audits)
+    let mut tx = env.store.begin().await?;
+    check_user_limit(env, Some(&mut tx)).await?;
+    tx.insert_user(env.pid(), &user)
+        .await
+        .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
+    tx.insert_session(env.pid(), &new.session).await?;
+    for event in ["user.create", "session.create"] {
+        tx.insert_audit(
+            env.pid(),
+            &env.audit(&user, event, format!("user/{}", user.id)),
+        )
         .await?;
+    }
+    tx.commit().await?;
     Ok((user, new))
 }
 
-/// `PATCH /v1/account/sessions/:id`: pushes the expiry to now + the project's duration.
-pub async fn extend_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> Result<SessionRow> {
-    let expire = now_ms() + env.project.settings.auth.duration as i64 * 1000;
-    let audit = env.audit(user, "session.update", format!("user/{}", user.id));
-    let found = env
+/// The user's sessions, oldest first (at most [`MAX_LISTED_SESSIONS`]), with the true count.
+pub async fn list_sessions(env: &Env<'_>, user: &UserRow) -> Result<Page<SessionRow>> {
+    Ok(env
         .store
-        .update_session_expire(&env.project.id, &user.id, session_id, expire, &audit)
-        .await?;
-    if !found {
-        return Err(ErrorType::UserSessionNotFound.into());
-    }
+        .list_sessions(env.pid(), &user.id, MAX_LISTED_SESSIONS)
+        .await?)
+}
+
+/// One session of the user; `user_session_not_found` otherwise.
+pub async fn get_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> Result<SessionRow> {
     env.store
-        .find_session(&env.project.id, &user.id, session_id)
+        .find_session(env.pid(), &user.id, session_id)
         .await?
         .ok_or_else(|| ErrorType::UserSessionNotFound.into())
 }
 
-/// `DELETE /v1/account/sessions/:id`.
-pub async fn delete_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> Result<()> {
-    let audit = env.audit(user, "session.delete", format!("user/{}", user.id));
-    if env
-        .store
-        .delete_session(&env.project.id, &user.id, session_id, &audit)
+/// `PATCH /v1/account/sessions/:id`: pushes the expiry to now + the project's duration.
+pub async fn extend_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> Result<SessionRow> {
+    let now = env.now();
+    let expire = now.saturating_add(seconds_to_ms(env.project.settings.auth.duration));
+    let mut tx = env.store.begin().await?;
+    if !tx
+        .update_session_expire(env.pid(), &user.id, session_id, expire, now)
         .await?
     {
-        Ok(())
-    } else {
-        Err(ErrorType::UserSessionNotFound.into())
+        return Err(ErrorType::UserSessionNotFound.into());
     }
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(user, "session.update", format!("user/{}", user.id)),
+    )
+    .await?;
+    tx.commit().await?;
+    get_session(env, user, session_id).await
 }
 
-/// `DELETE /v1/account/sessions`.
-pub async fn delete_all_sessions(env: &Env<'_>, user: &UserRow) -> Result<()> {
-    let audit = env.audit(user, "session.delete", format!("user/{}", user.id));
-    env.store
-        .delete_sessions(&env.project.id, &user.id, &audit)
-        .await?;
+/// `DELETE /v1/account/sessions/:id`.
+pub async fn delete_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> Result<()> {
+    let mut tx = env.store.begin().await?;
+    if !tx.delete_session(env.pid(), &user.id, session_id).await? {
+        return Err(ErrorType::UserSessionNotFound.into());
+    }
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(user, "session.delete", format!("user/{}", user.id)),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
-/// `POST /v1/account/jwts`: a JWT for the current session, valid `duration` seconds.
-pub fn create_jwt(key: &[u8], user_id: &str, session_id: &str, duration: i64) -> Result<String> {
-    if duration <= 0 {
-        // Appwrite's JWT library throws for a zero lifetime; keep the 500 it answers with.
-        return Err(Error::internal(anyhow::anyhow!(
-            "JWT duration must be positive"
-        )));
-    }
+/// `DELETE /v1/account/sessions`. The audit is kept even when no session was left: the
+/// request happened.
+pub async fn delete_all_sessions(env: &Env<'_>, user: &UserRow) -> Result<()> {
+    let mut tx = env.store.begin().await?;
+    tx.delete_sessions(env.pid(), &user.id, None).await?;
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(user, "session.delete", format!("user/{}", user.id)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `POST /v1/account/jwts`: a JWT for the current session, valid `duration` seconds (≥ 1: the
+/// route's declaration rejects 0, where Appwrite's JWT library throws and answers 500).
+pub fn create_jwt(
+    env: &Env<'_>,
+    key: &[u8],
+    user_id: &str,
+    session_id: &str,
+    duration: i64,
+) -> Result<Secret> {
     let claims = jwt::Claims {
         user_id: user_id.to_owned(),
         session_id: session_id.to_owned(),
-        exp: now_ms() / 1000 + duration,
+        project_id: env.pid().to_owned(),
+        exp: (env.now() / 1000).saturating_add(duration),
     };
     jwt::sign(key, &claims).map_err(Error::internal)
 }
@@ -203,7 +250,7 @@ mod tests {
             .unwrap(),
             r#"{"id":"u1","secret":"abc"}"#
         );
-        assert_eq!(decode_session(&e), Some(("u1".into(), "abc".into())));
+        assert_eq!(decode_session(&e), Some(("u1".into(), Secret::new("abc"))));
         assert_eq!(decode_session("!!"), None);
         assert_eq!(decode_session(&encode_session("", "x")), None);
     }

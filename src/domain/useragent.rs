@@ -4,24 +4,23 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Serialize;
 
-/// The client/OS/device fields Appwrite stores with a session or log (spec §3.7).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserAgentInfo {
-    pub os_code: String,
-    pub os_name: String,
-    pub os_version: String,
-    pub client_type: String,
-    pub client_code: String,
-    pub client_name: String,
-    pub client_version: String,
-    pub client_engine: String,
-    pub client_engine_version: String,
-    pub device_name: String,
-    pub device_brand: String,
-    pub device_model: String,
+pub use crate::store::UserAgentInfo;
+
+/// Longest user agent kept, in bytes: the size of Appwrite's `sessions.userAgent` attribute
+/// (appwrite 1.9.6 app/config/collections/common.php). Longer ones are cut, never refused.
+pub const MAX_USER_AGENT_BYTES: usize = 16_384;
+
+/// `ua` cut to [`MAX_USER_AGENT_BYTES`] on a character boundary.
+pub fn truncate(ua: &str) -> &str {
+    if ua.len() <= MAX_USER_AGENT_BYTES {
+        return ua;
+    }
+    let mut end = MAX_USER_AGENT_BYTES;
+    while !ua.is_char_boundary(end) {
+        end -= 1;
+    }
+    &ua[..end]
 }
 
 // uap-core regexes (Apache-2.0), converted from the copy inside the ua-parser crate.
@@ -205,6 +204,15 @@ mod tests {
         assert_eq!(i.device_name, "desktop");
         assert_eq!(i.device_brand, "");
         assert_eq!(i.device_model, "");
+    }
+
+    #[test]
+    fn long_user_agents_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(MAX_USER_AGENT_BYTES);
+        let cut = truncate(&long);
+        assert!(cut.len() <= MAX_USER_AGENT_BYTES && cut.len() >= MAX_USER_AGENT_BYTES - 1);
+        assert!(cut.chars().all(|c| c == 'é'));
+        assert_eq!(truncate("short"), "short");
     }
 
     #[test]

@@ -92,11 +92,11 @@ pub fn add_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::PlatformConfig;
+    use crate::domain::project::{PlatformSettings, ProjectSettings};
 
     fn project() -> Project {
-        let mut s = Project::default_settings();
-        s.platforms.push(PlatformConfig {
+        let mut s = ProjectSettings::default_project();
+        s.platforms.push(PlatformSettings {
             kind: "web".into(),
             name: None,
             hostname: Some("*.example.com".into()),

@@ -1,29 +1,33 @@
-//! The request pipeline before parameters are read (spec §2, Appwrite's order): project →
-//! origin → caller (key, session, JWT) → scope → blocked → MFA → auth-method switch → `session`
-//! group. Because the handler runs afterwards, a bad param never hides one of these errors.
+//! The request pipeline before params are read (spec §2, Appwrite's hook order), in two parts
+//! so that one GraphQL request can authenticate once and authorize per field:
+//! [`authenticate`] (key, session or JWT → [`Caller`]) and [`authorize`] (scope → blocked →
+//! MFA → auth-method switch → `session` group → [`Ctx`]). The dispatcher checks the origin
+//! and the project before either; because the handler runs afterwards, a bad param never
+//! hides one of these errors.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
-use axum::http::request::Parts;
+use ipnet::IpNet;
 
-use crate::domain::accounts::{ClientInfo, Env};
-use crate::domain::ids::sha256_hex;
-use crate::domain::project::Project;
+use crate::domain::project::{ApiKey, Project};
 use crate::domain::sessions::decode_session;
-use crate::domain::time::now_ms;
+use crate::domain::{ClientInfo, Env};
 use crate::error::{Error, ErrorType, Result};
 use crate::http::cookies::{cookie_name, parse_cookie_headers};
 use crate::http::cors::origin_allowed;
 use crate::http::reply::{Format, parse_format};
-use crate::http::routes::{AuthMethod, Route};
+use crate::http::route::{Group, Route};
+use crate::secret::{Secret, sha256_hex};
 use crate::state::AppState;
 use crate::store::{SessionRow, UserRow};
 
-/// Scopes of a guest and of a signed-in user (appwrite 1.9.6 app/config/roles.php, account part).
-const GUEST_SCOPES: &[&str] = &["public", "sessions.write"];
+/// Scopes of a guest and of a signed-in user (appwrite 1.9.6 app/config/roles.php, account
+/// part); `global` lets everyone reach the wildcard route's 404.
+const GUEST_SCOPES: &[&str] = &["global", "public", "sessions.write"];
 const USER_SCOPES: &[&str] = &[
+    "global",
     "public",
     "sessions.write",
     "account",
@@ -33,7 +37,7 @@ const USER_SCOPES: &[&str] = &[
 /// Scopes every valid API key has on top of its own.
 const KEY_EXTRA_SCOPES: &[&str] = &["global", "health.read", "graphql"];
 /// `accessedAt` is refreshed at most this often (Appwrite `APP_USER_ACCESS`).
-const ACCESS_REFRESH_MS: i64 = 24 * 3600 * 1000;
+pub const ACCESS_REFRESH_MS: i64 = 24 * 3600 * 1000;
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -45,17 +49,233 @@ pub enum Caller {
         session: Option<Box<SessionRow>>,
     },
     /// A project API key: sees secrets, skips switches, has no account.
-    Key,
+    Key(ApiKey),
 }
 
-/// Facts about the HTTP request the handlers need.
+/// Facts about the HTTP request, read once.
 #[derive(Debug, Clone, Default)]
-pub struct RequestInfo {
+pub struct RequestFacts {
     pub host: String,
+    /// Whether the client reached us over https (from `X-Forwarded-Proto` of a trusted proxy).
     pub https: bool,
     pub origin: Option<String>,
     pub referer: Option<String>,
     pub format: Option<Format>,
+    /// The client address: the peer, or behind trusted proxies the address they saw.
+    pub ip: String,
+    pub user_agent: Option<String>,
+    pub forwarded_user_agent: Option<String>,
+    pub key: Option<Secret>,
+    pub jwt: Option<Secret>,
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn trusted(proxies: &[IpNet], ip: &IpAddr) -> bool {
+    proxies.iter().any(|n| n.contains(ip))
+}
+
+/// The client address. Proxies append the address they saw to `X-Forwarded-For`, so the list
+/// is walked from the right: the first entry that is not a trusted proxy is the client (a
+/// client's own entries on the left are never believed).
+fn client_ip(proxies: &[IpNet], headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+    if !trusted(proxies, &peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for value in headers.get_all("x-forwarded-for").iter().rev() {
+        let Ok(list) = value.to_str() else {
+            return client;
+        };
+        for entry in list.rsplit(',') {
+            match entry.trim().parse::<IpAddr>() {
+                Ok(ip) if trusted(proxies, &ip) => client = ip,
+                Ok(ip) => return ip,
+                // A malformed entry ends what can be believed.
+                Err(_) => return client,
+            }
+        }
+    }
+    client
+}
+
+impl RequestFacts {
+    /// Reads the facts of a request that came from `peer`.
+    pub fn read(headers: &HeaderMap, peer: SocketAddr, proxies: &[IpNet]) -> Self {
+        let from_proxy = trusted(proxies, &peer.ip());
+        RequestFacts {
+            host: header(headers, "host").unwrap_or_default().to_owned(),
+            https: from_proxy
+                && header(headers, "x-forwarded-proto")
+                    .is_some_and(|p| p.eq_ignore_ascii_case("https")),
+            origin: header(headers, "origin").map(str::to_owned),
+            referer: header(headers, "referer").map(str::to_owned),
+            format: header(headers, "x-appwrite-response-format").and_then(parse_format),
+            ip: client_ip(proxies, headers, peer.ip()).to_string(),
+            user_agent: header(headers, "user-agent").map(str::to_owned),
+            forwarded_user_agent: header(headers, "x-forwarded-user-agent").map(str::to_owned),
+            key: header(headers, "x-appwrite-key").map(Secret::new),
+            jwt: header(headers, "x-appwrite-jwt").map(Secret::new),
+        }
+    }
+}
+
+/// The encoded session a request carries: cookie, then `_legacy` cookie, then
+/// `X-Appwrite-Session`, then `X-Fallback-Cookies` (spec §2.3).
+pub struct Carried {
+    pub session: Option<(String, Secret)>,
+    /// Whether `X-Fallback-Cookies` had to be consulted: the `X-Debug-Fallback` value.
+    pub via_fallback: bool,
+}
+
+/// Finds the session a request carries for `project`.
+pub fn carried_session(project: &str, headers: &HeaderMap) -> Carried {
+    let name = cookie_name(project);
+    let legacy = format!("{name}_legacy");
+    let cookies = parse_cookie_headers(
+        headers
+            .get_all("cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    let from_cookie = |n: &str| {
+        cookies
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .and_then(|(_, v)| decode_session(v))
+    };
+    if let Some(found) = from_cookie(&name)
+        .or_else(|| from_cookie(&legacy))
+        .or_else(|| header(headers, "x-appwrite-session").and_then(decode_session))
+    {
+        return Carried {
+            session: Some(found),
+            via_fallback: false,
+        };
+    }
+    let session = header(headers, "x-fallback-cookies").and_then(|raw| {
+        let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+        decode_session(v.get(&name)?.as_str()?)
+    });
+    Carried {
+        session,
+        via_fallback: true,
+    }
+}
+
+/// The origin check (hook c): a request with an `Origin` and no API key must come from a
+/// registered platform. It runs before the project check, so an unknown project only allows
+/// the instance's own hosts.
+pub fn check_origin(route: &Route, facts: &RequestFacts, project: Option<&Project>) -> Result<()> {
+    let Some(origin) = &facts.origin else {
+        return Ok(());
+    };
+    if facts.key.is_some() || route.projectless || origin_allowed(origin, project) {
+        return Ok(());
+    }
+    let host = url::Url::parse(origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| origin.clone());
+    // appwrite 1.9.6 Network\Validator\Origin::getDescription
+    Err(
+        Error::from(ErrorType::GeneralUnknownOrigin).with_message(format!(
+            "Invalid Origin. Register your new client ({host}) as a new Web platform on your project console dashboard"
+        )),
+    )
+}
+
+async fn session_user(
+    state: &AppState,
+    project: &str,
+    carried: Option<(String, Secret)>,
+) -> Result<Option<(UserRow, SessionRow)>> {
+    let Some((user_id, secret)) = carried else {
+        return Ok(None);
+    };
+    let Some(session) = state
+        .store
+        .find_session_by_secret_hash(project, &sha256_hex(secret.expose()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    if session.user_id != user_id || session.expire < state.clock.now_ms() {
+        return Ok(None);
+    }
+    Ok(state
+        .store
+        .find_user(project, &user_id)
+        .await?
+        .map(|u| (u, session)))
+}
+
+async fn jwt_user(state: &AppState, project: &str, token: &Secret) -> Result<Option<UserRow>> {
+    let failed = |m: &str| {
+        Error::from(ErrorType::UserJwtInvalid).with_message(format!("Failed to verify JWT. {m}"))
+    };
+    let now = state.clock.now_ms();
+    let claims = crate::domain::jwt::verify(
+        state.instance_key.expose().as_bytes(),
+        token.expose(),
+        now / 1000,
+    )
+    .map_err(|m| failed(&m))?;
+    if claims.project_id != project {
+        return Err(failed("The token was issued for another project."));
+    }
+    if claims.session_id.is_empty() {
+        return Err(failed("The token names no session."));
+    }
+    let Some(user) = state.store.find_user(project, &claims.user_id).await? else {
+        return Ok(None);
+    };
+    let live = state
+        .store
+        .find_session(project, &user.id, &claims.session_id)
+        .await?
+        .is_some_and(|s| s.expire >= now);
+    Ok(live.then_some(user))
+}
+
+/// Resolves the caller (spec §2.3–§2.4): an API key, else a session, else a JWT, else a guest.
+/// An invalid or expired session is a guest, not an error; a bad key or JWT is an error.
+pub async fn authenticate(
+    state: &AppState,
+    project: &Project,
+    facts: &RequestFacts,
+    carried: Carried,
+) -> Result<Caller> {
+    if let Some(secret) = &facts.key {
+        let key = project
+            .find_key(secret.expose())
+            .ok_or(ErrorType::UserUnauthorized)?;
+        if key.expire.is_some_and(|e| e < state.clock.now_ms()) {
+            return Err(ErrorType::ProjectKeyExpired.into());
+        }
+        return Ok(Caller::Key(key.clone()));
+    }
+    let by_session = session_user(state, &project.id, carried.session).await?;
+    let user = match (by_session, &facts.jwt) {
+        (Some(_), Some(_)) => return Err(ErrorType::UserJwtAndCookieSet.into()),
+        (Some((user, session)), None) => Some((user, Some(Box::new(session)))),
+        (None, Some(token)) => jwt_user(state, &project.id, token)
+            .await?
+            .map(|u| (u, None)),
+        (None, None) => None,
+    };
+    Ok(match user {
+        Some((user, session)) => Caller::User {
+            user: Box::new(user),
+            session,
+        },
+        None => Caller::Guest,
+    })
 }
 
 /// What a handler gets from the gate.
@@ -64,8 +284,7 @@ pub struct Ctx {
     pub project: Arc<Project>,
     pub caller: Caller,
     pub client: ClientInfo,
-    pub request: RequestInfo,
-    pub path_params: Vec<(&'static str, String)>,
+    pub request: RequestFacts,
 }
 
 impl Ctx {
@@ -76,6 +295,7 @@ impl Ctx {
             hasher: &self.state.hasher,
             project: &self.project,
             client: &self.client,
+            clock: &*self.state.clock,
         }
     }
 
@@ -97,196 +317,30 @@ impl Ctx {
 
     /// Whether secrets may be revealed (API key callers only).
     pub fn is_key(&self) -> bool {
-        matches!(self.caller, Caller::Key)
+        matches!(self.caller, Caller::Key(_))
     }
 
-    /// A path parameter by name.
-    pub fn path(&self, name: &str) -> &str {
-        self.path_params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
+    /// Whether the client speaks the pre-1.5 query syntax.
+    pub fn legacy_queries(&self) -> bool {
+        self.request.format.is_some_and(|f| f < (1, 5, 0))
     }
 }
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
-/// The client address: the leftmost `X-Forwarded-For` entry when the peer is a trusted proxy.
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    let peer_ip = peer.ip();
-    if state.trusted_proxies.iter().any(|n| n.contains(&peer_ip))
-        && let Some(first) = header(headers, "x-forwarded-for").and_then(|v| v.split(',').next())
-        && let Ok(ip) = first.trim().parse::<IpAddr>()
-    {
-        return ip.to_string();
-    }
-    peer_ip.to_string()
-}
-
-/// The request facts shared by every route.
-pub fn request_info(headers: &HeaderMap) -> RequestInfo {
-    RequestInfo {
-        host: header(headers, "host").unwrap_or_default().to_owned(),
-        https: header(headers, "x-forwarded-proto")
-            .is_some_and(|p| p.eq_ignore_ascii_case("https")),
-        origin: header(headers, "origin").map(str::to_owned),
-        referer: header(headers, "referer").map(str::to_owned),
-        format: header(headers, "x-appwrite-response-format").and_then(parse_format),
-    }
-}
-
-/// The encoded session a request carries: cookie, then `_legacy` cookie, then
-/// `X-Appwrite-Session`, then `X-Fallback-Cookies` (spec §2.3).
-fn carried_session(project: &str, headers: &HeaderMap) -> Option<(String, String)> {
-    let name = cookie_name(project);
-    let legacy = format!("{name}_legacy");
-    let cookies = parse_cookie_headers(
-        headers
-            .get_all("cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok()),
-    );
-    let from_cookie = |n: &str| {
-        cookies
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(n))
-            .and_then(|(_, v)| decode_session(v))
-    };
-    from_cookie(&name)
-        .or_else(|| from_cookie(&legacy))
-        .or_else(|| header(headers, "x-appwrite-session").and_then(decode_session))
-        .or_else(|| {
-            let raw = header(headers, "x-fallback-cookies")?;
-            let v: serde_json::Value = serde_json::from_str(raw).ok()?;
-            decode_session(v.get(&name)?.as_str()?)
-        })
-}
-
-async fn session_user(
-    state: &AppState,
-    project: &str,
-    headers: &HeaderMap,
-) -> Result<Option<(UserRow, SessionRow)>> {
-    let Some((user_id, secret)) = carried_session(project, headers) else {
-        return Ok(None);
-    };
-    let Some(session) = state
-        .store
-        .find_session_by_secret_hash(project, &sha256_hex(&secret))
-        .await?
-    else {
-        return Ok(None);
-    };
-    if session.user_id != user_id || session.expire < now_ms() {
-        return Ok(None);
-    }
-    Ok(state
-        .store
-        .find_user(project, &user_id)
-        .await?
-        .map(|u| (u, session)))
-}
-
-async fn jwt_user(state: &AppState, project: &str, token: &str) -> Result<Option<UserRow>> {
-    let claims = crate::domain::jwt::verify(&state.instance_key, token)
-        .map_err(|m| Error::from(ErrorType::UserJwtInvalid).with_message(m))?;
-    let Some(user) = state.store.find_user(project, &claims.user_id).await? else {
-        return Ok(None);
-    };
-    if !claims.session_id.is_empty() {
-        let live = state
-            .store
-            .find_session(project, &user.id, &claims.session_id)
-            .await?
-            .is_some_and(|s| s.expire >= now_ms());
-        if !live {
-            return Ok(None);
-        }
-    }
-    Ok(Some(user))
-}
-
-fn method_enabled(project: &Project, m: AuthMethod) -> (bool, &'static str) {
-    let methods = &project.settings.auth.methods;
-    match m {
-        AuthMethod::EmailPassword => (
-            methods.email_password,
-            "Email / Password authentication is disabled for this project",
-        ),
-        AuthMethod::Anonymous => (
-            methods.anonymous,
-            "Anonymous authentication is disabled for this project",
-        ),
-        AuthMethod::Jwt => (
-            methods.jwt,
-            "JWT authentication is disabled for this project",
-        ),
-    }
-}
-
-/// Runs the checks after project resolution and returns the context for the handler.
-pub async fn run(
+/// The per-route checks on a resolved caller, in Appwrite's order: scope, blocked, MFA
+/// factors (and the daily `accessedAt` refresh), auth-method switch, `session` group.
+pub async fn authorize(
     state: Arc<AppState>,
     route: &Route,
     project: Arc<Project>,
-    parts: &Parts,
-    request: RequestInfo,
-    peer: SocketAddr,
-    path_params: Vec<(&'static str, String)>,
+    caller: Caller,
+    request: RequestFacts,
 ) -> Result<Ctx> {
-    let headers = &parts.headers;
-    let key_header = header(headers, "x-appwrite-key");
-
-    if let Some(origin) = &request.origin
-        && key_header.is_none()
-        && !route.projectless
-        && !origin_allowed(origin, Some(&project))
-    {
-        return Err(ErrorType::GeneralUnknownOrigin.into());
-    }
-
-    let mut caller = Caller::Guest;
-    let mut key_scopes: &[String] = &[];
-    if let Some(secret) = key_header {
-        let key = project
-            .find_key(secret)
-            .ok_or(ErrorType::UserUnauthorized)?;
-        if key.expire.is_some_and(|e| e < now_ms()) {
-            return Err(ErrorType::ProjectKeyExpired.into());
-        }
-        key_scopes = &key.scopes;
-        caller = Caller::Key;
-    } else if !route.projectless {
-        let by_session = session_user(&state, &project.id, headers).await?;
-        let jwt = header(headers, "x-appwrite-jwt");
-        let user = match (by_session, jwt) {
-            (Some(_), Some(_)) => return Err(ErrorType::UserJwtAndCookieSet.into()),
-            (Some((user, session)), None) => Some((user, Some(Box::new(session)))),
-            (None, Some(token)) => jwt_user(&state, &project.id, token)
-                .await?
-                .map(|u| (u, None)),
-            (None, None) => None,
-        };
-        if let Some((user, session)) = user {
-            caller = Caller::User {
-                user: Box::new(user),
-                session,
-            };
-        }
-    }
-
     let (role, has_scope) = match &caller {
         Caller::Guest => ("guests", GUEST_SCOPES.contains(&route.scope)),
         Caller::User { .. } => ("users", USER_SCOPES.contains(&route.scope)),
-        Caller::Key => (
+        Caller::Key(key) => (
             "applications",
-            KEY_EXTRA_SCOPES.contains(&route.scope) || key_scopes.iter().any(|s| s == route.scope),
+            KEY_EXTRA_SCOPES.contains(&route.scope) || key.scopes.iter().any(|s| s == route.scope),
         ),
     };
     if !has_scope {
@@ -311,50 +365,89 @@ pub async fn run(
             let factors: Vec<String> = serde_json::from_str(&s.factors).unwrap_or_default();
             let more_factors = user.email_verification || user.phone_verification;
             let minimum = if user.mfa && more_factors { 2 } else { 1 };
-            if !route.mfa_group && factors.len() < minimum {
+            if !route.in_group(Group::Mfa) && factors.len() < minimum {
                 return Err(ErrorType::UserMoreFactorsRequired.into());
             }
         }
-        let now = now_ms();
-        if now - user.accessed_at > ACCESS_REFRESH_MS {
+        let now = state.clock.now_ms();
+        if now.saturating_sub(user.accessed_at) > ACCESS_REFRESH_MS {
             state.store.touch_user(&project.id, &user.id, now).await?;
         }
     }
 
-    if let (Some(m), false) = (route.auth_method, matches!(caller, Caller::Key)) {
-        let (enabled, message) = method_enabled(&project, m);
+    let is_key = matches!(caller, Caller::Key(_));
+    if let (Some(m), false) = (route.auth, is_key) {
+        let (enabled, message) = project.settings.auth.methods.check(m);
         if !enabled {
             return Err(Error::from(ErrorType::UserAuthMethodUnsupported).with_message(message));
         }
     }
 
-    if route.session_group && matches!(caller, Caller::User { .. }) {
+    if route.in_group(Group::Session) && matches!(caller, Caller::User { .. }) {
         return Err(ErrorType::UserSessionAlreadyExists.into());
     }
 
-    let mut user_agent = header(headers, "user-agent")
-        .unwrap_or("UNKNOWN")
-        .to_owned();
-    if matches!(caller, Caller::Key)
-        && let Some(forwarded) = header(headers, "x-forwarded-user-agent")
-    {
-        user_agent = forwarded.to_owned();
-    }
-    let client = ClientInfo {
-        ip: client_ip(&state, headers, peer),
-        user_agent,
-        user_type: if matches!(caller, Caller::Key) {
-            "keyProject"
-        } else {
-            "user"
-        },
+    // With a key, `X-Forwarded-User-Agent` is the end user's agent (SSR); otherwise ignored.
+    let user_agent = match (&request.forwarded_user_agent, is_key) {
+        (Some(forwarded), true) => forwarded.as_str(),
+        _ => request.user_agent.as_deref().unwrap_or("UNKNOWN"),
     };
+    let client = ClientInfo::new(
+        request.ip.clone(),
+        user_agent,
+        if is_key { "keyProject" } else { "user" },
+    );
     Ok(Ctx {
         state,
         project,
         caller,
         client,
         request,
-        path_params,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_client_ip_is_the_rightmost_untrusted_forwarded_address() {
+        let proxies: Vec<IpNet> = vec![
+            "127.0.0.0/8".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let ip = |h: &HeaderMap, p: IpAddr| client_ip(&proxies, h, p).to_string();
+        // A client behind an appending proxy cannot pick its own address.
+        assert_eq!(ip(&xff(&["6.6.6.6, 8.8.8.8"]), peer), "8.8.8.8");
+        assert_eq!(ip(&xff(&["8.8.8.8, 10.0.0.2"]), peer), "8.8.8.8");
+        assert_eq!(ip(&xff(&["6.6.6.6", "8.8.8.8, 10.0.0.2"]), peer), "8.8.8.8");
+        // Only trusted hops: the leftmost of them.
+        assert_eq!(ip(&xff(&["10.0.0.3, 10.0.0.2"]), peer), "10.0.0.3");
+        assert_eq!(ip(&xff(&["garbage, 10.0.0.2"]), peer), "10.0.0.2");
+        assert_eq!(ip(&HeaderMap::new(), peer), "127.0.0.1");
+        // An untrusted peer's header is never read.
+        assert_eq!(
+            ip(&xff(&["8.8.8.8"]), "9.9.9.9".parse().unwrap()),
+            "9.9.9.9"
+        );
+    }
+
+    #[test]
+    fn forwarded_proto_counts_only_from_a_trusted_proxy() {
+        let proxies: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        let from = |ip: &str| RequestFacts::read(&h, format!("{ip}:1").parse().unwrap(), &proxies);
+        assert!(from("127.0.0.1").https);
+        assert!(!from("8.8.8.8").https);
+    }
 }

@@ -3,11 +3,11 @@
 use serde_json::json;
 
 use crate::error::Result;
-use crate::http::extract::Params;
 use crate::http::gate::Ctx;
-use crate::http::reply::{API_VERSION, Model, Reply};
+use crate::http::params::Args;
+use crate::http::reply::{API_VERSION, Reply};
 
 /// `{"version": "<Appwrite API version served>"}`.
-pub async fn get_version(_: Ctx, _: Params) -> Result<Reply> {
-    Ok(Reply::ok(Model::Plain, json!({ "version": API_VERSION })))
+pub async fn get_version(_: Ctx, _: Args) -> Result<Reply> {
+    Ok(Reply::json(json!({ "version": API_VERSION })))
 }

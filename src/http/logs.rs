@@ -1,30 +1,25 @@
 //! `account.listLogs` — GET /v1/account/logs: the user's security audit trail (Appwrite 1.9.6).
 
-use crate::domain::queries::{self, MAX_QUERIES};
+use crate::domain::logs;
 use crate::error::Result;
-use crate::http::extract::Params;
 use crate::http::gate::Ctx;
-use crate::http::identities::legacy_queries;
 use crate::http::models;
-use crate::http::reply::{Model, Reply};
+use crate::http::params::Args;
+use crate::http::reply::Reply;
 
 /// Newest first; only `limit` and `offset` queries are allowed.
-pub async fn list_logs(ctx: Ctx, p: Params) -> Result<Reply> {
-    let raw = p.string_list("queries", MAX_QUERIES)?;
-    let total_wanted = p.loose_bool("total", true)?;
-    let query = queries::parse(&raw, legacy_queries(&ctx), &[], &[])?;
-    let user = ctx.user()?;
-    let (rows, total) = ctx
-        .state
-        .store
-        .list_logs(&ctx.project.id, &user.id, query.limit, query.offset)
-        .await?;
-    Ok(Reply::ok(
-        Model::LogList,
-        models::list(
-            if total_wanted { total } else { 0 },
-            "logs",
-            rows.iter().map(models::log).collect(),
-        ),
-    ))
+pub async fn list_logs(ctx: Ctx, a: Args) -> Result<Reply> {
+    let page = logs::list(
+        &ctx.env(),
+        ctx.user()?,
+        &a.list("queries"),
+        ctx.legacy_queries(),
+    )
+    .await?;
+    let total = if a.bool("total")? { page.total } else { 0 };
+    Ok(Reply::json(models::list(
+        total,
+        "logs",
+        page.rows.iter().map(models::log).collect(),
+    )))
 }

@@ -1,5 +1,5 @@
-//! HTTP: one dispatcher looks the route up, runs the gate, parses params, calls the handler
-//! and renders the reply, so Appwrite's check order lives in one place.
+//! HTTP: one dispatcher matches the route, runs the gate, validates the declared params, calls
+//! the handler and renders the reply, so Appwrite's check order lives in one place.
 
 pub mod account;
 pub mod cookies;
@@ -11,7 +11,9 @@ pub mod identities;
 pub mod jwts;
 pub mod logs;
 pub mod models;
+pub mod params;
 pub mod reply;
+pub mod route;
 pub mod routes;
 pub mod sessions;
 pub mod targets;
@@ -27,10 +29,11 @@ use axum::response::Response;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
-use crate::domain::project::Project;
-use crate::error::{Error, ErrorType};
-use crate::http::extract::{Params, parse_urlencoded};
-use crate::http::reply::{render, render_error};
+use crate::error::{Error, ErrorType, Result};
+use crate::http::extract::{RawParams, parse_urlencoded};
+use crate::http::gate::{Carried, RequestFacts};
+use crate::http::reply::{Reply, render, render_error, set_header};
+use crate::http::route::Route;
 use crate::state::AppState;
 
 /// Largest request body read (prefs are ≤ 64 kB; everything else is far smaller).
@@ -38,6 +41,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The router for a prepared state.
 pub fn router(state: Arc<AppState>) -> Router {
+    routes::warm_up();
     Router::new()
         .fallback(dispatch)
         .with_state(state)
@@ -60,9 +64,9 @@ fn project_id(
     method: &Method,
     headers: &HeaderMap,
     query: &str,
-    params: &Params,
+    raw: &RawParams,
 ) -> Option<String> {
-    let from_params = params
+    let from_params = raw
         .get("project")
         .and_then(|v| v.as_str())
         .map(str::to_owned);
@@ -83,17 +87,45 @@ fn project_id(
         .filter(|p| !p.is_empty())
 }
 
+/// Everything a request brings, read once.
+struct Incoming {
+    facts: RequestFacts,
+    raw: RawParams,
+    project_id: Option<String>,
+    route: &'static Route,
+    path_params: Vec<(&'static str, String)>,
+}
+
+/// The pipeline after the request is read: origin, project, caller, per-route checks,
+/// params, handler.
+async fn run(state: Arc<AppState>, req: Incoming, carried: Carried) -> Result<Reply> {
+    let route = req.route;
+    let project = req
+        .project_id
+        .as_ref()
+        .and_then(|id| state.projects.get(id).cloned());
+    gate::check_origin(route, &req.facts, project.as_deref())?;
+    let (project, caller) = match project {
+        Some(p) => {
+            let caller = gate::authenticate(&state, &p, &req.facts, carried).await?;
+            (p, caller)
+        }
+        None if route.projectless => (state.placeholder_project.clone(), gate::Caller::Guest),
+        None => return Err(ErrorType::ProjectNotFound.into()),
+    };
+    let ctx = gate::authorize(state, route, project, caller, req.facts).await?;
+    let args = params::validate(route, &req.raw, &req.path_params, &ctx.project)?;
+    (route.handler)(ctx, args).await
+}
+
 async fn dispatch(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let origin = parts
-        .headers
-        .get("origin")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let facts = RequestFacts::read(&parts.headers, peer, &state.trusted_proxies);
+    let origin = facts.origin.clone();
 
     if parts.method == Method::OPTIONS {
         let mut resp = Response::builder()
@@ -117,51 +149,37 @@ async fn dispatch(
         }
     };
     let query = parts.uri.query().unwrap_or_default().to_owned();
-    let params = Params::from_request(&parts.method, is_json(&parts.headers), &query, &bytes);
-    let project = project_id(&parts.method, &parts.headers, &query, &params)
-        .map(|id| state.projects.get(&id).cloned().ok_or(id));
-    let known_project = project.as_ref().and_then(|p| p.as_ref().ok()).cloned();
-    let request = gate::request_info(&parts.headers);
-    let format = request.format;
-
-    let result = async {
-        // An unknown project is reported before an unknown route, as in Appwrite.
-        if let Some(Err(_)) = project {
-            return Err(ErrorType::ProjectNotFound.into());
-        }
-        let Some((route, path_params)) =
-            routes::find(&state.routes, &parts.method, parts.uri.path())
-        else {
-            return Err(ErrorType::GeneralRouteNotFound.into());
-        };
-        let project: Arc<Project> = match project {
-            Some(Ok(p)) => p,
-            _ if route.projectless => state.placeholder_project.clone(),
-            _ => return Err(ErrorType::ProjectNotFound.into()),
-        };
-        let span = tracing::debug_span!("request", sdk = route.sdk);
-        async {
-            let ctx = gate::run(
-                state.clone(),
-                route,
-                project,
-                &parts,
-                request,
-                peer,
-                path_params,
-            )
-            .await?;
-            (route.handler)(ctx, params).await
-        }
-        .instrument(span)
-        .await
-    }
-    .await;
+    let raw = RawParams::from_request(&parts.method, is_json(&parts.headers), &query, &bytes);
+    let project_id = project_id(&parts.method, &parts.headers, &query, &raw);
+    let (route, path_params) = match routes::find(&parts.method, parts.uri.path()) {
+        Some(m) => (m.route, m.path_params),
+        None => (&routes::WILDCARD, vec![]),
+    };
+    let carried = gate::carried_session(project_id.as_deref().unwrap_or_default(), &parts.headers);
+    let debug_fallback = carried.via_fallback;
+    let known_project = project_id
+        .as_ref()
+        .and_then(|id| state.projects.get(id).cloned());
+    let format = facts.format;
+    let incoming = Incoming {
+        facts,
+        raw,
+        project_id,
+        route,
+        path_params,
+    };
+    let span = tracing::debug_span!("request", sdk = route.sdk);
+    let result = run(state, incoming, carried).instrument(span).await;
 
     let mut resp = match result {
-        Ok(reply) => render(reply, format),
+        Ok(reply) => render(reply, route.status, route.model, format),
         Err(e) => render_error(&e),
     };
+    set_header(
+        &mut resp,
+        "x-debug-fallback",
+        if debug_fallback { "true" } else { "false" },
+    );
     cors::add_headers(
         &mut resp,
         origin.as_deref(),

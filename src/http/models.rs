@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 use crate::domain::geo;
 use crate::domain::time::{format_ms, format_opt_ms};
-use crate::domain::useragent;
 use crate::store::{AuditRow, IdentityRow, SessionRow, TargetRow, UserRow};
 
 fn json_or(text: &str, fallback: Value) -> Value {
@@ -57,9 +56,9 @@ pub fn session(s: &SessionRow, current: bool, secret: &str) -> Value {
         "expire": format_ms(s.expire),
         "provider": s.provider,
         "providerUid": s.provider_uid,
-        "providerAccessToken": s.provider_access_token,
+        "providerAccessToken": s.provider_access_token.expose(),
         "providerAccessTokenExpiry": format_opt_ms(s.provider_access_token_expiry),
-        "providerRefreshToken": s.provider_refresh_token,
+        "providerRefreshToken": s.provider_refresh_token.expose(),
         "ip": s.ip,
         "osCode": s.ua.os_code,
         "osName": s.ua.os_name,
@@ -107,19 +106,15 @@ pub fn identity(i: &IdentityRow) -> Value {
         "provider": i.provider,
         "providerUid": i.provider_uid,
         "providerEmail": i.provider_email,
-        "providerAccessToken": i.provider_access_token,
+        "providerAccessToken": i.provider_access_token.expose(),
         "providerAccessTokenExpiry": format_opt_ms(i.provider_access_token_expiry),
-        "providerRefreshToken": i.provider_refresh_token,
+        "providerRefreshToken": i.provider_refresh_token.expose(),
     })
 }
 
-/// The Log model (§8.8); client fields are parsed from the stored user agent.
+/// The Log model (§8.8); client fields were parsed when the record was written.
 pub fn log(a: &AuditRow) -> Value {
-    let ua = useragent::parse(if a.user_agent.is_empty() {
-        "UNKNOWN"
-    } else {
-        &a.user_agent
-    });
+    let ua = &a.ua;
     json!({
         "event": a.event,
         "userId": a.user_id,

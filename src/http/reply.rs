@@ -11,8 +11,9 @@ use crate::error::{Error, wire_status};
 /// The Appwrite API version this server speaks.
 pub const API_VERSION: &str = "1.9.6";
 
-/// Which model a JSON body is, so response-format filters know what to strip.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The response model a route declares (spec §8), so response-format filters know what to
+/// strip and later OpenAPI and GraphQL know the shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Model {
     Account,
     Session,
@@ -20,42 +21,35 @@ pub enum Model {
     IdentityList,
     LogList,
     Target,
+    Preferences,
+    Jwt,
+    /// A free-form object (health).
     Plain,
+    /// No body (204).
+    None,
 }
 
-/// A successful response before headers common to every response are added.
-#[derive(Debug)]
+/// What a handler returns: the body of its route's declared model, plus cookies and headers.
+/// The status comes from the route's declaration.
+#[derive(Debug, Default)]
 pub struct Reply {
-    pub status: StatusCode,
-    pub body: Option<(Model, Value)>,
+    pub body: Option<Value>,
     pub cookies: Vec<String>,
     pub headers: Vec<(HeaderName, String)>,
 }
 
 impl Reply {
-    /// 200 or 201 with a JSON model.
-    pub fn json(status: StatusCode, model: Model, value: Value) -> Self {
+    /// A JSON body.
+    pub fn json(value: Value) -> Self {
         Reply {
-            status,
-            body: Some((model, value)),
-            cookies: vec![],
-            headers: vec![],
+            body: Some(value),
+            ..Reply::default()
         }
     }
 
-    /// 200 with a JSON model.
-    pub fn ok(model: Model, value: Value) -> Self {
-        Self::json(StatusCode::OK, model, value)
-    }
-
-    /// 204 No Content.
-    pub fn no_content() -> Self {
-        Reply {
-            status: StatusCode::NO_CONTENT,
-            body: None,
-            cookies: vec![],
-            headers: vec![],
-        }
+    /// No body (a 204 route).
+    pub fn empty() -> Self {
+        Reply::default()
     }
 }
 
@@ -104,7 +98,13 @@ pub fn downgrade(model: Model, value: &mut Value, format: Format) {
                 items.iter_mut().for_each(session);
             }
         }
-        Model::IdentityList | Model::LogList | Model::Target | Model::Plain => {}
+        Model::IdentityList
+        | Model::LogList
+        | Model::Target
+        | Model::Preferences
+        | Model::Jwt
+        | Model::Plain
+        | Model::None => {}
     }
 }
 
@@ -131,9 +131,10 @@ pub fn newer_format_warning(format: Option<Format>) -> Option<String> {
     ))
 }
 
-/// Renders a reply for a client speaking `format`.
-pub fn render(reply: Reply, format: Option<Format>) -> Response {
-    let mut b = no_cache(Response::builder().status(reply.status));
+/// Renders a reply of a route declaring `status` and `model` for a client speaking `format`.
+pub fn render(reply: Reply, status: u16, model: Model, format: Option<Format>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut b = no_cache(Response::builder().status(status));
     if let Some(w) = newer_format_warning(format) {
         b = b.header("x-appwrite-warning", w);
     }
@@ -144,7 +145,7 @@ pub fn render(reply: Reply, format: Option<Format>) -> Response {
         b = b.header(k, v);
     }
     let body = match reply.body {
-        Some((model, mut value)) => {
+        Some(mut value) => {
             if let Some(f) = format {
                 downgrade(model, &mut value, f);
             }

@@ -1,345 +1,439 @@
-//! The route table: method, path, SDK method, scope and the pipeline groups of each route
-//! (spec §4). Older path aliases share their primary's handler.
+//! The route table (spec §4): one declaration per route, and the matcher built from it.
+//! Aliases are older paths of the same route. Matching is by `matchit` (as axum does), so a
+//! literal segment always wins over a parameter and declaration order cannot shadow a route.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::LazyLock;
 
-use axum::http::Method;
-
-use crate::error::Result;
-use crate::http::extract::Params;
+use crate::domain::project::AuthMethod::{Anonymous, EmailPassword, Jwt};
+use crate::error::{ErrorType, Result};
 use crate::http::gate::Ctx;
-use crate::http::reply::Reply;
+use crate::http::params::Args;
+use crate::http::reply::{Model, Reply};
+use crate::http::route::{Group::*, Route, URL_IP, Verb, Verb::*, h, p};
 use crate::http::{account, health, identities, jwts, logs, sessions, targets};
 
-/// A handler: takes the gated context and the parsed params.
-pub type Handler = fn(Ctx, Params) -> Pin<Box<dyn Future<Output = Result<Reply>> + Send>>;
+const ACCOUNT: &str = "account";
+const SESSIONS_WRITE: &str = "sessions.write";
+const TARGETS_WRITE: &str = "targets.write";
 
-/// A project auth-method switch that can disable a route (spec §2.11).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum AuthMethod {
-    EmailPassword,
-    Anonymous,
-    Jwt,
+/// Every route.
+pub static ROUTES: &[Route] = &[
+    Route::new(
+        Get,
+        "/v1/health/version",
+        "health.getVersion",
+        h!(health::get_version),
+    )
+    .projectless(),
+    Route::new(Post, "/v1/account", "account.create", h!(account::create))
+        .scope(SESSIONS_WRITE)
+        .auth(EmailPassword)
+        .limit(10, 3600, URL_IP)
+        .params(&[
+            p::custom_id("userId"),
+            p::email("email"),
+            p::new_password("password"),
+            p::text("name", 1, 128).optional(),
+        ])
+        .returns(201, Model::Account),
+    Route::new(Get, "/v1/account", "account.get", h!(account::get))
+        .scope(ACCOUNT)
+        .returns(200, Model::Account),
+    Route::new(Delete, "/v1/account", "account.delete", h!(account::delete))
+        .scope(ACCOUNT)
+        .returns(204, Model::None),
+    Route::new(
+        Get,
+        "/v1/account/sessions",
+        "account.listSessions",
+        h!(sessions::list_sessions),
+    )
+    .scope(ACCOUNT)
+    .returns(200, Model::SessionList),
+    Route::new(
+        Delete,
+        "/v1/account/sessions",
+        "account.deleteSessions",
+        h!(sessions::delete_sessions),
+    )
+    .scope(ACCOUNT)
+    .limit(100, 3600, URL_IP)
+    .returns(204, Model::None),
+    Route::new(
+        Post,
+        "/v1/account/sessions/email",
+        "account.createEmailPasswordSession",
+        h!(sessions::create_email_password_session),
+    )
+    .aliases(&["/v1/account/sessions"])
+    .scope(SESSIONS_WRITE)
+    .auth(EmailPassword)
+    .groups(&[Session])
+    .limit_reset(10, 3600, &["url:{url},email:{param-email}"])
+    .params(&[p::email("email"), p::password("password")])
+    .returns(201, Model::Session),
+    Route::new(
+        Post,
+        "/v1/account/sessions/anonymous",
+        "account.createAnonymousSession",
+        h!(sessions::create_anonymous_session),
+    )
+    .scope(SESSIONS_WRITE)
+    .auth(Anonymous)
+    .groups(&[Session])
+    .limit(50, 3600, &["ip:{ip}"])
+    .returns(201, Model::Session),
+    Route::new(
+        Get,
+        "/v1/account/sessions/:sessionId",
+        "account.getSession",
+        h!(sessions::get_session),
+    )
+    .scope(ACCOUNT)
+    .params(&[p::path_uid("sessionId")])
+    .returns(200, Model::Session),
+    Route::new(
+        Patch,
+        "/v1/account/sessions/:sessionId",
+        "account.updateSession",
+        h!(sessions::update_session),
+    )
+    .scope(ACCOUNT)
+    .limit(10, 3600, URL_IP)
+    .params(&[p::path_uid("sessionId")])
+    .returns(200, Model::Session),
+    Route::new(
+        Delete,
+        "/v1/account/sessions/:sessionId",
+        "account.deleteSession",
+        h!(sessions::delete_session),
+    )
+    .scope(ACCOUNT)
+    .groups(&[Mfa])
+    .limit(100, 3600, URL_IP)
+    .params(&[p::path_uid("sessionId")])
+    .returns(204, Model::None),
+    Route::new(
+        Post,
+        "/v1/account/jwts",
+        "account.createJWT",
+        h!(jwts::create_jwt),
+    )
+    .aliases(&["/v1/account/jwt"])
+    .scope(ACCOUNT)
+    .auth(Jwt)
+    .limit(120, 60, &["url:{url},userId:{userId}"])
+    // Appwrite allows 0, which its JWT library then refuses with a 500 (spec §5.10).
+    .params(&[p::integer("duration", 1, 3600).or_int(900)])
+    .returns(201, Model::Jwt),
+    Route::new(
+        Get,
+        "/v1/account/prefs",
+        "account.getPrefs",
+        h!(account::get_prefs),
+    )
+    .scope(ACCOUNT)
+    .returns(200, Model::Preferences),
+    Route::new(
+        Patch,
+        "/v1/account/prefs",
+        "account.updatePrefs",
+        h!(account::update_prefs),
+    )
+    .scope(ACCOUNT)
+    .params(&[p::object("prefs", 65535)])
+    .returns(200, Model::Account),
+    Route::new(
+        Patch,
+        "/v1/account/name",
+        "account.updateName",
+        h!(account::update_name),
+    )
+    .scope(ACCOUNT)
+    .params(&[p::text("name", 1, 128)])
+    .returns(200, Model::Account),
+    Route::new(
+        Patch,
+        "/v1/account/password",
+        "account.updatePassword",
+        h!(account::update_password),
+    )
+    .scope(ACCOUNT)
+    .limit(10, 3600, URL_IP)
+    .params(&[
+        p::new_password("password"),
+        p::text("oldPassword", 0, 256).or_text(""),
+    ])
+    .returns(200, Model::Account),
+    Route::new(
+        Patch,
+        "/v1/account/email",
+        "account.updateEmail",
+        h!(account::update_email),
+    )
+    .scope(ACCOUNT)
+    .params(&[p::email("email"), p::password("password")])
+    .returns(200, Model::Account),
+    Route::new(
+        Patch,
+        "/v1/account/phone",
+        "account.updatePhone",
+        h!(account::update_phone),
+    )
+    .scope(ACCOUNT)
+    .params(&[p::phone("phone"), p::password("password")])
+    .returns(200, Model::Account),
+    Route::new(
+        Patch,
+        "/v1/account/status",
+        "account.updateStatus",
+        h!(account::update_status),
+    )
+    .scope(ACCOUNT)
+    .returns(200, Model::Account),
+    Route::new(
+        Post,
+        "/v1/account/targets/push",
+        "account.createPushTarget",
+        h!(targets::create_push_target),
+    )
+    .scope(TARGETS_WRITE)
+    .params(&[
+        p::custom_id("targetId"),
+        p::text("identifier", 1, 255),
+        p::uid("providerId").optional(),
+    ])
+    .returns(201, Model::Target),
+    Route::new(
+        Put,
+        "/v1/account/targets/:targetId/push",
+        "account.updatePushTarget",
+        h!(targets::update_push_target),
+    )
+    .scope(TARGETS_WRITE)
+    .params(&[p::path_uid("targetId"), p::text("identifier", 1, 255)])
+    .returns(200, Model::Target),
+    Route::new(
+        Delete,
+        "/v1/account/targets/:targetId/push",
+        "account.deletePushTarget",
+        h!(targets::delete_push_target),
+    )
+    .scope(TARGETS_WRITE)
+    .params(&[p::path_uid("targetId")])
+    .returns(204, Model::None),
+    Route::new(
+        Get,
+        "/v1/account/identities",
+        "account.listIdentities",
+        h!(identities::list_identities),
+    )
+    .scope(ACCOUNT)
+    .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])
+    .returns(200, Model::IdentityList),
+    Route::new(
+        Delete,
+        "/v1/account/identities/:identityId",
+        "account.deleteIdentity",
+        h!(identities::delete_identity),
+    )
+    .scope(ACCOUNT)
+    .params(&[p::path_uid("identityId")])
+    .returns(204, Model::None),
+    Route::new(
+        Get,
+        "/v1/account/logs",
+        "account.listLogs",
+        h!(logs::list_logs),
+    )
+    .scope(ACCOUNT)
+    .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])
+    .returns(200, Model::LogList),
+];
+
+async fn route_not_found(_: Ctx, _: Args) -> Result<Reply> {
+    Err(ErrorType::GeneralRouteNotFound.into())
 }
 
-/// One row of the table.
-pub struct Route {
-    pub method: Method,
-    pub path: &'static str,
-    /// The SDK method name, e.g. `account.createEmailPasswordSession`.
-    pub sdk: &'static str,
-    /// The scope the caller must hold.
-    pub scope: &'static str,
-    pub auth_method: Option<AuthMethod>,
-    /// Group `session`: refused with `user_session_already_exists` when logged in.
-    pub session_group: bool,
-    /// Group `mfa`: allowed while a session still lacks factors.
-    pub mfa_group: bool,
-    /// Whether the route works without a project (health).
-    pub projectless: bool,
-    pub handler: Handler,
+/// What an unmatched request runs: like Appwrite's wildcard route it passes the whole
+/// pipeline (scope `global`, which every caller has) and then answers 404.
+pub static WILDCARD: Route = Route::new(Get, "", "", h!(route_not_found)).scope("global");
+
+/// A matched route and its decoded path parameters.
+pub struct Matched {
+    pub route: &'static Route,
+    pub path_params: Vec<(&'static str, String)>,
 }
 
-macro_rules! h {
-    ($f:path) => {
-        |ctx, params| Box::pin($f(ctx, params))
-    };
+struct Table {
+    by_verb: Vec<(Verb, matchit::Router<&'static Route>)>,
 }
 
-const fn route(
-    method: Method,
-    path: &'static str,
-    sdk: &'static str,
-    scope: &'static str,
-    handler: Handler,
-) -> Route {
-    Route {
-        method,
-        path,
-        sdk,
-        scope,
-        auth_method: None,
-        session_group: false,
-        mfa_group: false,
-        projectless: false,
-        handler,
-    }
+/// `/v1/account/sessions/:sessionId` → `/v1/account/sessions/{sessionId}`.
+fn matchit_path(path: &str) -> String {
+    path.split('/')
+        .map(|s| match s.strip_prefix(':') {
+            Some(name) => format!("{{{name}}}"),
+            None => s.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
-/// Every route, literal paths before parameterised ones so that they win.
-pub fn table() -> Vec<Route> {
-    use AuthMethod::*;
-    let get = || Method::GET;
-    let post = || Method::POST;
-    let patch = || Method::PATCH;
-    let put = || Method::PUT;
-    let delete = || Method::DELETE;
-    let email_session = |path| Route {
-        auth_method: Some(EmailPassword),
-        session_group: true,
-        ..route(
-            post(),
-            path,
-            "account.createEmailPasswordSession",
-            "sessions.write",
-            h!(sessions::create_email_password_session),
-        )
-    };
-    let jwt = |path| Route {
-        auth_method: Some(Jwt),
-        ..route(
-            post(),
-            path,
-            "account.createJWT",
-            "account",
-            h!(jwts::create_jwt),
-        )
-    };
-    vec![
-        Route {
-            projectless: true,
-            ..route(
-                get(),
-                "/v1/health/version",
-                "health.getVersion",
-                "public",
-                h!(health::get_version),
-            )
-        },
-        Route {
-            auth_method: Some(EmailPassword),
-            ..route(
-                post(),
-                "/v1/account",
-                "account.create",
-                "sessions.write",
-                h!(account::create),
-            )
-        },
-        route(
-            get(),
-            "/v1/account",
-            "account.get",
-            "account",
-            h!(account::get),
-        ),
-        route(
-            delete(),
-            "/v1/account",
-            "account.delete",
-            "account",
-            h!(account::delete),
-        ),
-        route(
-            get(),
-            "/v1/account/sessions",
-            "account.listSessions",
-            "account",
-            h!(sessions::list_sessions),
-        ),
-        route(
-            delete(),
-            "/v1/account/sessions",
-            "account.deleteSessions",
-            "account",
-            h!(sessions::delete_sessions),
-        ),
-        email_session("/v1/account/sessions/email"),
-        email_session("/v1/account/sessions"),
-        Route {
-            auth_method: Some(Anonymous),
-            session_group: true,
-            ..route(
-                post(),
-                "/v1/account/sessions/anonymous",
-                "account.createAnonymousSession",
-                "sessions.write",
-                h!(sessions::create_anonymous_session),
-            )
-        },
-        route(
-            get(),
-            "/v1/account/sessions/:sessionId",
-            "account.getSession",
-            "account",
-            h!(sessions::get_session),
-        ),
-        route(
-            patch(),
-            "/v1/account/sessions/:sessionId",
-            "account.updateSession",
-            "account",
-            h!(sessions::update_session),
-        ),
-        Route {
-            mfa_group: true,
-            ..route(
-                delete(),
-                "/v1/account/sessions/:sessionId",
-                "account.deleteSession",
-                "account",
-                h!(sessions::delete_session),
-            )
-        },
-        jwt("/v1/account/jwts"),
-        jwt("/v1/account/jwt"),
-        route(
-            get(),
-            "/v1/account/prefs",
-            "account.getPrefs",
-            "account",
-            h!(account::get_prefs),
-        ),
-        route(
-            patch(),
-            "/v1/account/prefs",
-            "account.updatePrefs",
-            "account",
-            h!(account::update_prefs),
-        ),
-        route(
-            patch(),
-            "/v1/account/name",
-            "account.updateName",
-            "account",
-            h!(account::update_name),
-        ),
-        route(
-            patch(),
-            "/v1/account/password",
-            "account.updatePassword",
-            "account",
-            h!(account::update_password),
-        ),
-        route(
-            patch(),
-            "/v1/account/email",
-            "account.updateEmail",
-            "account",
-            h!(account::update_email),
-        ),
-        route(
-            patch(),
-            "/v1/account/phone",
-            "account.updatePhone",
-            "account",
-            h!(account::update_phone),
-        ),
-        route(
-            patch(),
-            "/v1/account/status",
-            "account.updateStatus",
-            "account",
-            h!(account::update_status),
-        ),
-        route(
-            post(),
-            "/v1/account/targets/push",
-            "account.createPushTarget",
-            "targets.write",
-            h!(targets::create_push_target),
-        ),
-        route(
-            put(),
-            "/v1/account/targets/:targetId/push",
-            "account.updatePushTarget",
-            "targets.write",
-            h!(targets::update_push_target),
-        ),
-        route(
-            delete(),
-            "/v1/account/targets/:targetId/push",
-            "account.deletePushTarget",
-            "targets.write",
-            h!(targets::delete_push_target),
-        ),
-        route(
-            get(),
-            "/v1/account/identities",
-            "account.listIdentities",
-            "account",
-            h!(identities::list_identities),
-        ),
-        route(
-            delete(),
-            "/v1/account/identities/:identityId",
-            "account.deleteIdentity",
-            "account",
-            h!(identities::delete_identity),
-        ),
-        route(
-            get(),
-            "/v1/account/logs",
-            "account.listLogs",
-            "account",
-            h!(logs::list_logs),
-        ),
-    ]
-}
-
-/// Finds the route for `method` and `path`, with its path parameters.
-pub fn find<'a>(
-    table: &'a [Route],
-    method: &Method,
-    path: &str,
-) -> Option<(&'a Route, Vec<(&'static str, String)>)> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    'routes: for r in table.iter().filter(|r| r.method == *method) {
-        let pattern: Vec<&'static str> = r.path.split('/').collect();
-        if pattern.len() != segments.len() {
-            continue;
-        }
-        let mut params = vec![];
-        for (p, s) in pattern.iter().zip(&segments) {
-            if let Some(name) = p.strip_prefix(':') {
-                if s.is_empty() {
-                    continue 'routes;
-                }
-                let decoded = url::form_urlencoded::parse(format!("v={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default();
-                params.push((name, decoded));
-            } else if p != s {
-                continue 'routes;
+fn build() -> Result<Table, String> {
+    let mut by_verb: Vec<(Verb, matchit::Router<&'static Route>)> = vec![];
+    for route in ROUTES {
+        let at = match by_verb.iter().position(|(v, _)| *v == route.verb) {
+            Some(i) => i,
+            None => {
+                by_verb.push((route.verb, matchit::Router::new()));
+                by_verb.len() - 1
             }
+        };
+        for path in std::iter::once(&route.path).chain(route.aliases) {
+            by_verb[at]
+                .1
+                .insert(matchit_path(path), route)
+                .map_err(|e| format!("{:?} {path}: {e}", route.verb))?;
         }
-        return Some((r, params));
     }
-    None
+    Ok(Table { by_verb })
+}
+
+static TABLE: LazyLock<Table> =
+    LazyLock::new(|| build().unwrap_or_else(|e| panic!("route table: {e}")));
+
+/// Builds the matcher now (a conflict in the table stops the server at start).
+pub fn warm_up() {
+    LazyLock::force(&TABLE);
+}
+
+/// Finds the route for a request. Empty segments (a trailing or doubled `/`) are ignored, as
+/// Appwrite's router does, except on DELETE: there `DELETE /v1/account/sessions/` would end
+/// every session where the client meant one with an empty id, so it matches nothing.
+pub fn find(method: &http::Method, path: &str) -> Option<Matched> {
+    let verb = Verb::of(method)?;
+    let has_empty = path.len() > 1 && path.split('/').skip(1).any(str::is_empty);
+    if has_empty && verb == Verb::Delete {
+        return None;
+    }
+    let collapsed;
+    let path = if has_empty {
+        collapsed = format!(
+            "/{}",
+            path.split('/')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        collapsed.as_str()
+    } else {
+        path
+    };
+    let (_, router) = TABLE.by_verb.iter().find(|(v, _)| *v == verb)?;
+    let m = router.at(path).ok()?;
+    let route: &'static Route = m.value;
+    let path_params = m
+        .params
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = route.params.iter().find(|p| p.name == k)?.name;
+            let decoded = percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned();
+            Some((name, decoded))
+        })
+        .collect();
+    Some(Matched { route, path_params })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::route::{KEY_PLACEHOLDERS, Source};
+    use http::Method;
 
-    #[test]
-    fn literal_paths_win_and_parameters_are_captured() {
-        let t = table();
-        let (r, _) = find(&t, &Method::POST, "/v1/account/sessions/anonymous").unwrap();
-        assert_eq!(r.sdk, "account.createAnonymousSession");
-        let (r, p) = find(&t, &Method::GET, "/v1/account/sessions/current").unwrap();
-        assert_eq!(r.sdk, "account.getSession");
-        assert_eq!(p, vec![("sessionId", "current".to_string())]);
-        let (r, _) = find(&t, &Method::POST, "/v1/account/sessions").unwrap();
-        assert_eq!(r.sdk, "account.createEmailPasswordSession");
-        assert!(find(&t, &Method::PUT, "/v1/account").is_none());
-        assert!(find(&t, &Method::GET, "/v1/nothing").is_none());
+    fn sdk(method: Method, path: &str) -> Option<&'static str> {
+        find(&method, path).map(|m| m.route.sdk)
     }
 
     #[test]
-    fn every_route_has_a_known_scope_and_unique_method_path() {
-        let t = table();
-        let mut seen = std::collections::HashSet::new();
-        for r in &t {
-            assert!(["public", "sessions.write", "account", "targets.write"].contains(&r.scope));
-            assert!(
-                seen.insert((r.method.clone(), r.path)),
-                "{} {}",
-                r.method,
-                r.path
+    fn the_table_builds_and_literal_paths_win_over_parameters() {
+        build().unwrap();
+        assert_eq!(
+            sdk(Method::POST, "/v1/account/sessions/anonymous"),
+            Some("account.createAnonymousSession")
+        );
+        let m = find(&Method::GET, "/v1/account/sessions/current").unwrap();
+        assert_eq!(m.route.sdk, "account.getSession");
+        assert_eq!(m.path_params, vec![("sessionId", "current".to_string())]);
+        assert_eq!(
+            sdk(Method::POST, "/v1/account/sessions"),
+            Some("account.createEmailPasswordSession")
+        );
+        assert_eq!(sdk(Method::HEAD, "/v1/account"), Some("account.get"));
+        assert_eq!(sdk(Method::PUT, "/v1/account"), None);
+        assert_eq!(sdk(Method::GET, "/v1/nothing"), None);
+    }
+
+    #[test]
+    fn empty_segments_collapse_except_that_they_never_reach_a_delete() {
+        assert_eq!(sdk(Method::GET, "/v1/account/"), Some("account.get"));
+        assert_eq!(
+            sdk(Method::GET, "/v1/account//sessions/"),
+            Some("account.listSessions")
+        );
+        assert_eq!(sdk(Method::DELETE, "/v1/account/sessions/"), None);
+        assert_eq!(sdk(Method::DELETE, "/v1/account/"), None);
+        assert_eq!(sdk(Method::DELETE, "/v1/account/sessions//"), None);
+        assert_eq!(
+            sdk(Method::DELETE, "/v1/account/sessions/abc"),
+            Some("account.deleteSession")
+        );
+        let m = find(&Method::GET, "/v1/account/sessions/a%2Fb").unwrap();
+        assert_eq!(m.path_params[0].1, "a/b");
+    }
+
+    #[test]
+    fn every_declaration_is_consistent() {
+        let scopes = ["public", "global", SESSIONS_WRITE, ACCOUNT, TARGETS_WRITE];
+        let mut sdks = std::collections::HashSet::new();
+        for r in ROUTES {
+            assert!(scopes.contains(&r.scope), "{}: scope {}", r.sdk, r.scope);
+            assert!(sdks.insert(r.sdk), "{} declared twice", r.sdk);
+            assert_eq!(
+                r.status == 204,
+                r.model == Model::None,
+                "{}: 204 goes with no model",
+                r.sdk
             );
+            // Every `:name` of the path is a declared path param and vice versa.
+            let segments: Vec<&str> = r
+                .path
+                .split('/')
+                .filter_map(|s| s.strip_prefix(':'))
+                .collect();
+            let declared: Vec<&str> = r
+                .params
+                .iter()
+                .filter(|p| p.source == Source::Path)
+                .map(|p| p.name)
+                .collect();
+            assert_eq!(segments, declared, "{}", r.sdk);
+            if let Some(limit) = r.limit {
+                assert!(limit.limit > 0 && limit.period > 0, "{}", r.sdk);
+                for key in limit.keys {
+                    for part in key.split(',') {
+                        let (_, value) = part.split_once(':').expect("name:value");
+                        let ok = KEY_PLACEHOLDERS.contains(&value)
+                            || value
+                                .strip_prefix("{param-")
+                                .and_then(|v| v.strip_suffix('}'))
+                                .is_some_and(|name| r.params.iter().any(|p| p.name == name));
+                        assert!(ok, "{}: unknown placeholder {value}", r.sdk);
+                    }
+                }
+            }
         }
     }
 }

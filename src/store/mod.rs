@@ -1,8 +1,12 @@
-//! Persistence behind one narrow trait. Both backends run the same SQL through sqlx's `Any`
-//! driver (`sql.rs`); `sqlite.rs` and `postgres.rs` hold what differs: connecting, pragmas
-//! and the migration files.
+//! Persistence behind narrow traits: reads on [`Store`], writes only through a unit of work
+//! ([`Store::begin`] → typed [`Tx`] methods → [`Tx::commit`]), so the rows of one request land
+//! together or not at all. Both backends run the same SQL through sqlx's `Any` driver
+//! (`sql/`); `sqlite.rs` and `postgres.rs` hold what differs: connecting, pools, locks and the
+//! migration files. This layer depends on nothing but [`crate::error`] and [`crate::secret`].
 
 mod postgres;
+mod query;
+mod rows;
 mod sql;
 mod sqlite;
 #[cfg(test)]
@@ -12,8 +16,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::queries::ListQuery;
-use crate::domain::useragent::UserAgentInfo;
+pub use query::{Cursor, DEFAULT_LIMIT, Filter, FilterOp, FilterValue, ListQuery, Page};
+pub use rows::{AuditRow, IdentityRow, ProjectRow, SessionRow, TargetRow, UserAgentInfo, UserRow};
 
 /// A failure of the database itself; `Conflict` is a unique index saying no.
 #[derive(Debug, thiserror::Error)]
@@ -37,193 +41,62 @@ impl StoreError {
     }
 }
 
+impl From<StoreError> for crate::error::Error {
+    fn from(e: StoreError) -> Self {
+        crate::error::Error::internal(e)
+    }
+}
+
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A project and its settings (a serialized `ProjectConfig`).
-#[derive(Debug, Clone)]
-pub struct ProjectRow {
-    pub id: String,
-    pub name: String,
-    pub settings: String,
-}
-
-/// A user as stored. Datetimes are epoch milliseconds.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UserRow {
-    pub id: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    /// PHC string of the password hash.
-    pub password: Option<String>,
-    pub hash: Option<String>,
-    pub hash_options: Option<String>,
-    /// JSON array of earlier PHC strings.
-    pub password_history: String,
-    pub password_update: Option<i64>,
-    pub registration: i64,
-    pub status: bool,
-    pub labels: String,
-    pub email_verification: bool,
-    pub phone_verification: bool,
-    pub mfa: bool,
-    /// JSON object.
-    pub prefs: String,
-    pub accessed_at: i64,
-    pub email_canonical: Option<String>,
-    pub email_is_free: Option<bool>,
-    pub email_is_disposable: Option<bool>,
-    pub email_is_corporate: Option<bool>,
-    pub email_is_canonical: Option<bool>,
-}
-
-/// A session as stored; only the SHA-256 of its secret is kept.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SessionRow {
-    pub id: String,
-    pub user_id: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub expire: i64,
-    pub provider: String,
-    pub provider_uid: String,
-    pub provider_access_token: String,
-    pub provider_access_token_expiry: Option<i64>,
-    pub provider_refresh_token: String,
-    pub secret_hash: String,
-    pub ip: String,
-    pub user_agent: String,
-    pub ua: UserAgentInfo,
-    pub country_code: String,
-    /// JSON array of factor names.
-    pub factors: String,
-    pub mfa_updated_at: Option<i64>,
-}
-
-/// A messaging target (email, sms or push) of a user.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TargetRow {
-    pub id: String,
-    pub user_id: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub name: String,
-    pub provider_id: Option<String>,
-    pub provider_type: String,
-    pub identifier: String,
-    pub expired: bool,
-    pub session_id: Option<String>,
-}
-
-/// An OAuth2 identity linked to a user.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct IdentityRow {
-    pub id: String,
-    pub user_id: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub provider: String,
-    pub provider_uid: String,
-    pub provider_email: String,
-    pub provider_access_token: String,
-    pub provider_access_token_expiry: Option<i64>,
-    pub provider_refresh_token: String,
-}
-
-/// A security audit record of an account event.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AuditRow {
-    pub user_id: String,
-    pub event: String,
-    pub resource: String,
-    pub user_email: String,
-    pub user_name: String,
-    pub mode: String,
-    pub user_type: String,
-    pub ip: String,
-    pub user_agent: String,
-    pub country_code: String,
-    pub time: i64,
-}
-
-/// How a password change treats the user's sessions.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SessionPurge {
-    Keep,
-    /// Delete every session but this one (the caller's).
-    AllBut(String),
-    All,
-}
-
-/// Every query the server makes, one trait per resource. Each method is one unit of work: the
-/// rows it writes (including the audit record) commit together or not at all. All take the
-/// project id. Their methods are all callable on an `Arc<dyn Store>`.
+/// Everything the server reads, plus the door to writing: [`Store::begin`].
 pub trait Store:
-    ProjectStore + UserStore + SessionStore + TargetStore + IdentityStore + LogStore
+    Transactional + ProjectStore + UserStore + SessionStore + TargetStore + IdentityStore + LogStore
 {
 }
 
 impl<T> Store for T where
-    T: ProjectStore + UserStore + SessionStore + TargetStore + IdentityStore + LogStore
+    T: Transactional
+        + ProjectStore
+        + UserStore
+        + SessionStore
+        + TargetStore
+        + IdentityStore
+        + LogStore
 {
 }
 
-/// Projects and the schema.
+/// Opens units of work.
 #[async_trait]
-pub trait ProjectStore: Send + Sync {
-    /// Applies pending migrations.
-    async fn migrate(&self) -> StoreResult<()>;
-    async fn list_projects(&self) -> StoreResult<Vec<ProjectRow>>;
-    async fn upsert_project(&self, project: &ProjectRow) -> StoreResult<()>;
+pub trait Transactional: Send + Sync {
+    /// Starts a unit of work on the writer. Dropping it without [`Tx::commit`] rolls it back.
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
 }
 
-/// Users.
+/// Projects (a record of the configured ones; the config file is the source of truth).
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
+    async fn list_projects(&self) -> StoreResult<Vec<ProjectRow>>;
+    /// Creates or replaces the record of a configured project.
+    async fn upsert_project(&self, project: &ProjectRow, now: i64) -> StoreResult<()>;
+}
+
+/// Reads of users, and the one write that needs no unit of work.
 #[async_trait]
 pub trait UserStore: Send + Sync {
     async fn count_users(&self, project: &str) -> StoreResult<i64>;
     async fn find_user(&self, project: &str, id: &str) -> StoreResult<Option<UserRow>>;
     async fn find_user_by_email(&self, project: &str, email: &str) -> StoreResult<Option<UserRow>>;
-    /// Inserts a user with optional first target and first session; `Conflict` on a taken id,
-    /// email, phone or target identifier.
-    async fn create_user(
-        &self,
-        project: &str,
-        user: &UserRow,
-        target: Option<&TargetRow>,
-        session: Option<&SessionRow>,
-        audits: &[AuditRow],
-    ) -> StoreResult<()>;
-    /// Overwrites the user's columns; renames a target whose identifier was `rename_target.0`
-    /// to `rename_target.1`; purges sessions as asked.
-    async fn update_user(
-        &self,
-        project: &str,
-        user: &UserRow,
-        rename_target: Option<(&str, &str)>,
-        purge: SessionPurge,
-        audit: Option<&AuditRow>,
-    ) -> StoreResult<()>;
+    /// Users matching the query, and how many match in all.
+    async fn list_users(&self, project: &str, query: &ListQuery) -> StoreResult<Page<UserRow>>;
     /// Records the last access time (at most daily, decided by the caller).
     async fn touch_user(&self, project: &str, id: &str, accessed_at: i64) -> StoreResult<()>;
-    /// Deletes the user and everything that belongs to it.
-    async fn delete_user(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()>;
 }
 
-/// Sessions; only hashes of their secrets are stored.
+/// Reads of sessions; only hashes of their secrets are stored.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Inserts a session, then deletes the user's oldest sessions beyond `max_sessions`
-    /// (0 = unlimited) so the new one always survives.
-    async fn create_session(
-        &self,
-        project: &str,
-        session: &SessionRow,
-        max_sessions: u64,
-        audit: &AuditRow,
-    ) -> StoreResult<()>;
     async fn find_session_by_secret_hash(
         &self,
         project: &str,
@@ -235,51 +108,28 @@ pub trait SessionStore: Send + Sync {
         user: &str,
         id: &str,
     ) -> StoreResult<Option<SessionRow>>;
-    /// Sessions of a user, oldest first.
-    async fn list_sessions(&self, project: &str, user: &str) -> StoreResult<Vec<SessionRow>>;
-    async fn update_session_expire(
+    /// Sessions of a user, oldest first, at most `limit` of them, and how many there are.
+    async fn list_sessions(
         &self,
         project: &str,
         user: &str,
-        id: &str,
-        expire: i64,
-        audit: &AuditRow,
-    ) -> StoreResult<bool>;
-    async fn delete_session(
-        &self,
-        project: &str,
-        user: &str,
-        id: &str,
-        audit: &AuditRow,
-    ) -> StoreResult<bool>;
-    async fn delete_sessions(&self, project: &str, user: &str, audit: &AuditRow)
-    -> StoreResult<()>;
+        limit: i64,
+    ) -> StoreResult<Page<SessionRow>>;
 }
 
-/// Messaging targets.
+/// Reads of messaging targets.
 #[async_trait]
 pub trait TargetStore: Send + Sync {
     async fn target_identifier_taken(&self, project: &str, identifier: &str) -> StoreResult<bool>;
+    /// Targets of a user, oldest first.
     async fn list_targets(&self, project: &str, user: &str) -> StoreResult<Vec<TargetRow>>;
     async fn find_target(&self, project: &str, id: &str) -> StoreResult<Option<TargetRow>>;
-    async fn create_target(
-        &self,
-        project: &str,
-        target: &TargetRow,
-        audit: &AuditRow,
-    ) -> StoreResult<()>;
-    async fn update_target(
-        &self,
-        project: &str,
-        target: &TargetRow,
-        audit: &AuditRow,
-    ) -> StoreResult<()>;
-    async fn delete_target(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()>;
 }
 
-/// OAuth2 identities.
+/// Reads of OAuth2 identities.
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
+    /// Whether an identity of another user (than `except_user`) has this provider email.
     async fn identity_email_taken(
         &self,
         project: &str,
@@ -292,13 +142,11 @@ pub trait IdentityStore: Send + Sync {
         project: &str,
         user: &str,
         query: &ListQuery,
-    ) -> StoreResult<(Vec<IdentityRow>, i64)>;
+    ) -> StoreResult<Page<IdentityRow>>;
     async fn find_identity(&self, project: &str, id: &str) -> StoreResult<Option<IdentityRow>>;
-    async fn create_identity(&self, project: &str, identity: &IdentityRow) -> StoreResult<()>;
-    async fn delete_identity(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()>;
 }
 
-/// Security audit records.
+/// Reads of security audit records.
 #[async_trait]
 pub trait LogStore: Send + Sync {
     /// A user's audit records, newest first, and their count.
@@ -308,19 +156,117 @@ pub trait LogStore: Send + Sync {
         user: &str,
         limit: i64,
         offset: i64,
-    ) -> StoreResult<(Vec<AuditRow>, i64)>;
+    ) -> StoreResult<Page<AuditRow>>;
 }
 
-/// Opens the database named by `url` (`sqlite://…` or `postgres://…`) and migrates it.
-pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// A unit of work: typed writes (and the reads its decisions need) on one transaction.
+/// SQLite runs it as `BEGIN IMMEDIATE` on the single writer; PostgreSQL as a transaction in
+/// which [`UserTx::lock_user`] and [`UserTx::lock_project`] take row locks.
+#[async_trait]
+pub trait Tx: UserTx + SessionTx + TargetTx + IdentityTx + AuditTx + Send {
+    /// Makes every write of the unit durable at once.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// User writes.
+#[async_trait]
+pub trait UserTx: Send {
+    /// Serialises the units of work of a project that must see each other's users (sign-ups
+    /// against the user limit) until this one ends.
+    async fn lock_project(&mut self, project: &str) -> StoreResult<()>;
+    async fn count_users(&mut self, project: &str) -> StoreResult<i64>;
+    /// Reads the user and locks its row until the unit ends, so that a decision made on its
+    /// password or status cannot be overtaken by a concurrent change.
+    async fn lock_user(&mut self, project: &str, id: &str) -> StoreResult<Option<UserRow>>;
+    /// `Conflict` on a taken id, email or phone.
+    async fn insert_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()>;
+    /// Overwrites every column of the user; `Conflict` on a taken email or phone.
+    async fn update_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()>;
+    /// Deletes the user with its sessions, targets and identities (its audit trail stays).
+    async fn delete_user(&mut self, project: &str, id: &str) -> StoreResult<()>;
+}
+
+/// Session writes.
+#[async_trait]
+pub trait SessionTx: Send {
+    async fn insert_session(&mut self, project: &str, session: &SessionRow) -> StoreResult<()>;
+    /// Deletes the user's oldest sessions so that at most `keep` remain (0 = no limit).
+    async fn evict_sessions(&mut self, project: &str, user: &str, keep: u64) -> StoreResult<()>;
+    /// Sets a session's expiry; whether it existed.
+    async fn update_session_expire(
+        &mut self,
+        project: &str,
+        user: &str,
+        id: &str,
+        expire: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Deletes one session of the user; whether it existed.
+    async fn delete_session(&mut self, project: &str, user: &str, id: &str) -> StoreResult<bool>;
+    /// Deletes every session of the user but `except`; how many went.
+    async fn delete_sessions(
+        &mut self,
+        project: &str,
+        user: &str,
+        except: Option<&str>,
+    ) -> StoreResult<u64>;
+}
+
+/// Target writes.
+#[async_trait]
+pub trait TargetTx: Send {
+    async fn target_identifier_taken(
+        &mut self,
+        project: &str,
+        identifier: &str,
+    ) -> StoreResult<bool>;
+    /// `Conflict` on a taken id or identifier.
+    async fn insert_target(&mut self, project: &str, target: &TargetRow) -> StoreResult<()>;
+    /// Updates identifier, name and expiry of a target; `Conflict` on a taken identifier.
+    async fn update_target(&mut self, project: &str, target: &TargetRow) -> StoreResult<()>;
+    /// Points the user's target with identifier `old` at `new`.
+    async fn rename_target(
+        &mut self,
+        project: &str,
+        user: &str,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Deletes a target; whether it existed.
+    async fn delete_target(&mut self, project: &str, id: &str) -> StoreResult<bool>;
+}
+
+/// Identity writes.
+#[async_trait]
+pub trait IdentityTx: Send {
+    /// `Conflict` on a taken id or provider uid.
+    async fn insert_identity(&mut self, project: &str, identity: &IdentityRow) -> StoreResult<()>;
+    /// Deletes an identity; whether it existed.
+    async fn delete_identity(&mut self, project: &str, id: &str) -> StoreResult<bool>;
+}
+
+/// Audit writes.
+#[async_trait]
+pub trait AuditTx: Send {
+    async fn insert_audit(&mut self, project: &str, audit: &AuditRow) -> StoreResult<()>;
+}
+
+pub use sql::ParseUserAgent;
+
+/// Opens the database named by `url` (`sqlite://…` or `postgres://…`) and migrates it;
+/// `parse_ua` fills in the client fields of audit records written before they were stored.
+pub async fn open(url: &str, parse_ua: ParseUserAgent) -> anyhow::Result<Arc<dyn Store>> {
     sqlx::any::install_default_drivers();
-    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(sqlite::connect(url).await?)
+    let store = if url.starts_with("sqlite:") {
+        sqlite::connect(url).await?
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Arc::new(postgres::connect(url).await?)
+        postgres::connect(url).await?
     } else {
-        anyhow::bail!("--database-url: expected sqlite://PATH or postgres://…, got `{url}`");
+        // Only the scheme: a mistyped URL may still carry a password.
+        let scheme = url.split(':').next().unwrap_or_default();
+        anyhow::bail!("--database-url: expected sqlite://PATH or postgres://…, got `{scheme}:…`");
     };
-    store.migrate().await?;
-    Ok(store)
+    store.migrate(parse_ua).await?;
+    Ok(Arc::new(store))
 }

@@ -2,21 +2,29 @@
 
 use sqlx::any::AnyPoolOptions;
 
-use super::sql::SqlStore;
+use super::sql::{Dialect, SqlStore};
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        "0002_audit_user_agent",
+        include_str!("../../migrations/postgres/0002_audit_user_agent.sql"),
+    ),
+];
 
-/// Connects a pool to `url`.
+/// Connects a pool to `url`; reads and writes share it (PostgreSQL runs them concurrently).
 pub async fn connect(url: &str) -> anyhow::Result<SqlStore> {
     let pool = AnyPoolOptions::new()
         .max_connections(16)
         .connect(url)
         .await?;
     Ok(SqlStore {
-        pool,
+        write: pool.clone(),
+        read: pool,
+        dialect: Dialect::Postgres,
         migrations: MIGRATIONS,
     })
 }

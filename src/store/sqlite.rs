@@ -1,57 +1,104 @@
-//! Embedded SQLite: one file in the data folder, WAL journal.
+//! Embedded SQLite: one file in the data folder, WAL journal, one writer connection and a pool
+//! of read-only connections, so reads never queue behind a write.
 
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 use std::str::FromStr;
 
-use sqlx::any::AnyPoolOptions;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, Executor};
 
-use super::sql::SqlStore;
+use super::sql::{Dialect, SqlStore};
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        "0002_audit_user_agent",
+        include_str!("../../migrations/sqlite/0002_audit_user_agent.sql"),
+    ),
+];
 
-/// Opens (creating if needed) the database file. One connection serialises every
-/// statement: SQLite allows one writer anyway, and a single connection rules out the
-/// `SQLITE_BUSY` upgrade failures of concurrent read-then-write transactions.
-pub async fn connect(url: &str) -> anyhow::Result<SqlStore> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let memory = path.is_empty() || path.starts_with(":memory:");
-    if !memory
-        && let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
-    {
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                       PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+
+/// Read connections: SQLite reads are CPU-bound, so about one per core, at least two.
+fn reader_count() -> u32 {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2) as u32)
+}
+
+/// Creates the database file mode 0600 before SQLite does (SQLite gives its `-wal` and `-shm`
+/// files the database file's mode), and tightens files an older version left readable.
+fn prepare_files(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let full = if url.contains('?') {
-        url.to_owned()
-    } else if memory {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let f = format!("{}{suffix}", path.display());
+        if let Ok(meta) = std::fs::metadata(&f)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens (creating if needed) the database.
+pub async fn connect(url: &str) -> anyhow::Result<SqlStore> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or(rest);
+    let memory = path.is_empty() || path.starts_with(":memory:");
+    let full = if memory {
         "sqlite::memory:".to_owned()
     } else {
-        format!("sqlite://{path}?mode=rwc")
+        prepare_files(Path::new(path))?;
+        if url.contains('?') {
+            url.to_owned()
+        } else {
+            format!("sqlite://{path}?mode=rwc")
+        }
     };
-    let options = sqlx::any::AnyConnectOptions::from_str(&full)?;
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .after_connect(|conn: &mut AnyConnection, _| {
-            Box::pin(async move {
-                conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                )
-                .await?;
-                Ok(())
+    let options = AnyConnectOptions::from_str(&full)?;
+    let pool = |n: u32, read_only: bool| {
+        AnyPoolOptions::new()
+            .max_connections(n)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .after_connect(move |conn: &mut AnyConnection, _| {
+                Box::pin(async move {
+                    conn.execute(PRAGMAS).await?;
+                    if read_only {
+                        conn.execute("PRAGMA query_only = ON;").await?;
+                    }
+                    Ok(())
+                })
             })
-        })
-        .connect_with(options)
-        .await?;
+    };
+    // Every write runs on this one connection, so no unit of work ever waits for a lock
+    // another connection holds.
+    let write = pool(1, false).connect_with(options.clone()).await?;
+    // An in-memory database exists once per connection, so it reads on the writer too.
+    let read = if memory {
+        write.clone()
+    } else {
+        pool(reader_count(), true).connect_with(options).await?
+    };
     Ok(SqlStore {
-        pool,
+        write,
+        read,
+        dialect: Dialect::Sqlite,
         migrations: MIGRATIONS,
     })
 }

@@ -1,10 +1,13 @@
 //! Starts an in-process server on 127.0.0.1:0 with its own data folder, on SQLite, or on its
-//! own PostgreSQL database when `LATCHKEY_TEST_POSTGRES_URL` names a server.
+//! own PostgreSQL database when `LATCHKEY_TEST_POSTGRES_URL` names a server. Its clock is a
+//! manual one: tests move time with `app.clock.advance(ms)` instead of sleeping.
 
 use std::sync::Arc;
 
-use latchkey::config::{KeyConfig, PlatformConfig, ProjectConfig};
 use latchkey::domain::passwords::HashParams;
+use latchkey::domain::project::{KeySettings, PlatformSettings, ProjectSettings};
+use latchkey::domain::time::ManualClock;
+use latchkey::secret::Secret;
 use latchkey::{AppState, Config};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
@@ -19,8 +22,12 @@ pub struct TestApp {
     pub url: String,
     pub http: reqwest::Client,
     pub state: Arc<AppState>,
-    _dir: tempfile::TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    pub clock: Arc<ManualClock>,
+    /// The config it was started with; [`TestApp::restart`] starts it again on the same data.
+    pub config: Config,
+    dir: Arc<tempfile::TempDir>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// A session obtained by signing in: the encoded value carried by cookies and headers.
@@ -32,19 +39,19 @@ pub struct Login {
 }
 
 /// The project every test uses unless it changes the settings.
-pub fn test_project() -> ProjectConfig {
-    let mut p = latchkey::domain::project::Project::default_settings();
+pub fn test_project() -> ProjectSettings {
+    let mut p = ProjectSettings::default_project();
     p.id = PROJECT.into();
     p.name = "Test App".into();
-    p.platforms.push(PlatformConfig {
+    p.platforms.push(PlatformSettings {
         kind: "web".into(),
         name: None,
         hostname: Some("app.example.com".into()),
         key: None,
     });
-    p.keys.push(KeyConfig {
+    p.keys.push(KeySettings {
         id: "e2e".into(),
-        secret: KEY.into(),
+        secret: Secret::new(KEY),
         scopes: vec![
             "sessions.write".into(),
             "users.read".into(),
@@ -61,8 +68,8 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server whose config the closure may change first.
 pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::new(dir.path());
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let mut config = Config::new(dir.path().join("data"));
     config.has_config_file = true;
     // Cheap hashes keep the suite fast; production parameters are exercised by unit tests.
     config.file.passwords = HashParams {
@@ -72,22 +79,35 @@ pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
     };
     config.file.projects = vec![test_project()];
     if let Ok(base) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
-        let name = format!("t_{}", latchkey::domain::ids::random_hex(8));
-        let mut conn = sqlx::PgConnection::connect(&base).await.expect("postgres");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        let (prefix, _) = base.rsplit_once('/').expect("postgres url with a database");
-        config.database_url = Some(format!("{prefix}/{name}"));
+        config.database_url = Some(Secret::new(new_postgres_database(&base).await));
     }
     change(&mut config);
-    let state = Arc::new(AppState::build(&config).await.expect("build state"));
+    start(config, dir, Arc::new(ManualClock::starting_now())).await
+}
+
+/// A fresh database on the PostgreSQL server at `base`; its URL.
+pub async fn new_postgres_database(base: &str) -> String {
+    let name = format!("t_{}", latchkey::domain::ids::random_hex(8));
+    let mut conn = sqlx::PgConnection::connect(base).await.expect("postgres");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let (prefix, _) = base.rsplit_once('/').expect("postgres url with a database");
+    format!("{prefix}/{name}")
+}
+
+async fn start(config: Config, dir: Arc<tempfile::TempDir>, clock: Arc<ManualClock>) -> TestApp {
+    let state = Arc::new(
+        AppState::build_with_clock(&config, clock.clone())
+            .await
+            .expect("build state"),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let served = state.clone();
-    tokio::spawn(async move {
+    let handle = tokio::spawn(async move {
         latchkey::serve_state(served, listener, async {
             let _ = rx.await;
         })
@@ -98,13 +118,34 @@ pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
         url,
         http: reqwest::Client::new(),
         state,
-        _dir: dir,
-        _shutdown: tx,
+        clock,
+        config,
+        dir,
+        shutdown: Some(tx),
+        served: Some(handle),
+    }
+}
+
+impl TestApp {
+    /// Stops this server and starts a new one on the same data and database, with the config
+    /// changed by `change` (as an operator editing the config file between runs).
+    pub async fn restart(mut self, change: impl FnOnce(&mut Config)) -> TestApp {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.served.take() {
+            let _ = h.await;
+        }
+        let mut config = self.config.clone();
+        change(&mut config);
+        // The old state holds the store's pools; close them before the new server opens it.
+        drop(self.state);
+        start(config, self.dir.clone(), self.clock.clone()).await
     }
 }
 
 /// Changes the test project's settings.
-pub fn with_project(change: impl FnOnce(&mut ProjectConfig)) -> impl FnOnce(&mut Config) {
+pub fn with_project(change: impl FnOnce(&mut ProjectSettings)) -> impl FnOnce(&mut Config) {
     move |c: &mut Config| change(&mut c.file.projects[0])
 }
 
@@ -182,4 +223,57 @@ pub async fn assert_error(r: Response, status: u16, ty: &str) -> String {
     assert_eq!(body["code"], status, "code in {body}");
     assert!(body["version"].is_string());
     body["message"].as_str().expect("message").to_owned()
+}
+
+/// Every byte the app's database holds: the SQLite file and its WAL, or every PostgreSQL row
+/// as JSON. For checks that no secret is stored.
+pub async fn dump_database(app: &TestApp) -> Vec<u8> {
+    match &app.config.database_url {
+        Some(url) => {
+            let mut conn = sqlx::PgConnection::connect(url.expose())
+                .await
+                .expect("postgres");
+            let mut out = Vec::new();
+            for table in [
+                "projects",
+                "users",
+                "sessions",
+                "targets",
+                "identities",
+                "audit_logs",
+            ] {
+                let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT row_to_json(t)::text FROM {table} t"
+                )))
+                .fetch_all(&mut conn)
+                .await
+                .expect("dump");
+                for (row,) in rows {
+                    out.extend(row.into_bytes());
+                }
+            }
+            out
+        }
+        None => {
+            let mut out = Vec::new();
+            for f in ["latchkey.db", "latchkey.db-wal"] {
+                if let Ok(b) = std::fs::read(app.config.data_dir.join(f)) {
+                    out.extend(b);
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Whether `haystack` contains `needle`.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// `s` form-encoded for a query string.
+pub fn url_escape(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

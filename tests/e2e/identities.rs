@@ -8,23 +8,23 @@ use serde_json::{Value, json};
 use crate::harness::*;
 
 async fn seed(app: &TestApp, user: &str, id: &str, provider: &str, created_at: i64) {
-    app.state
-        .store
-        .create_identity(
-            PROJECT,
-            &IdentityRow {
-                id: id.into(),
-                user_id: user.into(),
-                created_at,
-                updated_at: created_at,
-                provider: provider.into(),
-                provider_uid: format!("{provider}-{id}"),
-                provider_email: format!("{id}@example.com"),
-                ..IdentityRow::default()
-            },
-        )
-        .await
-        .unwrap();
+    let mut tx = app.state.store.begin().await.unwrap();
+    tx.insert_identity(
+        PROJECT,
+        &IdentityRow {
+            id: id.into(),
+            user_id: user.into(),
+            created_at,
+            updated_at: created_at,
+            provider: provider.into(),
+            provider_uid: format!("{provider}-{id}"),
+            provider_email: format!("{id}@example.com"),
+            ..IdentityRow::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
 }
 
 async fn list(app: &TestApp, login: &Login, query: &str) -> reqwest::Response {
@@ -194,8 +194,4 @@ async fn deleting_identities_checks_existence_and_ownership() {
     assert_eq!(r.status(), 204);
     let all: Value = list(&app, &login, "").await.json().await.unwrap();
     assert_eq!(all["total"], 0);
-}
-
-fn url_escape(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

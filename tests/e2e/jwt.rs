@@ -105,7 +105,7 @@ async fn an_expired_jwt_is_rejected() {
     let (_, login) = app.user().await;
     let r = app
         .as_user(Method::POST, "/v1/account/jwts", &login)
-        .json(&json!({"duration": 1}))
+        .json(&json!({"duration": 60}))
         .send()
         .await
         .unwrap();
@@ -113,7 +113,15 @@ async fn an_expired_jwt_is_rejected() {
         .as_str()
         .unwrap()
         .to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let get = || {
+        app.req(Method::GET, "/v1/account")
+            .header("x-appwrite-jwt", &token)
+    };
+    app.clock.advance(58_000);
+    assert_eq!(get().send().await.unwrap().status(), 200);
+    app.clock.advance(2_000);
+    let msg = assert_error(get().send().await.unwrap(), 401, "user_jwt_invalid").await;
+    assert_eq!(msg, "Failed to verify JWT. Invalid token: Expired");
     let r = app
         .req(Method::GET, "/v1/account")
         .header("x-appwrite-jwt", &token)

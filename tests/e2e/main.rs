@@ -3,11 +3,15 @@
 
 mod account;
 mod callers;
+mod concurrency;
+mod hardening;
 mod harness;
 mod identities;
 mod jwt;
 mod logs;
 mod passwords;
 mod pipeline;
+mod projects;
+mod secrets;
 mod sessions;
 mod targets;

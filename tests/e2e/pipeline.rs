@@ -205,16 +205,19 @@ async fn old_response_formats_lose_fields_added_later() {
 }
 
 #[tokio::test]
-async fn errors_outside_the_pass_through_list_would_be_500_and_never_leak_causes() {
+async fn a_zero_jwt_duration_is_a_400_not_appwrites_500() {
     let app = spawn_app().await;
     let (_, login) = app.user().await;
-    // duration 0 makes Appwrite's JWT library throw; the answer is a bare Server Error.
+    // Appwrite's JWT library throws for 0 and answers 500; we refuse the param instead.
     let r = app
         .as_user(Method::POST, "/v1/account/jwts", &login)
         .json(&json!({"duration": 0}))
         .send()
         .await
         .unwrap();
-    let msg = assert_error(r, 500, "general_server_error").await;
-    assert_eq!(msg, "Server Error");
+    let msg = assert_error(r, 400, "general_argument_invalid").await;
+    assert_eq!(
+        msg,
+        "Invalid `duration` param: Value must be a valid range between 1 and 3,600"
+    );
 }

@@ -251,7 +251,7 @@ async fn update_session_extends_the_expiry() {
         .json()
         .await
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.clock.advance(20_000);
     let r = app
         .as_user(Method::PATCH, "/v1/account/sessions/current", &login)
         .json(&json!({}))
@@ -265,7 +265,7 @@ async fn update_session_extends_the_expiry() {
 
 #[tokio::test]
 async fn session_expire_follows_the_project_duration_and_expired_sessions_are_guests() {
-    let app = spawn_with(with_project(|p| p.auth.duration = 1)).await;
+    let app = spawn_with(with_project(|p| p.auth.duration = 5)).await;
     let (_, login) = app.user().await;
     let s: Value = app
         .as_user(Method::GET, "/v1/account/sessions/current", &login)
@@ -278,7 +278,14 @@ async fn session_expire_follows_the_project_duration_and_expired_sessions_are_gu
     let created = s["$createdAt"].as_str().unwrap();
     let expire = s["expire"].as_str().unwrap();
     assert!(expire > created);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.advance(4_000);
+    let r = app
+        .as_user(Method::GET, "/v1/account", &login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "still valid before its expiry");
+    app.clock.advance(1_001);
     let r = app
         .as_user(Method::GET, "/v1/account", &login)
         .send()

@@ -1,11 +1,40 @@
 //! OAuth2 identities and the filtered, paged listing of them.
 
+use super::filter::{Column, Listing, Scope};
 use super::*;
-
-use crate::domain::queries::{FilterOp, ListQuery};
 
 const IDENTITY_COLS: &str = "id, user_id, created_at, updated_at, provider, provider_uid, \
     provider_email, provider_access_token, provider_access_token_expiry, provider_refresh_token";
+
+/// The attributes `account.listIdentities` may filter and order on, and their columns.
+const LISTING: Listing = Listing {
+    table: "identities",
+    select: IDENTITY_COLS,
+    columns: &[
+        col("$id", "id", true, false),
+        col("$createdAt", "created_at", false, false),
+        col("$updatedAt", "updated_at", false, false),
+        col("userId", "user_id", true, false),
+        col("provider", "provider", true, false),
+        col("providerUid", "provider_uid", true, false),
+        col("providerEmail", "provider_email", true, false),
+        col(
+            "providerAccessTokenExpiry",
+            "provider_access_token_expiry",
+            false,
+            true,
+        ),
+    ],
+};
+
+const fn col(attribute: &'static str, column: &'static str, text: bool, nullable: bool) -> Column {
+    Column {
+        attribute,
+        column,
+        text,
+        nullable,
+    }
+}
 
 fn identity_from(r: &AnyRow) -> StoreResult<IdentityRow> {
     Ok(IdentityRow {
@@ -16,37 +45,10 @@ fn identity_from(r: &AnyRow) -> StoreResult<IdentityRow> {
         provider: r.try_get("provider")?,
         provider_uid: r.try_get("provider_uid")?,
         provider_email: r.try_get("provider_email")?,
-        provider_access_token: r.try_get("provider_access_token")?,
+        provider_access_token: get_secret(r, "provider_access_token")?,
         provider_access_token_expiry: r.try_get("provider_access_token_expiry")?,
-        provider_refresh_token: r.try_get("provider_refresh_token")?,
+        provider_refresh_token: get_secret(r, "provider_refresh_token")?,
     })
-}
-
-/// Maps a query attribute of `account.listIdentities` to its column (whitelisted).
-fn identity_column(attribute: &str) -> Option<&'static str> {
-    Some(match attribute {
-        "$id" => "id",
-        "$createdAt" => "created_at",
-        "$updatedAt" => "updated_at",
-        "userId" => "user_id",
-        "provider" => "provider",
-        "providerUid" => "provider_uid",
-        "providerEmail" => "provider_email",
-        "providerAccessTokenExpiry" => "provider_access_token_expiry",
-        _ => return None,
-    })
-}
-
-/// Binds a filter value: integers as BIGINT, everything else as text.
-fn bind_value<'q>(q: Q<'q>, v: &serde_json::Value) -> Q<'q> {
-    match v.as_i64() {
-        Some(n) => q.bind(n),
-        None => q.bind(
-            v.as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| v.to_string()),
-        ),
-    }
 }
 
 #[async_trait]
@@ -57,15 +59,19 @@ impl IdentityStore for SqlStore {
         email: &str,
         except_user: Option<&str>,
     ) -> StoreResult<bool> {
-        Ok(sqlx::query(
-            "SELECT 1 AS one FROM identities WHERE project_id = $1 AND provider_email = $2 AND user_id <> $3",
+        Ok(fetch_count(
+            &mut *self.reader().await?,
+            "SELECT COUNT(*) AS n FROM identities \
+             WHERE project_id = $1 AND provider_email = $2 AND user_id <> $3"
+                .into(),
+            &[
+                project.into(),
+                email.into(),
+                except_user.unwrap_or("").into(),
+            ],
         )
-        .bind(project)
-        .bind(email)
-        .bind(except_user.unwrap_or(""))
-        .fetch_optional(&self.pool)
         .await?
-        .is_some())
+            > 0)
     }
 
     async fn list_identities(
@@ -73,122 +79,38 @@ impl IdentityStore for SqlStore {
         project: &str,
         user: &str,
         query: &ListQuery,
-    ) -> StoreResult<(Vec<IdentityRow>, i64)> {
-        let mut wheres = vec!["project_id = $1".to_string(), "user_id = $2".to_string()];
-        // Filter values: datetimes arrive as epoch milliseconds and bind as integers.
-        let mut args: Vec<serde_json::Value> = vec![];
-        let mut next = 3;
-        for f in &query.filters {
-            let col = identity_column(&f.attribute)
-                .ok_or_else(|| StoreError::Corrupt(format!("attribute {}", f.attribute)))?;
-            let op = match f.op {
-                FilterOp::IsNull => {
-                    wheres.push(format!("{col} IS NULL"));
-                    continue;
-                }
-                FilterOp::IsNotNull => {
-                    wheres.push(format!("{col} IS NOT NULL"));
-                    continue;
-                }
-                FilterOp::Equal => "=",
-                FilterOp::NotEqual => "<>",
-                FilterOp::LessThan => "<",
-                FilterOp::LessThanEqual => "<=",
-                FilterOp::GreaterThan => ">",
-                FilterOp::GreaterThanEqual => ">=",
-                FilterOp::StartsWith | FilterOp::EndsWith => "LIKE",
-            };
-            let mut ors = vec![];
-            for v in &f.values {
-                if let Some(n) = v.as_i64().filter(|_| op != "LIKE") {
-                    ors.push(format!("{col} {op} ${next}"));
-                    args.push(serde_json::Value::from(n));
-                    next += 1;
-                    continue;
-                }
-                let text = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                let escaped = text
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                let arg = match f.op {
-                    FilterOp::StartsWith => format!("{escaped}%"),
-                    FilterOp::EndsWith => format!("%{escaped}"),
-                    _ => text,
-                };
-                let escape = if op == "LIKE" { " ESCAPE '\\'" } else { "" };
-                ors.push(format!("{col} {op} ${next}{escape}"));
-                args.push(serde_json::Value::String(arg));
-                next += 1;
-            }
-            let joiner = if f.op == FilterOp::NotEqual {
-                " AND "
-            } else {
-                " OR "
-            };
-            wheres.push(format!("({})", ors.join(joiner)));
-        }
-        let filter_sql = wheres.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) AS n FROM identities WHERE {filter_sql}");
-        let mut count_q = sqlx::query(AssertSqlSafe(count_sql))
-            .bind(project)
-            .bind(user);
-        for a in &args {
-            count_q = bind_value(count_q, a);
-        }
-        let total: i64 = count_q.fetch_one(&self.pool).await?.try_get("n")?;
-
-        let mut page_wheres = filter_sql.clone();
-        let mut page_args = args.clone();
-        if let Some((cursor, after)) = &query.cursor {
-            let cmp = if *after { ">" } else { "<" };
-            page_wheres.push_str(&format!(
-                " AND (created_at, id) {cmp} (SELECT created_at, id FROM identities WHERE project_id = $1 AND id = ${next})"
-            ));
-            page_args.push(serde_json::Value::String(cursor.clone()));
-            next += 1;
-        }
-        let mut order: Vec<String> = query
-            .order
-            .iter()
-            .filter_map(|(a, asc)| {
-                identity_column(a).map(|c| format!("{c} {}", if *asc { "ASC" } else { "DESC" }))
-            })
-            .collect();
-        order.push("created_at ASC, id ASC".into());
-        let sql = format!(
-            "SELECT {IDENTITY_COLS} FROM identities WHERE {page_wheres} ORDER BY {} LIMIT ${next} OFFSET ${}",
-            order.join(", "),
-            next + 1
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(project).bind(user);
-        for a in &page_args {
-            q = bind_value(q, a);
-        }
-        let rows = q
-            .bind(query.limit)
-            .bind(query.offset)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(identity_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok((rows, total))
-    }
-
-    async fn find_identity(&self, project: &str, id: &str) -> StoreResult<Option<IdentityRow>> {
-        self.fetch_opt(
-            format!("SELECT {IDENTITY_COLS} FROM identities WHERE project_id = $1 AND id = $2"),
-            &[project, id],
+    ) -> StoreResult<Page<IdentityRow>> {
+        let scope = Scope {
+            project,
+            condition: "project_id = $1 AND user_id = $2",
+            args: vec![project.into(), user.into()],
+        };
+        let mut conn = self.reader().await?;
+        filter::run(
+            &mut conn,
+            &LISTING,
+            query,
+            self.dialect,
+            scope,
             identity_from,
         )
         .await
     }
 
-    async fn create_identity(&self, project: &str, i: &IdentityRow) -> StoreResult<()> {
+    async fn find_identity(&self, project: &str, id: &str) -> StoreResult<Option<IdentityRow>> {
+        fetch_opt(
+            &mut *self.reader().await?,
+            format!("SELECT {IDENTITY_COLS} FROM identities WHERE project_id = $1 AND id = $2"),
+            &[project.into(), id.into()],
+            identity_from,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl IdentityTx for SqlTx {
+    async fn insert_identity(&mut self, project: &str, i: &IdentityRow) -> StoreResult<()> {
         sqlx::query(insert_sql("identities", IDENTITY_COLS))
             .bind(project)
             .bind(&i.id)
@@ -198,23 +120,22 @@ impl IdentityStore for SqlStore {
             .bind(&i.provider)
             .bind(&i.provider_uid)
             .bind(&i.provider_email)
-            .bind(&i.provider_access_token)
+            .bind(i.provider_access_token.expose())
             .bind(i.provider_access_token_expiry)
-            .bind(&i.provider_refresh_token)
-            .execute(&self.pool)
+            .bind(i.provider_refresh_token.expose())
+            .execute(self.conn())
             .await
             .map_err(conflict_or)?;
         Ok(())
     }
 
-    async fn delete_identity(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()> {
-        self.delete_audited(
+    async fn delete_identity(&mut self, project: &str, id: &str) -> StoreResult<bool> {
+        Ok(execute(
+            self.conn(),
             "DELETE FROM identities WHERE project_id = $1 AND id = $2",
-            &[project, id],
-            project,
-            audit,
+            &[project.into(), id.into()],
         )
-        .await
-        .map(|_| ())
+        .await?
+            > 0)
     }
 }

@@ -1,27 +1,106 @@
 //! The SQL shared by both backends, one file per resource. Placeholders are `$N`, which
-//! PostgreSQL and sqlx's SQLite driver both bind by position; types are limited to what `Any`
-//! carries (i64, text, null).
+//! PostgreSQL and sqlx's SQLite driver both bind by position; values are limited to what `Any`
+//! carries (i64, text, null). Reads go to the read pool, every write to a [`SqlTx`].
 
 use async_trait::async_trait;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyPool, AssertSqlSafe, Row};
+use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Row};
 
 use super::*;
 
+mod filter;
 mod identities;
 mod logs;
+mod migrate;
+mod projects;
 mod sessions;
 mod targets;
 mod users;
 
-/// A backend: the pool plus its own migration files.
+pub use migrate::ParseUserAgent;
+
+/// What differs in the SQL text of the two backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Appended to a `SELECT` that must lock the rows it reads until the transaction ends.
+    /// SQLite needs none: its units of work run under `BEGIN IMMEDIATE` on one writer.
+    fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Byte-wise text comparison, so `<`, `>` and `ORDER BY` on text agree across backends
+    /// whatever locale the PostgreSQL cluster was created with.
+    fn collate(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " COLLATE \"C\"",
+        }
+    }
+
+    /// The statement that opens a unit of work.
+    fn begin(self) -> &'static str {
+        match self {
+            // Takes the write lock up front, so a read-then-write unit never fails to upgrade.
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+}
+
+/// A backend: a writer pool, a read pool (the same pool on PostgreSQL and in-memory SQLite),
+/// and its own migration files.
 pub struct SqlStore {
-    pub pool: AnyPool,
+    pub write: AnyPool,
+    pub read: AnyPool,
+    pub dialect: Dialect,
     pub migrations: &'static [(&'static str, &'static str)],
 }
 
+/// An open unit of work.
+pub struct SqlTx {
+    tx: sqlx::Transaction<'static, Any>,
+    dialect: Dialect,
+}
+
 pub(super) type Q<'q> = Query<'q, Any, AnyArguments>;
+
+/// A bound value of a dynamically built statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Self {
+        Arg::Text(s.to_owned())
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(n: i64) -> Self {
+        Arg::Int(n)
+    }
+}
+
+pub(super) fn bind_args<'q>(mut q: Q<'q>, args: &'q [Arg]) -> Q<'q> {
+    for a in args {
+        q = match a {
+            Arg::Text(s) => q.bind(s.as_str()),
+            Arg::Int(n) => q.bind(*n),
+        };
+    }
+    q
+}
 
 pub(super) fn conflict_or(e: sqlx::Error) -> StoreError {
     match &e {
@@ -48,7 +127,11 @@ pub(super) fn get_obool(r: &AnyRow, c: &str) -> StoreResult<Option<bool>> {
     Ok(r.try_get::<Option<i64>, _>(c)?.map(|v| v != 0))
 }
 
-/// `$1, $2, …, $n`.
+pub(super) fn get_secret(r: &AnyRow, c: &str) -> StoreResult<crate::secret::Secret> {
+    Ok(crate::secret::Secret::new(r.try_get::<String, _>(c)?))
+}
+
+/// `$from, $from+1, …` for `n` values.
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
@@ -56,182 +139,124 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-fn count_cols(cols: &str) -> usize {
-    cols.split(',').count()
-}
-
 /// `INSERT INTO <table> (project_id, <cols>) VALUES ($1, $2, …)`: the project is bound
 /// first, then the row's columns in `cols` order.
 pub(super) fn insert_sql(table: &str, cols: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(format!(
         "INSERT INTO {table} (project_id, {cols}) VALUES ($1, {})",
-        placeholders(2, count_cols(cols))
+        placeholders(2, cols.split(',').count())
     ))
 }
 
-pub(super) async fn insert_audit(
-    conn: &mut sqlx::AnyConnection,
-    project: &str,
-    a: &AuditRow,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_logs (project_id, user_id, event, resource, user_email, user_name, mode, \
-         user_type, ip, user_agent, country_code, time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(project)
-    .bind(&a.user_id)
-    .bind(&a.event)
-    .bind(&a.resource)
-    .bind(&a.user_email)
-    .bind(&a.user_name)
-    .bind(&a.mode)
-    .bind(&a.user_type)
-    .bind(&a.ip)
-    .bind(&a.user_agent)
-    .bind(&a.country_code)
-    .bind(a.time)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// `UPDATE <table> SET <col> = $3, … WHERE project_id = $1 AND id = $2`: binds as
+/// [`insert_sql`] does when the first column is `id`.
+pub(super) fn update_sql(table: &str, cols: &str) -> AssertSqlSafe<String> {
+    let sets = cols
+        .split(',')
+        .map(str::trim)
+        .enumerate()
+        .skip(1)
+        .map(|(i, c)| format!("{c} = ${}", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    AssertSqlSafe(format!(
+        "UPDATE {table} SET {sets} WHERE project_id = $1 AND id = $2"
+    ))
 }
 
 /// Maps a fetched row to its struct.
 pub(super) type FromRow<T> = fn(&AnyRow) -> StoreResult<T>;
-/// Binds a struct's columns after the project id.
-pub(super) type BindRow<T> = for<'q> fn(Q<'q>, &'q T) -> Q<'q>;
 
-/// Inserts one row of `table` inside an open transaction; `Conflict` on a unique index.
-pub(super) async fn insert_row<T>(
-    conn: &mut sqlx::AnyConnection,
-    table: &str,
-    cols: &str,
-    bind: BindRow<T>,
-    project: &str,
-    row: &T,
-) -> StoreResult<()> {
-    bind(sqlx::query(insert_sql(table, cols)).bind(project), row)
+/// Runs a `SELECT` and maps the row it finds, if any.
+pub(super) async fn fetch_opt<T>(
+    conn: &mut AnyConnection,
+    sql: String,
+    args: &[Arg],
+    map: FromRow<T>,
+) -> StoreResult<Option<T>> {
+    bind_args(sqlx::query(AssertSqlSafe(sql)), args)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(map)
+        .transpose()
+}
+
+/// Runs a `SELECT` and maps every row.
+pub(super) async fn fetch_rows<T>(
+    conn: &mut AnyConnection,
+    sql: String,
+    args: &[Arg],
+    map: FromRow<T>,
+) -> StoreResult<Vec<T>> {
+    bind_args(sqlx::query(AssertSqlSafe(sql)), args)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(map)
+        .collect()
+}
+
+/// Runs a `SELECT COUNT(*) AS n …`.
+pub(super) async fn fetch_count(
+    conn: &mut AnyConnection,
+    sql: String,
+    args: &[Arg],
+) -> StoreResult<i64> {
+    Ok(bind_args(sqlx::query(AssertSqlSafe(sql)), args)
+        .fetch_one(conn)
+        .await?
+        .try_get("n")?)
+}
+
+/// Runs a write statement; how many rows it touched.
+pub(super) async fn execute(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    args: &[Arg],
+) -> StoreResult<u64> {
+    Ok(bind_args(sqlx::query(sql), args)
         .execute(conn)
         .await
-        .map_err(conflict_or)?;
-    Ok(())
+        .map_err(conflict_or)?
+        .rows_affected())
 }
 
 impl SqlStore {
-    /// Runs a `SELECT` bound to text `binds` and maps the row it finds, if any.
-    pub(super) async fn fetch_opt<T>(
-        &self,
-        sql: String,
-        binds: &[&str],
-        map: FromRow<T>,
-    ) -> StoreResult<Option<T>> {
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for b in binds {
-            q = q.bind(*b);
-        }
-        q.fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(map)
-            .transpose()
-    }
-
-    /// Runs a `SELECT` bound to text `binds` and maps every row.
-    pub(super) async fn fetch_rows<T>(
-        &self,
-        sql: String,
-        binds: &[&str],
-        map: FromRow<T>,
-    ) -> StoreResult<Vec<T>> {
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for b in binds {
-            q = q.bind(*b);
-        }
-        q.fetch_all(&self.pool).await?.iter().map(map).collect()
-    }
-
-    /// Runs one `DELETE` bound to `binds` and records `audit` in the same transaction,
-    /// unless nothing was deleted. Returns whether a row went.
-    pub(super) async fn delete_audited(
-        &self,
-        sql: &'static str,
-        binds: &[&str],
-        project: &str,
-        audit: &AuditRow,
-    ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let mut q = sqlx::query(sql);
-        for b in binds {
-            q = q.bind(*b);
-        }
-        let deleted = q.execute(&mut *tx).await?.rows_affected() > 0;
-        if deleted {
-            insert_audit(&mut tx, project, audit).await?;
-        }
-        tx.commit().await?;
-        Ok(deleted)
+    /// A connection of the read pool.
+    pub(super) async fn reader(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.read.acquire().await?)
     }
 }
 
 #[async_trait]
-impl ProjectStore for SqlStore {
-    async fn migrate(&self) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .execute(&mut *conn)
-        .await?;
-        let applied: Vec<String> = sqlx::query("SELECT version FROM schema_migrations")
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>("version"))
-            .collect::<Result<_, _>>()?;
-        drop(conn);
-        for (version, sql) in self.migrations {
-            if applied.iter().any(|a| a == version) {
-                continue;
-            }
-            let mut tx = self.pool.begin().await?;
-            sqlx::raw_sql(AssertSqlSafe(*sql)).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(crate::domain::time::now_ms())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(version, "applied migration");
-        }
+impl Transactional for SqlStore {
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
+        let tx = self.write.begin_with(self.dialect.begin()).await?;
+        Ok(Box::new(SqlTx {
+            tx,
+            dialect: self.dialect,
+        }))
+    }
+}
+
+impl SqlTx {
+    fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+#[async_trait]
+impl Tx for SqlTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
         Ok(())
     }
+}
 
-    async fn list_projects(&self) -> StoreResult<Vec<ProjectRow>> {
-        let rows = sqlx::query("SELECT id, name, settings FROM projects ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ProjectRow {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    settings: r.try_get("settings")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn upsert_project(&self, p: &ProjectRow) -> StoreResult<()> {
-        let now = crate::domain::time::now_ms();
-        sqlx::query(
-            "INSERT INTO projects (id, name, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, settings = excluded.settings, updated_at = excluded.updated_at",
-        )
-        .bind(&p.id)
-        .bind(&p.name)
-        .bind(&p.settings)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+#[async_trait]
+impl AuditTx for SqlTx {
+    async fn insert_audit(&mut self, project: &str, a: &AuditRow) -> StoreResult<()> {
+        logs::insert(self.conn(), project, a).await
     }
 }

@@ -16,10 +16,10 @@ fn bind_session<'q>(q: Q<'q>, s: &'q SessionRow) -> Q<'q> {
         .bind(s.expire)
         .bind(&s.provider)
         .bind(&s.provider_uid)
-        .bind(&s.provider_access_token)
+        .bind(s.provider_access_token.expose())
         .bind(s.provider_access_token_expiry)
-        .bind(&s.provider_refresh_token)
-        .bind(&s.secret_hash)
+        .bind(s.provider_refresh_token.expose())
+        .bind(s.secret_hash.expose())
         .bind(&s.ip)
         .bind(&s.user_agent)
         .bind(&s.ua.os_code)
@@ -39,6 +39,24 @@ fn bind_session<'q>(q: Q<'q>, s: &'q SessionRow) -> Q<'q> {
         .bind(s.mfa_updated_at)
 }
 
+/// The parsed user-agent columns shared by sessions and audit records.
+pub(super) fn ua_from(r: &AnyRow) -> StoreResult<UserAgentInfo> {
+    Ok(UserAgentInfo {
+        os_code: r.try_get("os_code")?,
+        os_name: r.try_get("os_name")?,
+        os_version: r.try_get("os_version")?,
+        client_type: r.try_get("client_type")?,
+        client_code: r.try_get("client_code")?,
+        client_name: r.try_get("client_name")?,
+        client_version: r.try_get("client_version")?,
+        client_engine: r.try_get("client_engine")?,
+        client_engine_version: r.try_get("client_engine_version")?,
+        device_name: r.try_get("device_name")?,
+        device_brand: r.try_get("device_brand")?,
+        device_model: r.try_get("device_model")?,
+    })
+}
+
 fn session_from(r: &AnyRow) -> StoreResult<SessionRow> {
     Ok(SessionRow {
         id: r.try_get("id")?,
@@ -48,79 +66,32 @@ fn session_from(r: &AnyRow) -> StoreResult<SessionRow> {
         expire: r.try_get("expire")?,
         provider: r.try_get("provider")?,
         provider_uid: r.try_get("provider_uid")?,
-        provider_access_token: r.try_get("provider_access_token")?,
+        provider_access_token: get_secret(r, "provider_access_token")?,
         provider_access_token_expiry: r.try_get("provider_access_token_expiry")?,
-        provider_refresh_token: r.try_get("provider_refresh_token")?,
-        secret_hash: r.try_get("secret_hash")?,
+        provider_refresh_token: get_secret(r, "provider_refresh_token")?,
+        secret_hash: get_secret(r, "secret_hash")?,
         ip: r.try_get("ip")?,
         user_agent: r.try_get("user_agent")?,
-        ua: UserAgentInfo {
-            os_code: r.try_get("os_code")?,
-            os_name: r.try_get("os_name")?,
-            os_version: r.try_get("os_version")?,
-            client_type: r.try_get("client_type")?,
-            client_code: r.try_get("client_code")?,
-            client_name: r.try_get("client_name")?,
-            client_version: r.try_get("client_version")?,
-            client_engine: r.try_get("client_engine")?,
-            client_engine_version: r.try_get("client_engine_version")?,
-            device_name: r.try_get("device_name")?,
-            device_brand: r.try_get("device_brand")?,
-            device_model: r.try_get("device_model")?,
-        },
+        ua: ua_from(r)?,
         country_code: r.try_get("country_code")?,
         factors: r.try_get("factors")?,
         mfa_updated_at: r.try_get("mfa_updated_at")?,
     })
 }
 
-pub(super) async fn insert_session(
-    conn: &mut sqlx::AnyConnection,
-    project: &str,
-    s: &SessionRow,
-) -> StoreResult<()> {
-    insert_row(conn, "sessions", SESSION_COLS, bind_session, project, s).await
-}
-
 #[async_trait]
 impl SessionStore for SqlStore {
-    async fn create_session(
-        &self,
-        project: &str,
-        session: &SessionRow,
-        max_sessions: u64,
-        audit: &AuditRow,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_session(&mut tx, project, session).await?;
-        if max_sessions > 0 {
-            // Keep the newest `max_sessions`; the one just inserted is among them.
-            sqlx::query(
-                "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND id NOT IN \
-                 (SELECT id FROM sessions WHERE project_id = $1 AND user_id = $2 \
-                  ORDER BY created_at DESC, id DESC LIMIT $3)",
-            )
-            .bind(project)
-            .bind(&session.user_id)
-            .bind(max_sessions as i64)
-            .execute(&mut *tx)
-            .await?;
-        }
-        insert_audit(&mut tx, project, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn find_session_by_secret_hash(
         &self,
         project: &str,
         secret_hash: &str,
     ) -> StoreResult<Option<SessionRow>> {
-        self.fetch_opt(
+        fetch_opt(
+            &mut *self.reader().await?,
             format!(
                 "SELECT {SESSION_COLS} FROM sessions WHERE project_id = $1 AND secret_hash = $2"
             ),
-            &[project, secret_hash],
+            &[project.into(), secret_hash.into()],
             session_from,
         )
         .await
@@ -132,88 +103,136 @@ impl SessionStore for SqlStore {
         user: &str,
         id: &str,
     ) -> StoreResult<Option<SessionRow>> {
-        self.fetch_opt(
+        fetch_opt(
+            &mut *self.reader().await?,
             format!(
                 "SELECT {SESSION_COLS} FROM sessions \
                  WHERE project_id = $1 AND user_id = $2 AND id = $3"
             ),
-            &[project, user, id],
+            &[project.into(), user.into(), id.into()],
             session_from,
         )
         .await
     }
 
-    async fn list_sessions(&self, project: &str, user: &str) -> StoreResult<Vec<SessionRow>> {
-        self.fetch_rows(
+    async fn list_sessions(
+        &self,
+        project: &str,
+        user: &str,
+        limit: i64,
+    ) -> StoreResult<Page<SessionRow>> {
+        let mut conn = self.reader().await?;
+        let args = [project.into(), user.into()];
+        let total = fetch_count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM sessions WHERE project_id = $1 AND user_id = $2".into(),
+            &args,
+        )
+        .await?;
+        let rows = fetch_rows(
+            &mut conn,
             format!(
                 "SELECT {SESSION_COLS} FROM sessions WHERE project_id = $1 AND user_id = $2 \
-             ORDER BY created_at, id LIMIT 1000"
+                 ORDER BY created_at, id LIMIT $3"
             ),
-            &[project, user],
+            &[project.into(), user.into(), limit.into()],
             session_from,
         )
+        .await?;
+        Ok(Page { rows, total })
+    }
+}
+
+#[async_trait]
+impl SessionTx for SqlTx {
+    async fn insert_session(&mut self, project: &str, s: &SessionRow) -> StoreResult<()> {
+        bind_session(
+            sqlx::query(insert_sql("sessions", SESSION_COLS)).bind(project),
+            s,
+        )
+        .execute(self.conn())
         .await
+        .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn evict_sessions(&mut self, project: &str, user: &str, keep: u64) -> StoreResult<()> {
+        if keep == 0 {
+            return Ok(());
+        }
+        // Keep the newest `keep`; a session inserted in this unit is among them.
+        execute(
+            self.conn(),
+            "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND id NOT IN \
+             (SELECT id FROM sessions WHERE project_id = $1 AND user_id = $2 \
+              ORDER BY created_at DESC, id DESC LIMIT $3)",
+            &[
+                project.into(),
+                user.into(),
+                i64::try_from(keep).unwrap_or(i64::MAX).into(),
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn update_session_expire(
-        &self,
+        &mut self,
         project: &str,
         user: &str,
         id: &str,
         expire: i64,
-        audit: &AuditRow,
+        now: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE sessions SET expire = $1, updated_at = $2 WHERE project_id = $3 AND user_id = $4 AND id = $5",
+        Ok(execute(
+            self.conn(),
+            "UPDATE sessions SET expire = $1, updated_at = $2 \
+             WHERE project_id = $3 AND user_id = $4 AND id = $5",
+            &[
+                expire.into(),
+                now.into(),
+                project.into(),
+                user.into(),
+                id.into(),
+            ],
         )
-        .bind(expire)
-        .bind(audit.time)
-        .bind(project)
-        .bind(user)
-        .bind(id)
-        .execute(&mut *tx)
         .await?
-        .rows_affected()
-            > 0;
-        if done {
-            insert_audit(&mut tx, project, audit).await?;
-        }
-        tx.commit().await?;
-        Ok(done)
+            > 0)
     }
 
-    async fn delete_session(
-        &self,
-        project: &str,
-        user: &str,
-        id: &str,
-        audit: &AuditRow,
-    ) -> StoreResult<bool> {
-        self.delete_audited(
+    async fn delete_session(&mut self, project: &str, user: &str, id: &str) -> StoreResult<bool> {
+        Ok(execute(
+            self.conn(),
             "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND id = $3",
-            &[project, user, id],
-            project,
-            audit,
+            &[project.into(), user.into(), id.into()],
         )
-        .await
+        .await?
+            > 0)
     }
 
     async fn delete_sessions(
-        &self,
+        &mut self,
         project: &str,
         user: &str,
-        audit: &AuditRow,
-    ) -> StoreResult<()> {
-        // The audit is kept even when the user had no session left: the request happened.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE project_id = $1 AND user_id = $2")
-            .bind(project)
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
-        insert_audit(&mut tx, project, audit).await?;
-        tx.commit().await?;
-        Ok(())
+        except: Option<&str>,
+    ) -> StoreResult<u64> {
+        match except {
+            Some(keep) => {
+                execute(
+                    self.conn(),
+                    "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND id <> $3",
+                    &[project.into(), user.into(), keep.into()],
+                )
+                .await
+            }
+            None => {
+                execute(
+                    self.conn(),
+                    "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2",
+                    &[project.into(), user.into()],
+                )
+                .await
+            }
+        }
     }
 }

@@ -33,93 +33,119 @@ fn target_from(r: &AnyRow) -> StoreResult<TargetRow> {
     })
 }
 
-pub(super) async fn insert_target(
-    conn: &mut sqlx::AnyConnection,
+async fn identifier_taken(
+    conn: &mut AnyConnection,
     project: &str,
-    t: &TargetRow,
-) -> StoreResult<()> {
-    insert_row(conn, "targets", TARGET_COLS, bind_target, project, t).await
+    identifier: &str,
+) -> StoreResult<bool> {
+    Ok(fetch_count(
+        conn,
+        "SELECT COUNT(*) AS n FROM targets WHERE project_id = $1 AND identifier = $2".into(),
+        &[project.into(), identifier.into()],
+    )
+    .await?
+        > 0)
 }
 
 #[async_trait]
 impl TargetStore for SqlStore {
     async fn target_identifier_taken(&self, project: &str, identifier: &str) -> StoreResult<bool> {
-        Ok(
-            sqlx::query("SELECT 1 AS one FROM targets WHERE project_id = $1 AND identifier = $2")
-                .bind(project)
-                .bind(identifier)
-                .fetch_optional(&self.pool)
-                .await?
-                .is_some(),
-        )
+        identifier_taken(&mut *self.reader().await?, project, identifier).await
     }
 
     async fn list_targets(&self, project: &str, user: &str) -> StoreResult<Vec<TargetRow>> {
-        self.fetch_rows(
+        fetch_rows(
+            &mut *self.reader().await?,
             format!(
                 "SELECT {TARGET_COLS} FROM targets WHERE project_id = $1 AND user_id = $2 ORDER BY created_at, id"
             ),
-            &[project, user],
+            &[project.into(), user.into()],
             target_from,
         )
         .await
     }
 
     async fn find_target(&self, project: &str, id: &str) -> StoreResult<Option<TargetRow>> {
-        self.fetch_opt(
+        fetch_opt(
+            &mut *self.reader().await?,
             format!("SELECT {TARGET_COLS} FROM targets WHERE project_id = $1 AND id = $2"),
-            &[project, id],
+            &[project.into(), id.into()],
             target_from,
         )
         .await
     }
+}
 
-    async fn create_target(
-        &self,
+#[async_trait]
+impl TargetTx for SqlTx {
+    async fn target_identifier_taken(
+        &mut self,
         project: &str,
-        target: &TargetRow,
-        audit: &AuditRow,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_target(&mut tx, project, target).await?;
-        insert_audit(&mut tx, project, audit).await?;
-        tx.commit().await?;
-        Ok(())
+        identifier: &str,
+    ) -> StoreResult<bool> {
+        identifier_taken(self.conn(), project, identifier).await
     }
 
-    async fn update_target(
-        &self,
-        project: &str,
-        t: &TargetRow,
-        audit: &AuditRow,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE targets SET identifier = $1, name = $2, expired = $3, updated_at = $4 \
-             WHERE project_id = $5 AND id = $6",
+    async fn insert_target(&mut self, project: &str, target: &TargetRow) -> StoreResult<()> {
+        bind_target(
+            sqlx::query(insert_sql("targets", TARGET_COLS)).bind(project),
+            target,
         )
-        .bind(&t.identifier)
-        .bind(&t.name)
-        .bind(b(t.expired))
-        .bind(t.updated_at)
-        .bind(project)
-        .bind(&t.id)
-        .execute(&mut *tx)
+        .execute(self.conn())
         .await
         .map_err(conflict_or)?;
-        insert_audit(&mut tx, project, audit).await?;
-        tx.commit().await?;
         Ok(())
     }
 
-    async fn delete_target(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()> {
-        self.delete_audited(
-            "DELETE FROM targets WHERE project_id = $1 AND id = $2",
-            &[project, id],
-            project,
-            audit,
+    async fn update_target(&mut self, project: &str, t: &TargetRow) -> StoreResult<()> {
+        execute(
+            self.conn(),
+            "UPDATE targets SET identifier = $1, name = $2, expired = $3, updated_at = $4 \
+             WHERE project_id = $5 AND id = $6",
+            &[
+                t.identifier.as_str().into(),
+                t.name.as_str().into(),
+                b(t.expired).into(),
+                t.updated_at.into(),
+                project.into(),
+                t.id.as_str().into(),
+            ],
         )
-        .await
-        .map(|_| ())
+        .await?;
+        Ok(())
+    }
+
+    async fn rename_target(
+        &mut self,
+        project: &str,
+        user: &str,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        execute(
+            self.conn(),
+            "UPDATE targets SET identifier = $1, updated_at = $2 \
+             WHERE project_id = $3 AND user_id = $4 AND identifier = $5",
+            &[
+                new.into(),
+                now.into(),
+                project.into(),
+                user.into(),
+                old.into(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_target(&mut self, project: &str, id: &str) -> StoreResult<bool> {
+        Ok(execute(
+            self.conn(),
+            "DELETE FROM targets WHERE project_id = $1 AND id = $2",
+            &[project.into(), id.into()],
+        )
+        .await?
+            > 0)
     }
 }

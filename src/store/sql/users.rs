@@ -1,13 +1,41 @@
 //! Users: the account rows themselves.
 
-use super::sessions::insert_session;
-use super::targets::insert_target;
+use super::filter::{Column, Listing, Scope};
 use super::*;
 
-pub(super) const USER_COLS: &str = "id, created_at, updated_at, name, email, phone, password, hash, hash_options, \
+const USER_COLS: &str = "id, created_at, updated_at, name, email, phone, password, hash, hash_options, \
     password_history, password_update, registration, status, labels, email_verification, \
     phone_verification, mfa, prefs, accessed_at, email_canonical, email_is_free, \
     email_is_disposable, email_is_corporate, email_is_canonical";
+
+/// The attributes a user list may filter and order on, and their columns.
+const LISTING: Listing = Listing {
+    table: "users",
+    select: USER_COLS,
+    columns: &[
+        col("$id", "id", true, false),
+        col("$createdAt", "created_at", false, false),
+        col("$updatedAt", "updated_at", false, false),
+        col("name", "name", true, true),
+        col("email", "email", true, true),
+        col("phone", "phone", true, true),
+        col("status", "status", false, false),
+        col("passwordUpdate", "password_update", false, true),
+        col("registration", "registration", false, false),
+        col("emailVerification", "email_verification", false, false),
+        col("phoneVerification", "phone_verification", false, false),
+        col("accessedAt", "accessed_at", false, false),
+    ],
+};
+
+const fn col(attribute: &'static str, column: &'static str, text: bool, nullable: bool) -> Column {
+    Column {
+        attribute,
+        column,
+        text,
+        nullable,
+    }
+}
 
 fn bind_user<'q>(q: Q<'q>, u: &'q UserRow) -> Q<'q> {
     q.bind(&u.id)
@@ -16,10 +44,10 @@ fn bind_user<'q>(q: Q<'q>, u: &'q UserRow) -> Q<'q> {
         .bind(&u.name)
         .bind(&u.email)
         .bind(&u.phone)
-        .bind(&u.password)
+        .bind(u.password.as_ref().map(|p| p.expose()))
         .bind(&u.hash)
         .bind(&u.hash_options)
-        .bind(&u.password_history)
+        .bind(u.password_history.expose())
         .bind(u.password_update)
         .bind(u.registration)
         .bind(b(u.status))
@@ -44,10 +72,12 @@ fn user_from(r: &AnyRow) -> StoreResult<UserRow> {
         name: r.try_get("name")?,
         email: r.try_get("email")?,
         phone: r.try_get("phone")?,
-        password: r.try_get("password")?,
+        password: r
+            .try_get::<Option<String>, _>("password")?
+            .map(crate::secret::Secret::new),
         hash: r.try_get("hash")?,
         hash_options: r.try_get("hash_options")?,
-        password_history: r.try_get("password_history")?,
+        password_history: get_secret(r, "password_history")?,
         password_update: r.try_get("password_update")?,
         registration: r.try_get("registration")?,
         status: get_bool(r, "status")?,
@@ -65,156 +95,143 @@ fn user_from(r: &AnyRow) -> StoreResult<UserRow> {
     })
 }
 
+async fn find(
+    conn: &mut AnyConnection,
+    project: &str,
+    id: &str,
+    lock: &str,
+) -> StoreResult<Option<UserRow>> {
+    fetch_opt(
+        conn,
+        format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND id = $2{lock}"),
+        &[project.into(), id.into()],
+        user_from,
+    )
+    .await
+}
+
+async fn count(conn: &mut AnyConnection, project: &str) -> StoreResult<i64> {
+    fetch_count(
+        conn,
+        "SELECT COUNT(*) AS n FROM users WHERE project_id = $1".into(),
+        &[project.into()],
+    )
+    .await
+}
+
 #[async_trait]
 impl UserStore for SqlStore {
     async fn count_users(&self, project: &str) -> StoreResult<i64> {
-        Ok(
-            sqlx::query("SELECT COUNT(*) AS n FROM users WHERE project_id = $1")
-                .bind(project)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("n")?,
-        )
+        count(&mut *self.reader().await?, project).await
     }
 
     async fn find_user(&self, project: &str, id: &str) -> StoreResult<Option<UserRow>> {
-        self.fetch_opt(
-            format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND id = $2"),
-            &[project, id],
-            user_from,
-        )
-        .await
+        find(&mut *self.reader().await?, project, id, "").await
     }
 
     async fn find_user_by_email(&self, project: &str, email: &str) -> StoreResult<Option<UserRow>> {
-        self.fetch_opt(
+        fetch_opt(
+            &mut *self.reader().await?,
             format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND email = $2"),
-            &[project, email],
+            &[project.into(), email.into()],
             user_from,
         )
         .await
     }
 
-    async fn create_user(
-        &self,
-        project: &str,
-        user: &UserRow,
-        target: Option<&TargetRow>,
-        session: Option<&SessionRow>,
-        audits: &[AuditRow],
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+    async fn list_users(&self, project: &str, query: &ListQuery) -> StoreResult<Page<UserRow>> {
+        let scope = Scope {
+            project,
+            condition: "project_id = $1",
+            args: vec![project.into()],
+        };
+        let mut conn = self.reader().await?;
+        filter::run(&mut conn, &LISTING, query, self.dialect, scope, user_from).await
+    }
+
+    async fn touch_user(&self, project: &str, id: &str, accessed_at: i64) -> StoreResult<()> {
+        let mut conn = self.write.acquire().await?;
+        execute(
+            &mut conn,
+            "UPDATE users SET accessed_at = $1 WHERE project_id = $2 AND id = $3",
+            &[accessed_at.into(), project.into(), id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserTx for SqlTx {
+    async fn lock_project(&mut self, project: &str) -> StoreResult<()> {
+        let sql = format!(
+            "SELECT id FROM projects WHERE id = $1{}",
+            self.dialect.for_update()
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(project)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn count_users(&mut self, project: &str) -> StoreResult<i64> {
+        count(self.conn(), project).await
+    }
+
+    async fn lock_user(&mut self, project: &str, id: &str) -> StoreResult<Option<UserRow>> {
+        let lock = self.dialect.for_update();
+        find(self.conn(), project, id, lock).await
+    }
+
+    async fn insert_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()> {
         bind_user(
             sqlx::query(insert_sql("users", USER_COLS)).bind(project),
             user,
         )
-        .execute(&mut *tx)
+        .execute(self.conn())
         .await
         .map_err(conflict_or)?;
-        if let Some(t) = target {
-            insert_target(&mut tx, project, t).await?;
-        }
-        if let Some(s) = session {
-            insert_session(&mut tx, project, s).await?;
-        }
-        for a in audits {
-            insert_audit(&mut tx, project, a).await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
-    async fn update_user(
-        &self,
-        project: &str,
-        user: &UserRow,
-        rename_target: Option<(&str, &str)>,
-        purge: SessionPurge,
-        audit: Option<&AuditRow>,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        // Column i of USER_COLS is bound to $(i + 2); the first column (id) is the key.
-        let sets = USER_COLS
-            .split(',')
-            .map(str::trim)
-            .enumerate()
-            .skip(1)
-            .map(|(i, c)| format!("{c} = ${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("UPDATE users SET {sets} WHERE project_id = $1 AND id = $2");
-        bind_user(sqlx::query(AssertSqlSafe(sql)).bind(project), user)
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_or)?;
-        if let Some((old, new)) = rename_target {
-            sqlx::query(
-                "UPDATE targets SET identifier = $1, updated_at = $2 WHERE project_id = $3 AND user_id = $4 AND identifier = $5",
-            )
-            .bind(new)
-            .bind(user.updated_at)
-            .bind(project)
-            .bind(&user.id)
-            .bind(old)
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_or)?;
-        }
-        match purge {
-            SessionPurge::Keep => {}
-            SessionPurge::AllBut(keep) => {
-                sqlx::query(
-                    "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND id <> $3",
-                )
-                .bind(project)
-                .bind(&user.id)
-                .bind(keep)
-                .execute(&mut *tx)
-                .await?;
-            }
-            SessionPurge::All => {
-                sqlx::query("DELETE FROM sessions WHERE project_id = $1 AND user_id = $2")
-                    .bind(project)
-                    .bind(&user.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        if let Some(a) = audit {
-            insert_audit(&mut tx, project, a).await?;
-        }
-        tx.commit().await?;
+    async fn update_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()> {
+        bind_user(
+            sqlx::query(update_sql("users", USER_COLS)).bind(project),
+            user,
+        )
+        .execute(self.conn())
+        .await
+        .map_err(conflict_or)?;
         Ok(())
     }
 
-    async fn touch_user(&self, project: &str, id: &str, accessed_at: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET accessed_at = $1 WHERE project_id = $2 AND id = $3")
-            .bind(accessed_at)
-            .bind(project)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn delete_user(&self, project: &str, id: &str, audit: &AuditRow) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for table in ["sessions", "targets", "identities"] {
-            sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE project_id = $1 AND user_id = $2"
-            )))
-            .bind(project)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM users WHERE project_id = $1 AND id = $2")
-            .bind(project)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        insert_audit(&mut tx, project, audit).await?;
-        tx.commit().await?;
+    async fn delete_user(&mut self, project: &str, id: &str) -> StoreResult<()> {
+        let args = [project.into(), id.into()];
+        execute(
+            self.conn(),
+            "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2",
+            &args,
+        )
+        .await?;
+        execute(
+            self.conn(),
+            "DELETE FROM targets WHERE project_id = $1 AND user_id = $2",
+            &args,
+        )
+        .await?;
+        execute(
+            self.conn(),
+            "DELETE FROM identities WHERE project_id = $1 AND user_id = $2",
+            &args,
+        )
+        .await?;
+        execute(
+            self.conn(),
+            "DELETE FROM users WHERE project_id = $1 AND id = $2",
+            &args,
+        )
+        .await?;
         Ok(())
     }
 }

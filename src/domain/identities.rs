@@ -1,0 +1,64 @@
+//! OAuth2 identities of the signed-in user (spec §5.18); OAuth2 sign-in creates them later.
+
+use crate::domain::Env;
+use crate::domain::queries::{self, IDENTITY_ATTRIBUTES};
+use crate::error::{Error, ErrorType, Result};
+use crate::store::{IdentityRow, Page, UserRow};
+
+/// Appwrite counts at most this many for `total` (`APP_LIMIT_COUNT`).
+const MAX_COUNT: i64 = 5000;
+
+/// `account.listIdentities`: the user's identities matching `queries`.
+pub async fn list(
+    env: &Env<'_>,
+    user: &UserRow,
+    raw_queries: &[String],
+    legacy_syntax: bool,
+) -> Result<Page<IdentityRow>> {
+    let query = queries::parse(raw_queries, legacy_syntax, IDENTITY_ATTRIBUTES)?;
+    if let Some(cursor) = &query.cursor {
+        let exists = env
+            .store
+            .find_identity(env.pid(), &cursor.id)
+            .await?
+            .is_some_and(|i| i.user_id == user.id);
+        if !exists {
+            return Err(
+                Error::from(ErrorType::GeneralCursorNotFound).with_message(format!(
+                    "Identity '{}' for the 'cursor' value not found.",
+                    cursor.id
+                )),
+            );
+        }
+    }
+    let mut page = env
+        .store
+        .list_identities(env.pid(), &user.id, &query)
+        .await?;
+    page.total = page.total.min(MAX_COUNT);
+    Ok(page)
+}
+
+/// `account.deleteIdentity`: one of the user's own identities.
+pub async fn delete(env: &Env<'_>, user: &UserRow, id: &str) -> Result<()> {
+    let identity = env
+        .store
+        .find_identity(env.pid(), id)
+        .await?
+        .ok_or(ErrorType::UserIdentityNotFound)?;
+    if identity.user_id != user.id {
+        // Appwrite fails on document permissions here rather than saying "not found".
+        return Err(ErrorType::UserUnauthorized.into());
+    }
+    let mut tx = env.store.begin().await?;
+    if !tx.delete_identity(env.pid(), &identity.id).await? {
+        return Err(ErrorType::UserIdentityNotFound.into());
+    }
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(user, "identity.delete", format!("identity/{}", identity.id)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

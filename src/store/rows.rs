@@ -1,0 +1,137 @@
+//! What the store keeps, one struct per table. Datetimes are epoch milliseconds; secrets and
+//! hashes of secrets are [`Secret`]s so that no `Debug` output can show one.
+
+use serde::Serialize;
+
+use crate::secret::Secret;
+
+/// A project as recorded in the store: its id, name and its settings with every secret removed
+/// (the config file is the source of truth; this copy is informational).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectRow {
+    pub id: String,
+    pub name: String,
+    pub settings: String,
+}
+
+/// A user as stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserRow {
+    pub id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// PHC string of the password hash.
+    pub password: Option<Secret>,
+    pub hash: Option<String>,
+    pub hash_options: Option<String>,
+    /// JSON array of earlier PHC strings.
+    pub password_history: Secret,
+    pub password_update: Option<i64>,
+    pub registration: i64,
+    pub status: bool,
+    /// JSON array of labels.
+    pub labels: String,
+    pub email_verification: bool,
+    pub phone_verification: bool,
+    pub mfa: bool,
+    /// JSON object.
+    pub prefs: String,
+    pub accessed_at: i64,
+    pub email_canonical: Option<String>,
+    pub email_is_free: Option<bool>,
+    pub email_is_disposable: Option<bool>,
+    pub email_is_corporate: Option<bool>,
+    pub email_is_canonical: Option<bool>,
+}
+
+/// The client, OS and device fields parsed from a user agent when a session or audit record is
+/// written (spec §3.7), so that listing never parses again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserAgentInfo {
+    pub os_code: String,
+    pub os_name: String,
+    pub os_version: String,
+    pub client_type: String,
+    pub client_code: String,
+    pub client_name: String,
+    pub client_version: String,
+    pub client_engine: String,
+    pub client_engine_version: String,
+    pub device_name: String,
+    pub device_brand: String,
+    pub device_model: String,
+}
+
+/// A session as stored; only the SHA-256 of its secret is kept.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expire: i64,
+    pub provider: String,
+    pub provider_uid: String,
+    pub provider_access_token: Secret,
+    pub provider_access_token_expiry: Option<i64>,
+    pub provider_refresh_token: Secret,
+    pub secret_hash: Secret,
+    pub ip: String,
+    pub user_agent: String,
+    pub ua: UserAgentInfo,
+    pub country_code: String,
+    /// JSON array of factor names.
+    pub factors: String,
+    pub mfa_updated_at: Option<i64>,
+}
+
+/// A messaging target (email, sms or push) of a user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub name: String,
+    pub provider_id: Option<String>,
+    pub provider_type: String,
+    pub identifier: String,
+    pub expired: bool,
+    pub session_id: Option<String>,
+}
+
+/// An OAuth2 identity linked to a user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IdentityRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub provider: String,
+    pub provider_uid: String,
+    pub provider_email: String,
+    pub provider_access_token: Secret,
+    pub provider_access_token_expiry: Option<i64>,
+    pub provider_refresh_token: Secret,
+}
+
+/// A security audit record of an account event, with its user agent parsed once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditRow {
+    pub user_id: String,
+    pub event: String,
+    pub resource: String,
+    pub user_email: String,
+    pub user_name: String,
+    pub mode: String,
+    pub user_type: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub ua: UserAgentInfo,
+    pub country_code: String,
+    pub time: i64,
+}

@@ -1,0 +1,307 @@
+//! SQL for a [`ListQuery`] on one table: filters, order, cursor, page and the true count.
+//! Everything compares the same way on both backends: text byte-wise (`COLLATE "C"` on
+//! PostgreSQL for ordering), `startsWith`/`endsWith` case-sensitively through `substr` instead
+//! of `LIKE` (whose case rules differ), and NULLs sorted as the smallest value.
+
+use super::*;
+
+/// A queryable attribute of a table and the column behind it.
+pub(super) struct Column {
+    pub attribute: &'static str,
+    pub column: &'static str,
+    pub text: bool,
+    pub nullable: bool,
+}
+
+/// A table as a list sees it.
+pub(super) struct Listing {
+    pub table: &'static str,
+    pub columns: &'static [Column],
+    /// The selected columns.
+    pub select: &'static str,
+}
+
+/// The statements of one list request.
+pub(super) struct Built {
+    pub count_sql: String,
+    pub count_args: Vec<Arg>,
+    pub page_sql: String,
+    pub page_args: Vec<Arg>,
+    /// Whether the fetched rows come in reverse order (`cursorBefore`) and must be flipped.
+    pub reversed: bool,
+}
+
+impl Listing {
+    fn column(&self, attribute: &str) -> StoreResult<&Column> {
+        self.columns
+            .iter()
+            .find(|c| c.attribute == attribute)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown attribute {attribute}")))
+    }
+
+    /// The expression a column sorts and pages by: NULL folded to the smallest value.
+    fn sort_expr(&self, c: &Column, d: Dialect) -> String {
+        let base = match (c.nullable, c.text) {
+            (false, _) => c.column.to_owned(),
+            (true, true) => format!("COALESCE({}, '')", c.column),
+            (true, false) => format!("COALESCE({}, -9223372036854775807)", c.column),
+        };
+        if c.text {
+            format!("{base}{}", d.collate())
+        } else {
+            base
+        }
+    }
+}
+
+fn value_arg(c: &Column, v: &FilterValue) -> StoreResult<Arg> {
+    match (c.text, v) {
+        (true, FilterValue::Text(s)) => Ok(Arg::Text(s.clone())),
+        (false, FilterValue::Int(n)) => Ok(Arg::Int(*n)),
+        _ => Err(StoreError::Corrupt(format!(
+            "filter value of the wrong type for {}",
+            c.attribute
+        ))),
+    }
+}
+
+/// Adds the filters to `wheres`, binding their values into `args` (placeholders continue
+/// after the ones already there).
+fn push_filters(
+    l: &Listing,
+    q: &ListQuery,
+    d: Dialect,
+    wheres: &mut Vec<String>,
+    args: &mut Vec<Arg>,
+) -> StoreResult<()> {
+    for f in &q.filters {
+        let c = l.column(&f.attribute)?;
+        let col = c.column;
+        match f.op {
+            FilterOp::IsNull => {
+                wheres.push(format!("{col} IS NULL"));
+                continue;
+            }
+            FilterOp::IsNotNull => {
+                wheres.push(format!("{col} IS NOT NULL"));
+                continue;
+            }
+            _ => {}
+        }
+        let mut alternatives = vec![];
+        for v in &f.values {
+            args.push(value_arg(c, v)?);
+            let p = format!("${}", args.len());
+            let ordered = if c.text { d.collate() } else { "" };
+            alternatives.push(match f.op {
+                FilterOp::Equal => format!("{col} = {p}"),
+                FilterOp::NotEqual => format!("{col} <> {p}"),
+                FilterOp::LessThan => format!("{col}{ordered} < {p}"),
+                FilterOp::LessThanEqual => format!("{col}{ordered} <= {p}"),
+                FilterOp::GreaterThan => format!("{col}{ordered} > {p}"),
+                FilterOp::GreaterThanEqual => format!("{col}{ordered} >= {p}"),
+                FilterOp::StartsWith if c.text => format!("substr({col}, 1, length({p})) = {p}"),
+                FilterOp::EndsWith if c.text => format!(
+                    "(length({col}) >= length({p}) AND substr({col}, length({col}) - length({p}) + 1) = {p})"
+                ),
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "{:?} on a non-text attribute {}",
+                        f.op, c.attribute
+                    )));
+                }
+            });
+        }
+        let joiner = if f.op == FilterOp::NotEqual {
+            " AND "
+        } else {
+            " OR "
+        };
+        wheres.push(format!("({})", alternatives.join(joiner)));
+    }
+    Ok(())
+}
+
+/// The full order: the query's, then `created_at` and `id` ascending unless already named, so
+/// every row has one place and cursors are exact.
+fn full_order<'a>(l: &'a Listing, q: &ListQuery) -> StoreResult<Vec<(&'a Column, bool)>> {
+    let mut order = vec![];
+    for (attribute, asc) in &q.order {
+        let c = l.column(attribute)?;
+        if !order
+            .iter()
+            .any(|(o, _): &(&Column, bool)| o.column == c.column)
+        {
+            order.push((c, *asc));
+        }
+    }
+    for tiebreak in ["created_at", "id"] {
+        if !order.iter().any(|(o, _)| o.column == tiebreak) {
+            let c = l
+                .columns
+                .iter()
+                .find(|c| c.column == tiebreak)
+                .ok_or_else(|| StoreError::Corrupt(format!("{} has no {tiebreak}", l.table)))?;
+            order.push((c, true));
+        }
+    }
+    Ok(order)
+}
+
+/// Builds the count and page statements. `scope` is the fixed condition (e.g.
+/// `project_id = $1 AND user_id = $2`) whose values are `scope_args`; `cursor_values` are the
+/// cursor row's values of [`cursor_select`], in order.
+pub(super) fn build(
+    l: &Listing,
+    q: &ListQuery,
+    d: Dialect,
+    scope: &str,
+    scope_args: Vec<Arg>,
+    cursor_values: Option<Vec<Arg>>,
+) -> StoreResult<Built> {
+    let mut wheres = vec![scope.to_owned()];
+    let mut args = scope_args;
+    push_filters(l, q, d, &mut wheres, &mut args)?;
+    let count_sql = format!(
+        "SELECT COUNT(*) AS n FROM {} WHERE {}",
+        l.table,
+        wheres.join(" AND ")
+    );
+    let count_args = args.clone();
+
+    let order = full_order(l, q)?;
+    let reversed = q.cursor.as_ref().is_some_and(|c| !c.after);
+    if let Some(values) = cursor_values {
+        // Lexicographic "comes after the cursor row" over the full order, each column in its
+        // own direction; for cursorBefore every direction is flipped.
+        let mut alternatives = vec![];
+        let mut equal_prefix: Vec<String> = vec![];
+        for ((c, asc), v) in order.iter().zip(values) {
+            args.push(v);
+            let p = format!("${}", args.len());
+            let expr = l.sort_expr(c, d);
+            let forward = *asc != reversed;
+            let op = if forward { ">" } else { "<" };
+            let mut terms = equal_prefix.clone();
+            terms.push(format!("{expr} {op} {p}"));
+            alternatives.push(format!("({})", terms.join(" AND ")));
+            equal_prefix.push(format!("{expr} = {p}"));
+        }
+        wheres.push(format!("({})", alternatives.join(" OR ")));
+    }
+    let order_sql = order
+        .iter()
+        .map(|(c, asc)| {
+            let forward = *asc != reversed;
+            format!(
+                "{} {}",
+                l.sort_expr(c, d),
+                if forward { "ASC" } else { "DESC" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    args.push(Arg::Int(q.limit));
+    args.push(Arg::Int(q.offset));
+    let page_sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY {order_sql} LIMIT ${} OFFSET ${}",
+        l.select,
+        l.table,
+        wheres.join(" AND "),
+        args.len() - 1,
+        args.len()
+    );
+    Ok(Built {
+        count_sql,
+        count_args,
+        page_sql,
+        page_args: args,
+        reversed,
+    })
+}
+
+/// The statement that reads the cursor row's sort values (bind `$1` project, `$2` id).
+pub(super) fn cursor_select(l: &Listing, q: &ListQuery, d: Dialect) -> StoreResult<String> {
+    let exprs = full_order(l, q)?
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{} AS v{i}", l.sort_expr(c, d)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(format!(
+        "SELECT {exprs} FROM {} WHERE project_id = $1 AND id = $2",
+        l.table
+    ))
+}
+
+/// Reads the cursor row's values in the order's types; `None` when the row is gone.
+pub(super) async fn cursor_values(
+    conn: &mut AnyConnection,
+    l: &Listing,
+    q: &ListQuery,
+    d: Dialect,
+    project: &str,
+) -> StoreResult<Option<Vec<Arg>>> {
+    let Some(cursor) = &q.cursor else {
+        return Ok(None);
+    };
+    let sql = cursor_select(l, q, d)?;
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(project)
+        .bind(cursor.id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    full_order(l, q)?
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| {
+            let name = format!("v{i}");
+            Ok(if c.text {
+                Arg::Text(row.try_get::<String, _>(name.as_str())?)
+            } else {
+                Arg::Int(row.try_get::<i64, _>(name.as_str())?)
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()
+        .map(Some)
+}
+
+/// The rows a list may see: `condition` (e.g. `project_id = $1 AND user_id = $2`) bound to
+/// `args`, whose first value is the project.
+pub(super) struct Scope<'a> {
+    pub project: &'a str,
+    pub condition: &'static str,
+    pub args: Vec<Arg>,
+}
+
+/// Runs a list: the true count of the filtered rows, then the page in the query's order.
+pub(super) async fn run<T>(
+    conn: &mut AnyConnection,
+    l: &Listing,
+    q: &ListQuery,
+    d: Dialect,
+    scope: Scope<'_>,
+    map: FromRow<T>,
+) -> StoreResult<Page<T>> {
+    let cursor = cursor_values(conn, l, q, d, scope.project).await?;
+    let (condition, scope_args) = (scope.condition, scope.args);
+    if q.cursor.is_some() && cursor.is_none() {
+        // The cursor row is gone; the domain reports that before listing.
+        let built = build(l, q, d, condition, scope_args, None)?;
+        let total = fetch_count(conn, built.count_sql, &built.count_args).await?;
+        return Ok(Page {
+            rows: vec![],
+            total,
+        });
+    }
+    let built = build(l, q, d, condition, scope_args, cursor)?;
+    let total = fetch_count(conn, built.count_sql, &built.count_args).await?;
+    let mut rows = fetch_rows(conn, built.page_sql, &built.page_args, map).await?;
+    if built.reversed {
+        rows.reverse();
+    }
+    Ok(Page { rows, total })
+}
