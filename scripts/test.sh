@@ -6,6 +6,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+started=$(date +%s)
 work=$(mktemp -d /tmp/latchkey-test.XXXXXX)
 # The postgres user must be able to reach its cluster folder inside.
 chmod 755 "$work"
@@ -119,4 +120,6 @@ done
 printf '\n'
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
 echo "suites: $passed passed, $failed failed"
+elapsed=$(($(date +%s) - started))
+printf 'total time: %dm %02ds\n' $((elapsed / 60)) $((elapsed % 60))
 [ "$failed" -eq 0 ]

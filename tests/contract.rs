@@ -11,7 +11,22 @@ struct Server {
 }
 
 fn start(args: &[&str], data: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+    start_under(Command::new(env!("CARGO_BIN_EXE_latchkey")), args, data)
+}
+
+/// Starts the binary with umask 000, so every mode it gets is one it set itself.
+fn start_with_open_umask(args: &[&str], data: &std::path::Path) -> Server {
+    let mut sh = Command::new("sh");
+    sh.args([
+        "-c",
+        "umask 000 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_latchkey"),
+    ]);
+    start_under(sh, args, data)
+}
+
+fn start_under(mut command: Command, args: &[&str], data: &std::path::Path) -> Server {
+    let mut child = command
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--data"])
         .arg(data)
@@ -150,16 +165,26 @@ fn version_flag_prints_the_package_version() {
 }
 
 #[tokio::test]
-async fn only_the_sha256_of_a_session_secret_reaches_the_database_file() {
+async fn data_files_are_private_and_hold_only_hashes_of_secrets_whatever_the_umask() {
     use base64::Engine;
     use sha2::Digest;
     let dir = tempfile::tempdir().unwrap();
-    let server = start(&[], dir.path());
+    let data = dir.path().join("data");
+    let config = dir.path().join("latchkey.toml");
+    let key = "standard_contract_key_0123456789";
+    std::fs::write(
+        &config,
+        format!(
+            "[[projects]]\nid = \"p\"\nname = \"P\"\n[[projects.keys]]\nid = \"k\"\nsecret = \"{key}\"\nscopes = [\"sessions.write\"]\n"
+        ),
+    )
+    .unwrap();
+    let server = start_with_open_umask(&["--config", config.to_str().unwrap()], &data);
     let client = reqwest::Client::new();
     let body = serde_json::json!({"userId": "unique()", "email": "s@example.com", "password": "password-123"});
     let r = client
         .post(format!("{}/v1/account", server.url))
-        .header("x-appwrite-project", "default")
+        .header("x-appwrite-project", "p")
         .json(&body)
         .send()
         .await
@@ -167,31 +192,81 @@ async fn only_the_sha256_of_a_session_secret_reaches_the_database_file() {
     assert_eq!(r.status(), 201);
     let r = client
         .post(format!("{}/v1/account/sessions/email", server.url))
-        .header("x-appwrite-project", "default")
+        .header("x-appwrite-project", "p")
+        .header("x-appwrite-key", key)
         .json(&serde_json::json!({"email": "s@example.com", "password": "password-123"}))
         .send()
         .await
         .unwrap();
-    let fallback: serde_json::Value =
-        serde_json::from_str(r.headers()["x-fallback-cookies"].to_str().unwrap()).unwrap();
-    let encoded = fallback["a_session_default"].as_str().unwrap();
+    let encoded = r.json::<serde_json::Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let decoded: serde_json::Value = serde_json::from_slice(
         &base64::engine::general_purpose::STANDARD
-            .decode(encoded)
+            .decode(&encoded)
             .unwrap(),
     )
     .unwrap();
     let secret = decoded["secret"].as_str().unwrap();
     let hash = hex::encode(sha2::Sha256::digest(secret.as_bytes()));
-    assert!(terminate(server).success());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data folder");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        files += 1;
+    }
+    assert!(files >= 4, "db, -wal, -shm and instance.key: {files}");
     let mut bytes = Vec::new();
     for f in ["latchkey.db", "latchkey.db-wal"] {
-        if let Ok(b) = std::fs::read(dir.path().join(f)) {
+        if let Ok(b) = std::fs::read(data.join(f)) {
             bytes.extend(b);
         }
     }
+    assert!(terminate(server).success());
     let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
     assert!(contains(&hash), "the hash is stored");
-    assert!(!contains(secret), "the raw secret must never be stored");
-    assert!(!contains("password-123"), "nor the password");
+    for s in [secret, encoded.as_str(), "password-123", key] {
+        assert!(!contains(s), "a secret is stored: {}…", &s[..6]);
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("latchkey.toml");
+    // A costly hash keeps the sign-up in flight long enough to signal during it.
+    std::fs::write(
+        &config,
+        "[passwords]\nmemoryCost = 131072\ntimeCost = 8\n[[projects]]\nid = \"p\"\nname = \"P\"\n",
+    )
+    .unwrap();
+    let server = start(
+        &["--config", config.to_str().unwrap()],
+        &dir.path().join("data"),
+    );
+    let url = server.url.clone();
+    let signup = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let r = reqwest::Client::new()
+            .post(format!("{url}/v1/account"))
+            .header("x-appwrite-project", "p")
+            .json(&serde_json::json!({"userId": "unique()", "email": "d@example.com", "password": "password-123"}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), started.elapsed())
+    });
+    // About 1.2 s of hashing in a debug build: signal well inside it.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let status = terminate(server);
+    let (code, took) = signup.await.unwrap();
+    assert_eq!(code, 201, "the in-flight request completed");
+    assert!(
+        took.as_millis() > 400,
+        "it was still in flight at the signal ({took:?})"
+    );
+    assert!(status.success(), "{status:?}");
 }

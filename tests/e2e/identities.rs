@@ -195,3 +195,77 @@ async fn deleting_identities_checks_existence_and_ownership() {
     let all: Value = list(&app, &login, "").await.json().await.unwrap();
     assert_eq!(all["total"], 0);
 }
+
+#[tokio::test]
+async fn filter_values_must_match_the_attribute_type_and_compare_the_same_everywhere() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    seed(&app, &login.user_id, "lower", "github", 1_000).await;
+    seed(&app, &login.user_id, "upper", "GitHub", 2_000).await;
+    let query = |q: &str| format!("?queries[]={}", url_escape(q));
+    // A number for a string attribute: a 500 on PostgreSQL and 0 rows on SQLite before.
+    let r = list(
+        &app,
+        &login,
+        &query(r#"{"method":"equal","attribute":"provider","values":[5]}"#),
+    )
+    .await;
+    let msg = assert_error(r, 400, "general_argument_invalid").await;
+    assert_eq!(
+        msg,
+        "Invalid `queries` param: Invalid query: Query value is invalid for attribute \"provider\""
+    );
+    // Case-sensitive on both backends (SQLite's LIKE ignored case before).
+    let body: Value = list(
+        &app,
+        &login,
+        &query(r#"{"method":"startsWith","attribute":"provider","values":["git"]}"#),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(body["total"], 1);
+    assert_eq!(body["identities"][0]["$id"], "lower");
+}
+
+#[tokio::test]
+async fn cursors_follow_the_order_the_query_asks_for() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    for (i, id) in ["a", "b", "c", "d"].iter().enumerate() {
+        seed(&app, &login.user_id, id, "github", 1_000 * (i as i64 + 1)).await;
+    }
+    let ids = |body: Value| -> Vec<String> {
+        body["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["$id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let desc = url_escape(r#"{"method":"orderDesc","attribute":"$createdAt"}"#);
+    let after_c = url_escape(r#"{"method":"cursorAfter","values":["c"]}"#);
+    let before_b = url_escape(r#"{"method":"cursorBefore","values":["b"]}"#);
+    let body: Value = list(
+        &app,
+        &login,
+        &format!("?queries[]={desc}&queries[]={after_c}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(ids(body), ["b", "a"], "after c in descending order");
+    let body: Value = list(
+        &app,
+        &login,
+        &format!("?queries[]={desc}&queries[]={before_b}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(body["total"], 4);
+    assert_eq!(ids(body), ["d", "c"], "before b in descending order");
+}

@@ -124,9 +124,16 @@ describe('appwrite (web) 26.2.0', () => {
     await rejects(me.deletePushTarget(t.$id), 404, 'user_target_not_found');
   });
 
-  test('updateStatus blocks the account and clears the fallback cookie', async () => {
-    const { me } = await signUpAndIn();
+  test('updateStatus blocks the account, clears the fallback cookie and the account is refused', async () => {
+    const { me, address } = await signUpAndIn();
+    const before = store.get('cookieFallback');
     assert.equal((await me.updateStatus()).status, false);
     assert.equal(store.get('cookieFallback'), '[]');
+    // The old session (as a copy of the cookie would carry it) no longer works…
+    store.set('cookieFallback', before);
+    await rejects(me.get(), 403, 'user_blocked');
+    store.clear();
+    // …and neither does signing in again.
+    await rejects(account().createEmailPasswordSession(address, PASSWORD), 403, 'user_blocked');
   });
 });

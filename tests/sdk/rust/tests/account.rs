@@ -37,8 +37,8 @@ async fn sign_in() -> (String, appwrite::models::User, appwrite::models::Session
 
 fn assert_error<T: std::fmt::Debug>(r: appwrite::error::Result<T>, code: u16, ty: &str) {
     let e = r.expect_err("an error");
-    let text = format!("{e:?}");
-    assert!(text.contains(&code.to_string()) && text.contains(ty), "expected {code} {ty}, got {text}");
+    assert_eq!(e.status_code(), code, "{}", e.get_message());
+    assert_eq!(e.get_type(), Some(ty), "{}", e.get_message());
 }
 
 #[tokio::test]
