@@ -132,12 +132,8 @@ pub async fn create_account(
             .await
             .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
     }
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(&user, "user.create", format!("user/{}", user.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, &user, "user.create", format!("user/{}", user.id))
+        .await?;
     Ok((user, target.into_iter().collect()))
 }
 
@@ -170,12 +166,8 @@ pub async fn update_profile(
     tx.update_user(env.pid(), &user)
         .await
         .map_err(|e| e.conflict_as(taken))?;
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(&user, "user.update", format!("user/{}", user.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, &user, "user.update", format!("user/{}", user.id))
+        .await?;
     Ok(user)
 }
 
@@ -248,12 +240,8 @@ pub async fn update_password(
         tx.delete_sessions(env.pid(), &fresh.id, current_session)
             .await?;
     }
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(&fresh, "user.update", format!("user/{}", fresh.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, &fresh, "user.update", format!("user/{}", fresh.id))
+        .await?;
     Ok(fresh)
 }
 
@@ -366,12 +354,8 @@ async fn save_contact(
             .await
             .map_err(|e| e.conflict_as(ErrorType::UserTargetAlreadyExists))?;
     }
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(&fresh, "user.update", format!("user/{}", fresh.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, &fresh, "user.update", format!("user/{}", fresh.id))
+        .await?;
     Ok(fresh)
 }
 
@@ -388,11 +372,7 @@ pub async fn block(env: &Env<'_>, user: &UserRow) -> Result<UserRow> {
 pub async fn delete_account(env: &Env<'_>, user: &UserRow) -> Result<()> {
     let mut tx = env.store.begin().await?;
     tx.delete_user(env.pid(), &user.id).await?;
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(user, "user.delete", format!("user/{}", user.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, user, "user.delete", format!("user/{}", user.id))
+        .await?;
     Ok(())
 }

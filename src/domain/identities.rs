@@ -54,11 +54,12 @@ pub async fn delete(env: &Env<'_>, user: &UserRow, id: &str) -> Result<()> {
     if !tx.delete_identity(env.pid(), &identity.id).await? {
         return Err(ErrorType::UserIdentityNotFound.into());
     }
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(user, "identity.delete", format!("identity/{}", identity.id)),
+    env.commit_audited(
+        tx,
+        user,
+        "identity.delete",
+        format!("identity/{}", identity.id),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -22,7 +22,8 @@ use std::sync::OnceLock;
 use crate::domain::passwords::PasswordHasher;
 use crate::domain::project::Project;
 use crate::domain::time::Clock;
-use crate::store::{AuditRow, Store, UserAgentInfo, UserRow};
+use crate::error::Result;
+use crate::store::{AuditRow, Store, Tx, UserAgentInfo, UserRow};
 
 /// Who made the request, for the audit trail and new sessions. The user agent is parsed at
 /// most once per request, when a record first needs it.
@@ -84,6 +85,21 @@ impl Env<'_> {
     /// The project id.
     pub fn pid(&self) -> &str {
         &self.project.id
+    }
+
+    /// Records `event` for `user` in the unit of work and commits it: the audit record lands
+    /// with the writes it describes, or neither does.
+    pub async fn commit_audited(
+        &self,
+        mut tx: Box<dyn Tx>,
+        user: &UserRow,
+        event: &str,
+        resource: String,
+    ) -> Result<()> {
+        tx.insert_audit(self.pid(), &self.audit(user, event, resource))
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// An audit record of `event` acted out for `user`.

@@ -120,12 +120,8 @@ pub async fn create_email_password_session(
     tx.insert_session(env.pid(), &new.session).await?;
     tx.evict_sessions(env.pid(), &fresh.id, env.project.settings.auth.max_sessions)
         .await?;
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(&fresh, "session.create", format!("user/{}", fresh.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, &fresh, "session.create", format!("user/{}", fresh.id))
+        .await?;
     Ok((fresh, new))
 }
 
@@ -140,14 +136,14 @@ pub async fn create_anonymous_session(env: &Env<'_>) -> Result<(UserRow, NewSess
         .await
         .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
     tx.insert_session(env.pid(), &new.session).await?;
-    for event in ["user.create", "session.create"] {
-        tx.insert_audit(
-            env.pid(),
-            &env.audit(&user, event, format!("user/{}", user.id)),
-        )
+    let resource = format!("user/{}", user.id);
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(&user, "user.create", resource.clone()),
+    )
+    .await?;
+    env.commit_audited(tx, &user, "session.create", resource)
         .await?;
-    }
-    tx.commit().await?;
     Ok((user, new))
 }
 
@@ -178,12 +174,8 @@ pub async fn extend_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> 
     {
         return Err(ErrorType::UserSessionNotFound.into());
     }
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(user, "session.update", format!("user/{}", user.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, user, "session.update", format!("user/{}", user.id))
+        .await?;
     get_session(env, user, session_id).await
 }
 
@@ -193,12 +185,8 @@ pub async fn delete_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> 
     if !tx.delete_session(env.pid(), &user.id, session_id).await? {
         return Err(ErrorType::UserSessionNotFound.into());
     }
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(user, "session.delete", format!("user/{}", user.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, user, "session.delete", format!("user/{}", user.id))
+        .await?;
     Ok(())
 }
 
@@ -207,12 +195,8 @@ pub async fn delete_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> 
 pub async fn delete_all_sessions(env: &Env<'_>, user: &UserRow) -> Result<()> {
     let mut tx = env.store.begin().await?;
     tx.delete_sessions(env.pid(), &user.id, None).await?;
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(user, "session.delete", format!("user/{}", user.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, user, "session.delete", format!("user/{}", user.id))
+        .await?;
     Ok(())
 }
 

@@ -40,12 +40,8 @@ pub async fn create_push_target(
     tx.insert_target(env.pid(), &target)
         .await
         .map_err(|e| e.conflict_as(ErrorType::UserTargetAlreadyExists))?;
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(user, "target.create", format!("target/{}", target.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, user, "target.create", format!("target/{}", target.id))
+        .await?;
     Ok(target)
 }
 
@@ -75,12 +71,8 @@ pub async fn update_push_target(
     tx.update_target(env.pid(), &target)
         .await
         .map_err(|e| e.conflict_as(ErrorType::UserTargetAlreadyExists))?;
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(user, "target.update", format!("target/{}", target.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, user, "target.update", format!("target/{}", target.id))
+        .await?;
     Ok(target)
 }
 
@@ -91,11 +83,7 @@ pub async fn delete_push_target(env: &Env<'_>, user: &UserRow, id: &str) -> Resu
     if !tx.delete_target(env.pid(), &target.id).await? {
         return Err(ErrorType::UserTargetNotFound.into());
     }
-    tx.insert_audit(
-        env.pid(),
-        &env.audit(user, "target.delete", format!("target/{}", target.id)),
-    )
-    .await?;
-    tx.commit().await?;
+    env.commit_audited(tx, user, "target.delete", format!("target/{}", target.id))
+        .await?;
     Ok(())
 }

@@ -16,11 +16,11 @@ pub async fn list_identities(ctx: Ctx, a: Args) -> Result<Reply> {
         ctx.legacy_queries(),
     )
     .await?;
-    let total = if a.bool("total")? { page.total } else { 0 };
-    Ok(Reply::json(models::list(
-        total,
+    Ok(Reply::json(models::page(
+        &page,
+        a.bool("total")?,
         "identities",
-        page.rows.iter().map(models::identity).collect(),
+        models::identity,
     )))
 }
 

@@ -16,10 +16,10 @@ pub async fn list_logs(ctx: Ctx, a: Args) -> Result<Reply> {
         ctx.legacy_queries(),
     )
     .await?;
-    let total = if a.bool("total")? { page.total } else { 0 };
-    Ok(Reply::json(models::list(
-        total,
+    Ok(Reply::json(models::page(
+        &page,
+        a.bool("total")?,
         "logs",
-        page.rows.iter().map(models::log).collect(),
+        models::log,
     )))
 }

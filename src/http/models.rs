@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::domain::geo;
 use crate::domain::time::{format_ms, format_opt_ms};
-use crate::store::{AuditRow, IdentityRow, SessionRow, TargetRow, UserRow};
+use crate::store::{AuditRow, IdentityRow, Page, SessionRow, TargetRow, UserRow};
 
 fn json_or(text: &str, fallback: Value) -> Value {
     serde_json::from_str(text).unwrap_or(fallback)
@@ -147,4 +147,13 @@ pub fn list(total: i64, key: &str, items: Vec<Value>) -> Value {
     m.insert("total".into(), json!(total));
     m.insert(key.into(), Value::Array(items));
     Value::Object(m)
+}
+
+/// The list model of a page; `total` is 0 when the client asked not to count (`total=false`).
+pub fn page<T>(page: &Page<T>, with_total: bool, key: &str, item: impl Fn(&T) -> Value) -> Value {
+    list(
+        if with_total { page.total } else { 0 },
+        key,
+        page.rows.iter().map(item).collect(),
+    )
 }

@@ -82,12 +82,9 @@ fn named_session_id(ctx: &Ctx, a: &Args) -> Result<String> {
 /// `account.listSessions` — GET /v1/account/sessions.
 pub async fn list_sessions(ctx: Ctx, _: Args) -> Result<Reply> {
     let page = sessions::list_sessions(&ctx.env(), ctx.user()?).await?;
-    let items = page
-        .rows
-        .iter()
-        .map(|s| models::session(s, is_current(&ctx, s), ""))
-        .collect();
-    Ok(Reply::json(models::list(page.total, "sessions", items)))
+    Ok(Reply::json(models::page(&page, true, "sessions", |s| {
+        models::session(s, is_current(&ctx, s), "")
+    })))
 }
 
 /// `account.getSession` — GET /v1/account/sessions/:sessionId.

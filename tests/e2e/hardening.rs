@@ -115,13 +115,7 @@ fn jwt_with(app: &TestApp, claims: Value) -> String {
 
 #[tokio::test]
 async fn a_jwt_works_only_in_its_project_and_only_for_a_session() {
-    let app = spawn_with(|c| {
-        let mut other = test_project();
-        other.id = "other".into();
-        other.keys.clear();
-        c.file.projects.push(other);
-    })
-    .await;
+    let app = spawn_with(with_other_project).await;
     let (_, login) = app.user().await;
     let r = app
         .as_user(Method::POST, "/v1/account/jwts", &login)

@@ -144,6 +144,14 @@ impl TestApp {
     }
 }
 
+/// Adds a second project, `other`, like the test project but without keys.
+pub fn with_other_project(c: &mut Config) {
+    let mut other = test_project();
+    other.id = "other".into();
+    other.keys.clear();
+    c.file.projects.push(other);
+}
+
 /// Changes the test project's settings.
 pub fn with_project(change: impl FnOnce(&mut ProjectSettings)) -> impl FnOnce(&mut Config) {
     move |c: &mut Config| change(&mut c.file.projects[0])

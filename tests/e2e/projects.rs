@@ -7,13 +7,7 @@ use crate::harness::*;
 
 #[tokio::test]
 async fn a_project_removed_from_the_config_is_refused_and_comes_back_with_its_data() {
-    let app = spawn_with(|c| {
-        let mut other = test_project();
-        other.id = "other".into();
-        other.keys.clear();
-        c.file.projects.push(other);
-    })
-    .await;
+    let app = spawn_with(with_other_project).await;
     let (email, login) = app.user().await;
     let app = app
         .restart(|c| c.file.projects.retain(|p| p.id != PROJECT))

@@ -13,6 +13,21 @@ pub(super) struct Column {
     pub nullable: bool,
 }
 
+/// Declares a column: `text` columns compare byte-wise, others are integers.
+pub(super) const fn col(
+    attribute: &'static str,
+    column: &'static str,
+    text: bool,
+    nullable: bool,
+) -> Column {
+    Column {
+        attribute,
+        column,
+        text,
+        nullable,
+    }
+}
+
 /// A table as a list sees it.
 pub(super) struct Listing {
     pub table: &'static str,

@@ -1,6 +1,6 @@
 //! OAuth2 identities and the filtered, paged listing of them.
 
-use super::filter::{Column, Listing, Scope};
+use super::filter::{Listing, Scope, col};
 use super::*;
 
 const IDENTITY_COLS: &str = "id, user_id, created_at, updated_at, provider, provider_uid, \
@@ -26,15 +26,6 @@ const LISTING: Listing = Listing {
         ),
     ],
 };
-
-const fn col(attribute: &'static str, column: &'static str, text: bool, nullable: bool) -> Column {
-    Column {
-        attribute,
-        column,
-        text,
-        nullable,
-    }
-}
 
 fn identity_from(r: &AnyRow) -> StoreResult<IdentityRow> {
     Ok(IdentityRow {

@@ -1,6 +1,6 @@
 //! Users: the account rows themselves.
 
-use super::filter::{Column, Listing, Scope};
+use super::filter::{Listing, Scope, col};
 use super::*;
 
 const USER_COLS: &str = "id, created_at, updated_at, name, email, phone, password, hash, hash_options, \
@@ -27,15 +27,6 @@ const LISTING: Listing = Listing {
         col("accessedAt", "accessed_at", false, false),
     ],
 };
-
-const fn col(attribute: &'static str, column: &'static str, text: bool, nullable: bool) -> Column {
-    Column {
-        attribute,
-        column,
-        text,
-        nullable,
-    }
-}
 
 fn bind_user<'q>(q: Q<'q>, u: &'q UserRow) -> Q<'q> {
     q.bind(&u.id)
