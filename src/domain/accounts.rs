@@ -106,7 +106,7 @@ pub async fn create_account(
     set_email(&mut user, &email)?;
     set_password(&mut user, stored, auth.password_history, now);
 
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     check_user_limit(env, Some(&mut tx)).await?;
     let target = if tx.target_identifier_taken(env.pid(), &email).await? {
         None
@@ -144,7 +144,7 @@ pub async fn targets_of(env: &Env<'_>, user: &UserRow) -> Result<Vec<TargetRow>>
 
 /// Re-reads the user under lock in a new unit of work; `user_not_found` if it is gone.
 async fn locked(env: &Env<'_>, id: &str) -> Result<(Box<dyn Tx>, UserRow)> {
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     let user = tx
         .lock_user(env.pid(), id)
         .await?
@@ -370,7 +370,7 @@ pub async fn block(env: &Env<'_>, user: &UserRow) -> Result<UserRow> {
 
 /// `DELETE /v1/account`: the user and everything that belongs to it.
 pub async fn delete_account(env: &Env<'_>, user: &UserRow) -> Result<()> {
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     tx.delete_user(env.pid(), &user.id).await?;
     env.commit_audited(tx, user, "user.delete", format!("user/{}", user.id))
         .await?;

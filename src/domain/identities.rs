@@ -3,7 +3,7 @@
 use crate::domain::Env;
 use crate::domain::queries::{self, IDENTITY_ATTRIBUTES};
 use crate::error::{Error, ErrorType, Result};
-use crate::store::{IdentityRow, Page, UserRow};
+use crate::store::{IdentityRow, Page, StoreError, UserRow};
 
 /// Appwrite counts at most this many for `total` (`APP_LIMIT_COUNT`).
 const MAX_COUNT: i64 = 5000;
@@ -16,25 +16,14 @@ pub async fn list(
     legacy_syntax: bool,
 ) -> Result<Page<IdentityRow>> {
     let query = queries::parse(raw_queries, legacy_syntax, IDENTITY_ATTRIBUTES)?;
-    if let Some(cursor) = &query.cursor {
-        let exists = env
-            .store
-            .find_identity(env.pid(), &cursor.id)
-            .await?
-            .is_some_and(|i| i.user_id == user.id);
-        if !exists {
-            return Err(
-                Error::from(ErrorType::GeneralCursorNotFound).with_message(format!(
-                    "Identity '{}' for the 'cursor' value not found.",
-                    cursor.id
-                )),
-            );
+    let mut page = match env.store.list_identities(env.pid(), &user.id, &query).await {
+        Err(StoreError::CursorNotFound) => {
+            let id = query.cursor.map(|c| c.id).unwrap_or_default();
+            return Err(Error::from(ErrorType::GeneralCursorNotFound)
+                .with_message(format!("Identity '{id}' for the 'cursor' value not found.")));
         }
-    }
-    let mut page = env
-        .store
-        .list_identities(env.pid(), &user.id, &query)
-        .await?;
+        other => other?,
+    };
     page.total = page.total.min(MAX_COUNT);
     Ok(page)
 }
@@ -50,7 +39,7 @@ pub async fn delete(env: &Env<'_>, user: &UserRow, id: &str) -> Result<()> {
         // Appwrite fails on document permissions here rather than saying "not found".
         return Err(ErrorType::UserUnauthorized.into());
     }
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     if !tx.delete_identity(env.pid(), &identity.id).await? {
         return Err(ErrorType::UserIdentityNotFound.into());
     }

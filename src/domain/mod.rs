@@ -87,6 +87,14 @@ impl Env<'_> {
         &self.project.id
     }
 
+    /// Opens a unit of work. The client's user agent and country are worked out first, so
+    /// that no regex or database lookup runs while the writer (or a row lock) is held.
+    pub async fn begin(&self) -> Result<Box<dyn Tx>> {
+        self.client.ua();
+        self.client.country_code();
+        Ok(self.store.begin().await?)
+    }
+
     /// Records `event` for `user` in the unit of work and commits it: the audit record lands
     /// with the writes it describes, or neither does.
     pub async fn commit_audited(

@@ -322,6 +322,10 @@ impl PasswordHasher {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let done = self.done.clone();
         let job: Job = Box::new(move |memory| {
+            // The request gave up (its client left): don't spend a hash on it.
+            if tx.is_closed() {
+                return;
+            }
             let result = work(memory);
             done.fetch_add(1, Ordering::Relaxed);
             let _ = tx.send(result);

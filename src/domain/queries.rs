@@ -106,7 +106,10 @@ fn from_legacy(raw: &str) -> Result<Value, Error> {
 /// booleans, integers integers, datetimes parseable datetimes).
 fn convert(ty: AttrType, v: &Value) -> Option<FilterValue> {
     match (ty, v) {
-        (AttrType::String, Value::String(s)) => Some(FilterValue::Text(s.clone())),
+        // NUL cannot reach a PostgreSQL text comparison; refuse it on every backend alike.
+        (AttrType::String, Value::String(s)) if !s.contains('\0') => {
+            Some(FilterValue::Text(s.clone()))
+        }
         (AttrType::Integer, Value::Number(n)) => n.as_i64().map(FilterValue::Int),
         (AttrType::Boolean, Value::Bool(b)) => Some(FilterValue::Int(i64::from(*b))),
         (AttrType::Datetime, Value::String(s)) => {
@@ -366,6 +369,7 @@ mod tests {
             r#"{"method":"equal","attribute":"count","values":["5"]}"#,
             r#"{"method":"equal","attribute":"$createdAt","values":["soon"]}"#,
             r#"{"method":"equal","attribute":"provider","values":[["x"]]}"#,
+            r#"{"method":"equal","attribute":"provider","values":["a\u0000b"]}"#,
         ] {
             let e = one(q).unwrap_err();
             assert_eq!(e.ty, ErrorType::GeneralArgumentInvalid, "{q}");

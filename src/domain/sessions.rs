@@ -99,7 +99,7 @@ pub async fn create_email_password_session(
         _ => None,
     };
 
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     let mut fresh = tx
         .lock_user(env.pid(), &user.id)
         .await?
@@ -130,7 +130,7 @@ pub async fn create_anonymous_session(env: &Env<'_>) -> Result<(UserRow, NewSess
     check_user_limit(env, None).await?;
     let user = new_user(unique_id(), env.now());
     let new = build(env, &user.id, "anonymous", "", &["anonymous"]);
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     check_user_limit(env, Some(&mut tx)).await?;
     tx.insert_user(env.pid(), &user)
         .await
@@ -167,7 +167,7 @@ pub async fn get_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> Res
 pub async fn extend_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> Result<SessionRow> {
     let now = env.now();
     let expire = now.saturating_add(seconds_to_ms(env.project.settings.auth.duration));
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     if !tx
         .update_session_expire(env.pid(), &user.id, session_id, expire, now)
         .await?
@@ -181,7 +181,7 @@ pub async fn extend_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> 
 
 /// `DELETE /v1/account/sessions/:id`.
 pub async fn delete_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> Result<()> {
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     if !tx.delete_session(env.pid(), &user.id, session_id).await? {
         return Err(ErrorType::UserSessionNotFound.into());
     }
@@ -193,7 +193,7 @@ pub async fn delete_session(env: &Env<'_>, user: &UserRow, session_id: &str) -> 
 /// `DELETE /v1/account/sessions`. The audit is kept even when no session was left: the
 /// request happened.
 pub async fn delete_all_sessions(env: &Env<'_>, user: &UserRow) -> Result<()> {
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     tx.delete_sessions(env.pid(), &user.id, None).await?;
     env.commit_audited(tx, user, "session.delete", format!("user/{}", user.id))
         .await?;

@@ -36,7 +36,7 @@ pub async fn create_push_target(
         expired: false,
         session_id: Some(session.id.clone()),
     };
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     tx.insert_target(env.pid(), &target)
         .await
         .map_err(|e| e.conflict_as(ErrorType::UserTargetAlreadyExists))?;
@@ -67,7 +67,7 @@ pub async fn update_push_target(
     target.expired = false;
     target.name = device_name(env, session);
     target.updated_at = env.now();
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     tx.update_target(env.pid(), &target)
         .await
         .map_err(|e| e.conflict_as(ErrorType::UserTargetAlreadyExists))?;
@@ -79,7 +79,7 @@ pub async fn update_push_target(
 /// `DELETE /v1/account/targets/:targetId/push`.
 pub async fn delete_push_target(env: &Env<'_>, user: &UserRow, id: &str) -> Result<()> {
     let target = own_target(env, user, id).await?;
-    let mut tx = env.store.begin().await?;
+    let mut tx = env.begin().await?;
     if !tx.delete_target(env.pid(), &target.id).await? {
         return Err(ErrorType::UserTargetNotFound.into());
     }

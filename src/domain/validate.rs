@@ -49,7 +49,8 @@ pub fn uid(s: &str) -> Result<String, &'static str> {
 /// A string of `min..=max` characters, with Appwrite's `Text` description on failure.
 pub fn text(s: &str, min: usize, max: usize) -> Result<String, String> {
     let n = s.chars().count();
-    if n >= min && n <= max {
+    // NUL cannot be stored in a PostgreSQL text column; refuse it on every backend alike.
+    if n >= min && n <= max && !s.contains('\0') {
         Ok(s.to_owned())
     } else {
         Err(text_description(min, max))
@@ -144,6 +145,7 @@ mod tests {
             "Value must be a valid string and at least 1 chars and no longer than 128 chars"
         );
         assert_eq!(text("héllo", 1, 5), Ok("héllo".into()));
+        assert!(text("a\0b", 1, 5).is_err());
     }
 
     #[test]

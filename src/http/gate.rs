@@ -84,6 +84,8 @@ fn trusted(proxies: &[IpNet], ip: &IpAddr) -> bool {
 /// is walked from the right: the first entry that is not a trusted proxy is the client (a
 /// client's own entries on the left are never believed).
 fn client_ip(proxies: &[IpNet], headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`.
+    let peer = peer.to_canonical();
     if !trusted(proxies, &peer) {
         return peer;
     }
@@ -93,26 +95,39 @@ fn client_ip(proxies: &[IpNet], headers: &HeaderMap, peer: IpAddr) -> IpAddr {
             return client;
         };
         for entry in list.rsplit(',') {
-            match entry.trim().parse::<IpAddr>() {
-                Ok(ip) if trusted(proxies, &ip) => client = ip,
-                Ok(ip) => return ip,
+            match forwarded_address(entry) {
+                Some(ip) if trusted(proxies, &ip) => client = ip,
+                Some(ip) => return ip,
                 // A malformed entry ends what can be believed.
-                Err(_) => return client,
+                None => return client,
             }
         }
     }
     client
 }
 
+/// One `X-Forwarded-For` entry: an address, or an address with a port (`1.2.3.4:5678`,
+/// `[::1]:80`) as some load balancers write it.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .map(|ip| ip.to_canonical())
+}
+
 impl RequestFacts {
     /// Reads the facts of a request that came from `peer`.
     pub fn read(headers: &HeaderMap, peer: SocketAddr, proxies: &[IpNet]) -> Self {
-        let from_proxy = trusted(proxies, &peer.ip());
+        let from_proxy = trusted(proxies, &peer.ip().to_canonical());
+        // Over several hops the first entry is the scheme the client used.
+        let proto = header(headers, "x-forwarded-proto")
+            .and_then(|p| p.split(',').next())
+            .map(str::trim);
         RequestFacts {
             host: header(headers, "host").unwrap_or_default().to_owned(),
-            https: from_proxy
-                && header(headers, "x-forwarded-proto")
-                    .is_some_and(|p| p.eq_ignore_ascii_case("https")),
+            https: from_proxy && proto.is_some_and(|p| p.eq_ignore_ascii_case("https")),
             origin: header(headers, "origin").map(str::to_owned),
             referer: header(headers, "referer").map(str::to_owned),
             format: header(headers, "x-appwrite-response-format").and_then(parse_format),
@@ -439,6 +454,13 @@ mod tests {
             ip(&xff(&["8.8.8.8"]), "9.9.9.9".parse().unwrap()),
             "9.9.9.9"
         );
+        // Dual-stack peers and entries with ports.
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(ip(&xff(&["8.8.8.8"]), mapped), "8.8.8.8");
+        assert_eq!(
+            ip(&xff(&["8.8.8.8:4711, [::ffff:10.0.0.2]:80"]), peer),
+            "8.8.8.8"
+        );
     }
 
     #[test]
@@ -446,8 +468,15 @@ mod tests {
         let proxies: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-proto", "https".parse().unwrap());
-        let from = |ip: &str| RequestFacts::read(&h, format!("{ip}:1").parse().unwrap(), &proxies);
-        assert!(from("127.0.0.1").https);
-        assert!(!from("8.8.8.8").https);
+        let from = |h: &HeaderMap, ip: &str| {
+            RequestFacts::read(h, format!("{ip}:1").parse().unwrap(), &proxies)
+        };
+        assert!(from(&h, "127.0.0.1").https);
+        assert!(!from(&h, "8.8.8.8").https);
+        h.insert("x-forwarded-proto", "https, http".parse().unwrap());
+        assert!(
+            from(&h, "127.0.0.1").https,
+            "the client's scheme is the first entry"
+        );
     }
 }

@@ -28,6 +28,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A list's cursor names no row the list may see.
+    #[error("the cursor row does not exist")]
+    CursorNotFound,
 }
 
 impl StoreError {

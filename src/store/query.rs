@@ -18,7 +18,7 @@ pub enum FilterOp {
 
 /// A filter value in its storage type: strings as text, integers, booleans as 0/1 and
 /// datetimes as epoch milliseconds as integers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FilterValue {
     Text(String),
     Int(i64),

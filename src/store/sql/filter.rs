@@ -103,36 +103,74 @@ fn push_filters(
             }
             _ => {}
         }
-        let mut alternatives = vec![];
-        for v in &f.values {
+        let ordered = if c.text { d.collate() } else { "" };
+        let mut bind = |v: &FilterValue| -> StoreResult<String> {
             args.push(value_arg(c, v)?);
-            let p = format!("${}", args.len());
-            let ordered = if c.text { d.collate() } else { "" };
-            alternatives.push(match f.op {
-                FilterOp::Equal => format!("{col} = {p}"),
-                FilterOp::NotEqual => format!("{col} <> {p}"),
-                FilterOp::LessThan => format!("{col}{ordered} < {p}"),
-                FilterOp::LessThanEqual => format!("{col}{ordered} <= {p}"),
-                FilterOp::GreaterThan => format!("{col}{ordered} > {p}"),
-                FilterOp::GreaterThanEqual => format!("{col}{ordered} >= {p}"),
-                FilterOp::StartsWith if c.text => format!("substr({col}, 1, length({p})) = {p}"),
-                FilterOp::EndsWith if c.text => format!(
-                    "(length({col}) >= length({p}) AND substr({col}, length({col}) - length({p}) + 1) = {p})"
-                ),
-                _ => {
-                    return Err(StoreError::Corrupt(format!(
-                        "{:?} on a non-text attribute {}",
-                        f.op, c.attribute
-                    )));
-                }
-            });
-        }
-        let joiner = if f.op == FilterOp::NotEqual {
-            " AND "
-        } else {
-            " OR "
+            Ok(format!("${}", args.len()))
         };
-        wheres.push(format!("({})", alternatives.join(joiner)));
+        // One comparison however many values: `IN` lists, and for `<`/`>` the loosest bound
+        // (Rust orders text by bytes, as `COLLATE "C"` and SQLite do), so a long value list
+        // never builds a deep expression (SQLite stops at depth 1000).
+        let loosest = |highest: bool| {
+            let mut vs = f.values.iter();
+            let first = vs.next();
+            vs.fold(first, |best, v| match best {
+                Some(b) if (v > b) == highest => Some(v),
+                other => other,
+            })
+        };
+        let condition = match f.op {
+            FilterOp::Equal | FilterOp::NotEqual => {
+                let list = f
+                    .values
+                    .iter()
+                    .map(&mut bind)
+                    .collect::<StoreResult<Vec<_>>>()?
+                    .join(", ");
+                let not = if f.op == FilterOp::NotEqual {
+                    "NOT "
+                } else {
+                    ""
+                };
+                format!("{col} {not}IN ({list})")
+            }
+            FilterOp::LessThan | FilterOp::LessThanEqual => {
+                let op = if f.op == FilterOp::LessThan {
+                    "<"
+                } else {
+                    "<="
+                };
+                let Some(v) = loosest(true) else { continue };
+                format!("{col}{ordered} {op} {}", bind(v)?)
+            }
+            FilterOp::GreaterThan | FilterOp::GreaterThanEqual => {
+                let op = if f.op == FilterOp::GreaterThan {
+                    ">"
+                } else {
+                    ">="
+                };
+                let Some(v) = loosest(false) else { continue };
+                format!("{col}{ordered} {op} {}", bind(v)?)
+            }
+            FilterOp::StartsWith | FilterOp::EndsWith if c.text => {
+                let Some(v) = f.values.first() else { continue };
+                let p = bind(v)?;
+                if f.op == FilterOp::StartsWith {
+                    format!("substr({col}, 1, length({p})) = {p}")
+                } else {
+                    format!(
+                        "(length({col}) >= length({p}) AND substr({col}, length({col}) - length({p}) + 1) = {p})"
+                    )
+                }
+            }
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "{:?} on a non-text attribute {}",
+                    f.op, c.attribute
+                )));
+            }
+        };
+        wheres.push(condition);
     }
     Ok(())
 }
@@ -235,40 +273,36 @@ pub(super) fn build(
     })
 }
 
-/// The statement that reads the cursor row's sort values (bind `$1` project, `$2` id).
-pub(super) fn cursor_select(l: &Listing, q: &ListQuery, d: Dialect) -> StoreResult<String> {
+/// Reads the cursor row's sort values in the order's types, among the rows the list may
+/// see; [`StoreError::CursorNotFound`] when there is no such row.
+async fn cursor_values(
+    conn: &mut AnyConnection,
+    l: &Listing,
+    q: &ListQuery,
+    d: Dialect,
+    scope: &Scope,
+) -> StoreResult<Option<Vec<Arg>>> {
+    let Some(cursor) = &q.cursor else {
+        return Ok(None);
+    };
     let exprs = full_order(l, q)?
         .iter()
         .enumerate()
         .map(|(i, (c, _))| format!("{} AS v{i}", l.sort_expr(c, d)))
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(format!(
-        "SELECT {exprs} FROM {} WHERE project_id = $1 AND id = $2",
-        l.table
-    ))
-}
-
-/// Reads the cursor row's values in the order's types; `None` when the row is gone.
-pub(super) async fn cursor_values(
-    conn: &mut AnyConnection,
-    l: &Listing,
-    q: &ListQuery,
-    d: Dialect,
-    project: &str,
-) -> StoreResult<Option<Vec<Arg>>> {
-    let Some(cursor) = &q.cursor else {
-        return Ok(None);
-    };
-    let sql = cursor_select(l, q, d)?;
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(project)
-        .bind(cursor.id.as_str())
+    let mut args = scope.args.clone();
+    args.push(Arg::Text(cursor.id.clone()));
+    let sql = format!(
+        "SELECT {exprs} FROM {} WHERE {} AND id = ${}",
+        l.table,
+        scope.condition,
+        args.len()
+    );
+    let row = bind_args(sqlx::query(AssertSqlSafe(sql)), &args)
         .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
+        .await?
+        .ok_or(StoreError::CursorNotFound)?;
     full_order(l, q)?
         .iter()
         .enumerate()
@@ -285,36 +319,28 @@ pub(super) async fn cursor_values(
 }
 
 /// The rows a list may see: `condition` (e.g. `project_id = $1 AND user_id = $2`) bound to
-/// `args`, whose first value is the project.
-pub(super) struct Scope<'a> {
-    pub project: &'a str,
+/// `args`.
+pub(super) struct Scope {
     pub condition: &'static str,
     pub args: Vec<Arg>,
 }
 
-/// Runs a list: the true count of the filtered rows, then the page in the query's order.
+/// Runs a list in one read snapshot: the cursor row, the true count of the filtered rows,
+/// then the page in the query's order.
 pub(super) async fn run<T>(
     conn: &mut AnyConnection,
     l: &Listing,
     q: &ListQuery,
     d: Dialect,
-    scope: Scope<'_>,
+    scope: Scope,
     map: FromRow<T>,
 ) -> StoreResult<Page<T>> {
-    let cursor = cursor_values(conn, l, q, d, scope.project).await?;
-    let (condition, scope_args) = (scope.condition, scope.args);
-    if q.cursor.is_some() && cursor.is_none() {
-        // The cursor row is gone; the domain reports that before listing.
-        let built = build(l, q, d, condition, scope_args, None)?;
-        let total = fetch_count(conn, built.count_sql, &built.count_args).await?;
-        return Ok(Page {
-            rows: vec![],
-            total,
-        });
-    }
-    let built = build(l, q, d, condition, scope_args, cursor)?;
-    let total = fetch_count(conn, built.count_sql, &built.count_args).await?;
-    let mut rows = fetch_rows(conn, built.page_sql, &built.page_args, map).await?;
+    let mut tx = snapshot(conn, d).await?;
+    let cursor = cursor_values(&mut tx, l, q, d, &scope).await?;
+    let built = build(l, q, d, scope.condition, scope.args, cursor)?;
+    let total = fetch_count(&mut tx, built.count_sql, &built.count_args).await?;
+    let mut rows = fetch_rows(&mut tx, built.page_sql, &built.page_args, map).await?;
+    tx.commit().await?;
     if built.reversed {
         rows.reverse();
     }

@@ -72,7 +72,6 @@ impl IdentityStore for SqlStore {
         query: &ListQuery,
     ) -> StoreResult<Page<IdentityRow>> {
         let scope = Scope {
-            project,
             condition: "project_id = $1 AND user_id = $2",
             args: vec![project.into(), user.into()],
         };

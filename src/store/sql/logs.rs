@@ -70,14 +70,15 @@ impl LogStore for SqlStore {
         offset: i64,
     ) -> StoreResult<Page<AuditRow>> {
         let mut conn = self.reader().await?;
+        let mut tx = snapshot(&mut conn, self.dialect).await?;
         let total = fetch_count(
-            &mut conn,
+            &mut tx,
             "SELECT COUNT(*) AS n FROM audit_logs WHERE project_id = $1 AND user_id = $2".into(),
             &[project.into(), user.into()],
         )
         .await?;
         let rows = fetch_rows(
-            &mut conn,
+            &mut tx,
             format!(
                 "SELECT {AUDIT_COLS} FROM audit_logs WHERE project_id = $1 AND user_id = $2 \
                  ORDER BY time DESC, seq DESC LIMIT $3 OFFSET $4"
@@ -86,6 +87,7 @@ impl LogStore for SqlStore {
             audit_from,
         )
         .await?;
+        tx.commit().await?;
         Ok(Page { rows, total })
     }
 }

@@ -46,6 +46,14 @@ impl Dialect {
         }
     }
 
+    /// The statement that opens a read snapshot: a count and its page agree.
+    fn read_snapshot(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN",
+            Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+
     /// The statement that opens a unit of work.
     fn begin(self) -> &'static str {
         match self {
@@ -162,6 +170,15 @@ pub(super) fn update_sql(table: &str, cols: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(format!(
         "UPDATE {table} SET {sets} WHERE project_id = $1 AND id = $2"
     ))
+}
+
+/// Opens a read-only snapshot on a reader connection (dropped without commit, it just ends).
+pub(super) async fn snapshot(
+    conn: &mut AnyConnection,
+    d: Dialect,
+) -> StoreResult<sqlx::Transaction<'_, Any>> {
+    use sqlx::Connection;
+    Ok(conn.begin_with(d.read_snapshot()).await?)
 }
 
 /// Maps a fetched row to its struct.

@@ -122,15 +122,16 @@ impl SessionStore for SqlStore {
         limit: i64,
     ) -> StoreResult<Page<SessionRow>> {
         let mut conn = self.reader().await?;
+        let mut tx = snapshot(&mut conn, self.dialect).await?;
         let args = [project.into(), user.into()];
         let total = fetch_count(
-            &mut conn,
+            &mut tx,
             "SELECT COUNT(*) AS n FROM sessions WHERE project_id = $1 AND user_id = $2".into(),
             &args,
         )
         .await?;
         let rows = fetch_rows(
-            &mut conn,
+            &mut tx,
             format!(
                 "SELECT {SESSION_COLS} FROM sessions WHERE project_id = $1 AND user_id = $2 \
                  ORDER BY created_at, id LIMIT $3"
@@ -139,6 +140,7 @@ impl SessionStore for SqlStore {
             session_from,
         )
         .await?;
+        tx.commit().await?;
         Ok(Page { rows, total })
     }
 }

@@ -132,7 +132,6 @@ impl UserStore for SqlStore {
 
     async fn list_users(&self, project: &str, query: &ListQuery) -> StoreResult<Page<UserRow>> {
         let scope = Scope {
-            project,
             condition: "project_id = $1",
             args: vec![project.into()],
         };

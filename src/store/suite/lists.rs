@@ -221,19 +221,20 @@ async fn identity_lists_give_the_same_rows_on_every_backend() {
             assert_eq!(&got, ids, "{name} {queries:?}");
             assert_eq!(page.total, *total, "{name} {queries:?}");
         }
-        // A cursor whose row is gone gives an empty page, not an error.
-        let q = parse(
-            &[r#"{"method":"cursorAfter","values":["gone"]}"#],
-            IDENTITY_ATTRIBUTES,
-        );
-        assert!(
-            s.list_identities("p", "u", &q)
-                .await
-                .unwrap()
-                .rows
-                .is_empty(),
-            "{name}"
-        );
+        // A cursor naming no row of this list (gone, or another user's) is reported.
+        for gone in ["gone", "i5"] {
+            let q = parse(
+                &[&format!(
+                    r#"{{"method":"cursorAfter","values":["{gone}"]}}"#
+                )],
+                IDENTITY_ATTRIBUTES,
+            );
+            let r = s.list_identities("p", "u", &q).await;
+            assert!(
+                matches!(r, Err(StoreError::CursorNotFound)),
+                "{name} {gone}: {r:?}"
+            );
+        }
     }
 }
 
@@ -286,6 +287,50 @@ async fn user_lists_filter_booleans_and_datetimes_by_their_wire_values() {
                 .unwrap();
             let got: Vec<&str> = page.rows.iter().map(|r| r.id.as_str()).collect();
             assert_eq!(&got, ids, "{name} {queries:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn long_value_lists_give_the_same_rows_on_every_backend() {
+    let (stores, _dir) = stores().await;
+    for (name, s) in stores {
+        seed_users(&s, &[user("u", "u@example.com")]).await;
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_identity(
+            "p",
+            &identity("i1", "u", "github", "a@example.com", 1, None),
+        )
+        .await
+        .unwrap();
+        tx.insert_identity(
+            "p",
+            &identity("i2", "u", "gitlab", "b@example.com", 2, None),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        // Within the 4096-character query limit: 1,199 empty strings and one real value.
+        let mut values: Vec<String> = vec![String::new(); 1199];
+        values.push("github".into());
+        let list = serde_json::to_string(&values).unwrap();
+        for (method, ids) in [
+            ("equal", vec!["i1"]),
+            ("notEqual", vec!["i2"]),
+            ("lessThan", vec![]),
+            ("greaterThanEqual", vec!["i1", "i2"]),
+        ] {
+            let q = format!(r#"{{"method":"{method}","attribute":"provider","values":{list}}}"#);
+            let query = ListQuery {
+                filters: parse(&[&q], IDENTITY_ATTRIBUTES).filters,
+                ..ListQuery::default()
+            };
+            let page = s
+                .list_identities("p", "u", &query)
+                .await
+                .unwrap_or_else(|e| panic!("{name} {method}: {e}"));
+            let got: Vec<&str> = page.rows.iter().map(|r| r.id.as_str()).collect();
+            assert_eq!(got, ids, "{name} {method}");
         }
     }
 }
