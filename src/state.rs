@@ -61,6 +61,10 @@ fn instance_key(config: &Config) -> anyhow::Result<Secret> {
     }
     let path = config.data_dir.join(KEY_FILE);
     if let Ok(existing) = std::fs::read_to_string(&path) {
+        // A copy restored with a loose mode is tightened: it signs every JWT.
+        if std::fs::metadata(&path)?.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
         let k = existing.trim();
         anyhow::ensure!(!k.is_empty(), "{} is empty", path.display());
         return Ok(Secret::new(k));

@@ -5,9 +5,16 @@
 use serde_json::{Map, Value};
 
 /// The parsed parameters of one request. JSON `null` counts as absent.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct RawParams {
     map: Map<String, Value>,
+}
+
+/// Names only: params carry passwords.
+impl std::fmt::Debug for RawParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.map.keys()).finish()
+    }
 }
 
 /// Adds `key=value` from a query string or form body, folding PHP array keys into arrays.

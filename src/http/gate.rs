@@ -241,6 +241,9 @@ async fn jwt_user(state: &AppState, project: &str, token: &Secret) -> Result<Opt
         now / 1000,
     )
     .map_err(|m| failed(&m))?;
+    if claims.project_id.is_empty() {
+        return Err(failed("The token names no project."));
+    }
     if claims.project_id != project {
         return Err(failed("The token was issued for another project."));
     }

@@ -15,9 +15,16 @@ use crate::http::extract::RawParams;
 use crate::http::route::{DefaultValue, Kind, Param, Route, Source};
 
 /// The validated params of a request, by declared name.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Args {
     values: HashMap<&'static str, Value>,
+}
+
+/// Names only: params carry passwords.
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
 }
 
 fn undeclared(name: &str) -> Error {

@@ -32,8 +32,14 @@ fn reader_count() -> u32 {
 /// Creates the database file mode 0600 before SQLite does (SQLite gives its `-wal` and `-shm`
 /// files the database file's mode), and tightens files an older version left readable.
 fn prepare_files(path: &Path) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     std::fs::OpenOptions::new()
         .create(true)

@@ -89,10 +89,20 @@ pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
 pub async fn new_postgres_database(base: &str) -> String {
     let name = format!("t_{}", latchkey::domain::ids::random_hex(8));
     let mut conn = sqlx::PgConnection::connect(base).await.expect("postgres");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+    // An ICU collation orders text unlike bytes ("github" < "GitHub"), so the tests show
+    // that every comparison the store makes is byte-wise whatever the server's locale.
+    let icu =
+        format!("CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'");
+    if sqlx::raw_sql(sqlx::AssertSqlSafe(icu))
         .execute(&mut conn)
         .await
-        .expect("create database");
+        .is_err()
+    {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+    }
     let (prefix, _) = base.rsplit_once('/').expect("postgres url with a database");
     format!("{prefix}/{name}")
 }

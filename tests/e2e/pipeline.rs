@@ -221,3 +221,27 @@ async fn a_zero_jwt_duration_is_a_400_not_appwrites_500() {
         "Invalid `duration` param: Value must be a valid range between 1 and 3,600"
     );
 }
+
+#[tokio::test]
+async fn without_a_project_an_unknown_route_is_a_route_error_and_health_ignores_callers() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(format!("{}/v1/nothing", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 404, "general_route_not_found").await;
+    let r = app
+        .req(Method::GET, "/v1/health/version")
+        .header("x-appwrite-key", "standard_not_a_key_at_all")
+        .header("x-appwrite-jwt", "not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "a public route that needs no project checks no caller"
+    );
+}

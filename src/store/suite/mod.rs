@@ -31,10 +31,21 @@ pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::
         use sqlx::Connection;
         let name = format!("s_{}", crate::domain::ids::random_hex(8));
         let mut conn = sqlx::PgConnection::connect(&base).await.expect("postgres");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        // An ICU collation orders text unlike bytes ("github" < "GitHub"), so the tests show
+        // that every comparison the store makes is byte-wise whatever the server's locale.
+        let icu = format!(
+            "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+        );
+        if sqlx::raw_sql(sqlx::AssertSqlSafe(icu))
             .execute(&mut conn)
             .await
-            .expect("create database");
+            .is_err()
+        {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
+        }
         let (prefix, _) = base.rsplit_once('/').expect("database in url");
         out.push((
             "postgres",
