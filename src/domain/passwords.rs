@@ -170,6 +170,9 @@ pub struct StoredPassword {
 /// Appwrite's own highest default; a bigger one fails to verify instead of exhausting memory.
 pub const MAX_VERIFY_MEMORY_KIB: u32 = 262_144;
 
+/// How much lower than the rest of the server the hashing threads run (`nice` steps).
+const HASH_NICENESS: i32 = 10;
+
 /// A job for a hashing thread; it gets the thread's reusable Argon2 memory.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
@@ -273,6 +276,11 @@ fn spawn_pool(threads: usize, keep_blocks: usize) -> anyhow::Result<mpsc::Sender
         std::thread::Builder::new()
             .name(format!("latchkey-hash-{i}"))
             .spawn(move || {
+                // Below the request threads (Linux niceness is per thread): during a login
+                // storm cheap requests keep their CPU and logins queue (bench/ measures it).
+                if let Err(e) = rustix::process::nice(HASH_NICENESS) {
+                    tracing::debug!(error = %e, "could not lower the hashing thread's priority");
+                }
                 let mut memory: Vec<Block> = Vec::new();
                 loop {
                     let job = match rx.lock() {
