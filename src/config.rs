@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::passwords::{HashParams, MAX_VERIFY_MEMORY_KIB};
+use crate::domain::hashing::{HashParams, MAX_VERIFY_MEMORY_KIB};
 use crate::domain::project::{ProjectSettings, SmsSettings, SmtpSettings};
 use crate::secret::Secret;
 
@@ -190,7 +190,7 @@ impl FileConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         parse_trusted_proxies(self.trusted_proxies.as_deref())?;
         let p = self.passwords;
-        crate::domain::passwords::PasswordHasher::check_params(p)?;
+        crate::domain::hashing::PasswordHasher::check_params(p)?;
         in_range(
             "passwords",
             "memoryCost",

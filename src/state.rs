@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use crate::config::{Config, parse_trusted_proxies};
-use crate::domain::passwords::PasswordHasher;
+use crate::domain::hashing::PasswordHasher;
 use crate::domain::project::{Project, ProjectSettings};
 use crate::domain::time::{Clock, SystemClock};
 use crate::secret::Secret;

@@ -4,8 +4,9 @@
 
 use crate::domain::Env;
 use crate::domain::email_meta;
+use crate::domain::hashing::StoredPassword;
 use crate::domain::ids::unique_id;
-use crate::domain::passwords::{StoredPassword, contains_personal_data};
+use crate::domain::passwords::contains_personal_data;
 use crate::error::{Error, ErrorType, Result};
 use crate::secret::Secret;
 use crate::store::{TargetRow, Tx, UserRow};

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod email_meta;
 pub mod geo;
+pub mod hashing;
 pub mod identities;
 pub mod ids;
 pub mod jwt;
@@ -19,7 +20,7 @@ pub mod validate;
 
 use std::sync::OnceLock;
 
-use crate::domain::passwords::PasswordHasher;
+use crate::domain::hashing::PasswordHasher;
 use crate::domain::project::Project;
 use crate::domain::time::Clock;
 use crate::error::Result;

@@ -16,239 +16,108 @@ const ACCOUNT: &str = "account";
 const SESSIONS_WRITE: &str = "sessions.write";
 const TARGETS_WRITE: &str = "targets.write";
 
-/// Every route.
+/// Every route, one block each: method, path, SDK method and handler, then what Appwrite
+/// declares for it (spec §4), then its params and its success status and model.
+#[rustfmt::skip]
 pub static ROUTES: &[Route] = &[
-    Route::new(
-        Get,
-        "/v1/health/version",
-        "health.getVersion",
-        h!(health::get_version),
-    )
-    .projectless(),
+    Route::new(Get, "/v1/health/version", "health.getVersion", h!(health::get_version))
+        .projectless(),
     Route::new(Post, "/v1/account", "account.create", h!(account::create))
-        .scope(SESSIONS_WRITE)
-        .auth(EmailPassword)
-        .limit(10, 3600, URL_IP)
-        .params(&[
-            p::custom_id("userId"),
-            p::email("email"),
-            p::new_password("password"),
-            p::text("name", 1, 128).optional(),
-        ])
+        .scope(SESSIONS_WRITE).auth(EmailPassword).limit(10, 3600, URL_IP)
+        .params(&[p::custom_id("userId"), p::email("email"), p::new_password("password"),
+                  p::text("name", 1, 128).optional()])
         .returns(201, Model::Account),
     Route::new(Get, "/v1/account", "account.get", h!(account::get))
-        .scope(ACCOUNT)
-        .returns(200, Model::Account),
+        .scope(ACCOUNT).returns(200, Model::Account),
     Route::new(Delete, "/v1/account", "account.delete", h!(account::delete))
-        .scope(ACCOUNT)
+        .scope(ACCOUNT).returns(204, Model::None),
+    Route::new(Get, "/v1/account/sessions", "account.listSessions", h!(sessions::list_sessions))
+        .scope(ACCOUNT).returns(200, Model::SessionList),
+    Route::new(Delete, "/v1/account/sessions", "account.deleteSessions", h!(sessions::delete_sessions))
+        .scope(ACCOUNT).limit(100, 3600, URL_IP)
         .returns(204, Model::None),
-    Route::new(
-        Get,
-        "/v1/account/sessions",
-        "account.listSessions",
-        h!(sessions::list_sessions),
-    )
-    .scope(ACCOUNT)
-    .returns(200, Model::SessionList),
-    Route::new(
-        Delete,
-        "/v1/account/sessions",
-        "account.deleteSessions",
-        h!(sessions::delete_sessions),
-    )
-    .scope(ACCOUNT)
-    .limit(100, 3600, URL_IP)
-    .returns(204, Model::None),
-    Route::new(
-        Post,
-        "/v1/account/sessions/email",
-        "account.createEmailPasswordSession",
-        h!(sessions::create_email_password_session),
-    )
-    .aliases(&["/v1/account/sessions"])
-    .scope(SESSIONS_WRITE)
-    .auth(EmailPassword)
-    .groups(&[Session])
-    .limit_reset(10, 3600, &["url:{url},email:{param-email}"])
-    .params(&[p::email("email"), p::password("password")])
-    .returns(201, Model::Session),
-    Route::new(
-        Post,
-        "/v1/account/sessions/anonymous",
-        "account.createAnonymousSession",
-        h!(sessions::create_anonymous_session),
-    )
-    .scope(SESSIONS_WRITE)
-    .auth(Anonymous)
-    .groups(&[Session])
-    .limit(50, 3600, &["ip:{ip}"])
-    .returns(201, Model::Session),
-    Route::new(
-        Get,
-        "/v1/account/sessions/:sessionId",
-        "account.getSession",
-        h!(sessions::get_session),
-    )
-    .scope(ACCOUNT)
-    .params(&[p::path_uid("sessionId")])
-    .returns(200, Model::Session),
-    Route::new(
-        Patch,
-        "/v1/account/sessions/:sessionId",
-        "account.updateSession",
-        h!(sessions::update_session),
-    )
-    .scope(ACCOUNT)
-    .limit(10, 3600, URL_IP)
-    .params(&[p::path_uid("sessionId")])
-    .returns(200, Model::Session),
-    Route::new(
-        Delete,
-        "/v1/account/sessions/:sessionId",
-        "account.deleteSession",
-        h!(sessions::delete_session),
-    )
-    .scope(ACCOUNT)
-    .groups(&[Mfa])
-    .limit(100, 3600, URL_IP)
-    .params(&[p::path_uid("sessionId")])
-    .returns(204, Model::None),
-    Route::new(
-        Post,
-        "/v1/account/jwts",
-        "account.createJWT",
-        h!(jwts::create_jwt),
-    )
-    .aliases(&["/v1/account/jwt"])
-    .scope(ACCOUNT)
-    .auth(Jwt)
-    .limit(120, 60, &["url:{url},userId:{userId}"])
-    // Appwrite allows 0, which its JWT library then refuses with a 500 (spec §5.10).
-    .params(&[p::integer("duration", 1, 3600).or_int(900)])
-    .returns(201, Model::Jwt),
-    Route::new(
-        Get,
-        "/v1/account/prefs",
-        "account.getPrefs",
-        h!(account::get_prefs),
-    )
-    .scope(ACCOUNT)
-    .returns(200, Model::Preferences),
-    Route::new(
-        Patch,
-        "/v1/account/prefs",
-        "account.updatePrefs",
-        h!(account::update_prefs),
-    )
-    .scope(ACCOUNT)
-    .params(&[p::object("prefs", 65535)])
-    .returns(200, Model::Account),
-    Route::new(
-        Patch,
-        "/v1/account/name",
-        "account.updateName",
-        h!(account::update_name),
-    )
-    .scope(ACCOUNT)
-    .params(&[p::text("name", 1, 128)])
-    .returns(200, Model::Account),
-    Route::new(
-        Patch,
-        "/v1/account/password",
-        "account.updatePassword",
-        h!(account::update_password),
-    )
-    .scope(ACCOUNT)
-    .limit(10, 3600, URL_IP)
-    .params(&[
-        p::new_password("password"),
-        p::text("oldPassword", 0, 256).or_text(""),
-    ])
-    .returns(200, Model::Account),
-    Route::new(
-        Patch,
-        "/v1/account/email",
-        "account.updateEmail",
-        h!(account::update_email),
-    )
-    .scope(ACCOUNT)
-    .params(&[p::email("email"), p::password("password")])
-    .returns(200, Model::Account),
-    Route::new(
-        Patch,
-        "/v1/account/phone",
-        "account.updatePhone",
-        h!(account::update_phone),
-    )
-    .scope(ACCOUNT)
-    .params(&[p::phone("phone"), p::password("password")])
-    .returns(200, Model::Account),
-    Route::new(
-        Patch,
-        "/v1/account/status",
-        "account.updateStatus",
-        h!(account::update_status),
-    )
-    .scope(ACCOUNT)
-    .returns(200, Model::Account),
-    Route::new(
-        Post,
-        "/v1/account/targets/push",
-        "account.createPushTarget",
-        h!(targets::create_push_target),
-    )
-    .scope(TARGETS_WRITE)
-    .params(&[
-        p::custom_id("targetId"),
-        p::text("identifier", 1, 255),
-        p::uid("providerId").optional(),
-    ])
-    .returns(201, Model::Target),
-    Route::new(
-        Put,
-        "/v1/account/targets/:targetId/push",
-        "account.updatePushTarget",
-        h!(targets::update_push_target),
-    )
-    .scope(TARGETS_WRITE)
-    .params(&[p::path_uid("targetId"), p::text("identifier", 1, 255)])
-    .returns(200, Model::Target),
-    Route::new(
-        Delete,
-        "/v1/account/targets/:targetId/push",
-        "account.deletePushTarget",
-        h!(targets::delete_push_target),
-    )
-    .scope(TARGETS_WRITE)
-    .params(&[p::path_uid("targetId")])
-    .returns(204, Model::None),
-    Route::new(
-        Get,
-        "/v1/account/identities",
-        "account.listIdentities",
-        h!(identities::list_identities),
-    )
-    .scope(ACCOUNT)
-    .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])
-    .returns(200, Model::IdentityList),
-    Route::new(
-        Delete,
-        "/v1/account/identities/:identityId",
-        "account.deleteIdentity",
-        h!(identities::delete_identity),
-    )
-    .scope(ACCOUNT)
-    .params(&[p::path_uid("identityId")])
-    .returns(204, Model::None),
-    Route::new(
-        Get,
-        "/v1/account/logs",
-        "account.listLogs",
-        h!(logs::list_logs),
-    )
-    .scope(ACCOUNT)
-    .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])
-    .returns(200, Model::LogList),
+    Route::new(Post, "/v1/account/sessions/email", "account.createEmailPasswordSession",
+               h!(sessions::create_email_password_session))
+        .aliases(&["/v1/account/sessions"])
+        .scope(SESSIONS_WRITE).auth(EmailPassword).groups(&[Session])
+        .limit_reset(10, 3600, &["url:{url},email:{param-email}"])
+        .params(&[p::email("email"), p::password("password")])
+        .returns(201, Model::Session),
+    Route::new(Post, "/v1/account/sessions/anonymous", "account.createAnonymousSession",
+               h!(sessions::create_anonymous_session))
+        .scope(SESSIONS_WRITE).auth(Anonymous).groups(&[Session]).limit(50, 3600, &["ip:{ip}"])
+        .returns(201, Model::Session),
+    Route::new(Get, "/v1/account/sessions/:sessionId", "account.getSession", h!(sessions::get_session))
+        .scope(ACCOUNT)
+        .params(&[p::path_uid("sessionId")])
+        .returns(200, Model::Session),
+    Route::new(Patch, "/v1/account/sessions/:sessionId", "account.updateSession",
+               h!(sessions::update_session))
+        .scope(ACCOUNT).limit(10, 3600, URL_IP)
+        .params(&[p::path_uid("sessionId")])
+        .returns(200, Model::Session),
+    Route::new(Delete, "/v1/account/sessions/:sessionId", "account.deleteSession",
+               h!(sessions::delete_session))
+        .scope(ACCOUNT).groups(&[Mfa]).limit(100, 3600, URL_IP)
+        .params(&[p::path_uid("sessionId")])
+        .returns(204, Model::None),
+    Route::new(Post, "/v1/account/jwts", "account.createJWT", h!(jwts::create_jwt))
+        .aliases(&["/v1/account/jwt"])
+        .scope(ACCOUNT).auth(Jwt).limit(120, 60, &["url:{url},userId:{userId}"])
+        // Appwrite allows 0, which its JWT library then refuses with a 500 (spec §5.10).
+        .params(&[p::integer("duration", 1, 3600).or_int(900)])
+        .returns(201, Model::Jwt),
+    Route::new(Get, "/v1/account/prefs", "account.getPrefs", h!(account::get_prefs))
+        .scope(ACCOUNT).returns(200, Model::Preferences),
+    Route::new(Patch, "/v1/account/prefs", "account.updatePrefs", h!(account::update_prefs))
+        .scope(ACCOUNT)
+        .params(&[p::object("prefs", 65535)])
+        .returns(200, Model::Account),
+    Route::new(Patch, "/v1/account/name", "account.updateName", h!(account::update_name))
+        .scope(ACCOUNT)
+        .params(&[p::text("name", 1, 128)])
+        .returns(200, Model::Account),
+    Route::new(Patch, "/v1/account/password", "account.updatePassword", h!(account::update_password))
+        .scope(ACCOUNT).limit(10, 3600, URL_IP)
+        .params(&[p::new_password("password"), p::text("oldPassword", 0, 256).or_text("")])
+        .returns(200, Model::Account),
+    Route::new(Patch, "/v1/account/email", "account.updateEmail", h!(account::update_email))
+        .scope(ACCOUNT)
+        .params(&[p::email("email"), p::password("password")])
+        .returns(200, Model::Account),
+    Route::new(Patch, "/v1/account/phone", "account.updatePhone", h!(account::update_phone))
+        .scope(ACCOUNT)
+        .params(&[p::phone("phone"), p::password("password")])
+        .returns(200, Model::Account),
+    Route::new(Patch, "/v1/account/status", "account.updateStatus", h!(account::update_status))
+        .scope(ACCOUNT).returns(200, Model::Account),
+    Route::new(Post, "/v1/account/targets/push", "account.createPushTarget", h!(targets::create_push_target))
+        .scope(TARGETS_WRITE)
+        .params(&[p::custom_id("targetId"), p::text("identifier", 1, 255), p::uid("providerId").optional()])
+        .returns(201, Model::Target),
+    Route::new(Put, "/v1/account/targets/:targetId/push", "account.updatePushTarget",
+               h!(targets::update_push_target))
+        .scope(TARGETS_WRITE)
+        .params(&[p::path_uid("targetId"), p::text("identifier", 1, 255)])
+        .returns(200, Model::Target),
+    Route::new(Delete, "/v1/account/targets/:targetId/push", "account.deletePushTarget",
+               h!(targets::delete_push_target))
+        .scope(TARGETS_WRITE)
+        .params(&[p::path_uid("targetId")])
+        .returns(204, Model::None),
+    Route::new(Get, "/v1/account/identities", "account.listIdentities", h!(identities::list_identities))
+        .scope(ACCOUNT)
+        .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])
+        .returns(200, Model::IdentityList),
+    Route::new(Delete, "/v1/account/identities/:identityId", "account.deleteIdentity",
+               h!(identities::delete_identity))
+        .scope(ACCOUNT)
+        .params(&[p::path_uid("identityId")])
+        .returns(204, Model::None),
+    Route::new(Get, "/v1/account/logs", "account.listLogs", h!(logs::list_logs))
+        .scope(ACCOUNT)
+        .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])
+        .returns(200, Model::LogList),
 ];
 
 async fn route_not_found(_: Ctx, _: Args) -> Result<Reply> {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use latchkey::domain::passwords::HashParams;
+use latchkey::domain::hashing::HashParams;
 use latchkey::domain::project::{KeySettings, PlatformSettings, ProjectSettings};
 use latchkey::domain::time::ManualClock;
 use latchkey::secret::Secret;

@@ -13,5 +13,6 @@ mod passwords;
 mod pipeline;
 mod projects;
 mod secrets;
+mod session_rules;
 mod sessions;
 mod targets;

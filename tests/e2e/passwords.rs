@@ -9,7 +9,7 @@ use crate::harness::*;
 async fn get_account_answers_while_a_queue_of_logins_is_still_hashing() {
     // Appwrite's newer default cost (64 MiB, t=4): each verify takes a noticeable time.
     let app = spawn_with(|c| {
-        c.file.passwords = latchkey::domain::passwords::HashParams {
+        c.file.passwords = latchkey::domain::hashing::HashParams {
             memory_cost: 65536,
             time_cost: 4,
             parallelism: 1,
