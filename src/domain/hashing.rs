@@ -42,6 +42,8 @@ pub struct StoredPassword {
 /// Largest Argon2 memory cost a stored hash may ask for (KiB): 256 MiB, four times
 /// Appwrite's own highest default; a bigger one fails to verify instead of exhausting memory.
 pub const MAX_VERIFY_MEMORY_KIB: u32 = 262_144;
+/// Largest Argon2 time cost a stored hash may ask for (Appwrite's highest is 5).
+pub const MAX_VERIFY_TIME_COST: u32 = 64;
 
 /// How much lower than the rest of the server the hashing threads run (`nice` steps).
 const HASH_NICENESS: i32 = 10;
@@ -128,10 +130,11 @@ fn verify_with(password: &[u8], phc: &str, memory: &mut Vec<Block>) -> bool {
     let (Ok(version), Ok(params)) = (version, Params::try_from(&parsed)) else {
         return false;
     };
-    if params.m_cost() > MAX_VERIFY_MEMORY_KIB {
+    if params.m_cost() > MAX_VERIFY_MEMORY_KIB || params.t_cost() > MAX_VERIFY_TIME_COST {
         tracing::warn!(
             m_cost = params.m_cost(),
-            "refusing to verify a password hash with a memory cost above the limit"
+            t_cost = params.t_cost(),
+            "refusing to verify a password hash whose cost is above the limit"
         );
         return false;
     }

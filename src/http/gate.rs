@@ -193,16 +193,21 @@ pub fn check_origin(route: &Route, facts: &RequestFacts, project: Option<&Projec
     if facts.key.is_some() || route.projectless || origin_allowed(origin, project) {
         return Ok(());
     }
-    let host = url::Url::parse(origin)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| origin.clone());
-    // appwrite 1.9.6 Network\Validator\Origin::getDescription
-    Err(
-        Error::from(ErrorType::GeneralUnknownOrigin).with_message(format!(
-            "Invalid Origin. Register your new client ({host}) as a new Web platform on your project console dashboard"
-        )),
-    )
+    let parsed = url::Url::parse(origin).ok();
+    let web_host = parsed
+        .as_ref()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .and_then(|u| u.host_str());
+    match web_host {
+        // appwrite 1.9.6 Network\Validator\Origin::getDescription
+        Some(host) => Err(
+            Error::from(ErrorType::GeneralUnknownOrigin).with_message(format!(
+                "Invalid Origin. Register your new client ({host}) as a new Web platform on your project console dashboard"
+            )),
+        ),
+        // Other schemes get Appwrite's own (different) wording; the catalogue text stands in.
+        None => Err(ErrorType::GeneralUnknownOrigin.into()),
+    }
 }
 
 async fn session_user(
