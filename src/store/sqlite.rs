@@ -21,8 +21,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// `secure_delete` zeroes what a write frees, so a deleted session hash or a replaced row
+/// (the plaintext key secrets an older version recorded) does not linger in free pages.
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                       PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+                       PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                       PRAGMA secure_delete = ON;";
 
 /// Read connections: SQLite reads are CPU-bound, so about one per core, at least two.
 fn reader_count() -> u32 {
