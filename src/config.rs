@@ -289,17 +289,28 @@ impl FileConfig {
     }
 }
 
-/// The trusted proxy list as networks; loopback when not configured.
+/// The trusted proxy list as networks; loopback when not configured. IPv4-mapped IPv6 ranges
+/// (`::ffff:10.0.0.0/104`) become IPv4 ones, as peers are compared in their IPv4 form.
 pub fn parse_trusted_proxies(list: Option<&[String]>) -> anyhow::Result<Vec<IpNet>> {
     let default = ["127.0.0.0/8".to_string(), "::1".to_string()];
     list.unwrap_or(&default)
         .iter()
         .map(|s| {
-            s.parse::<IpNet>()
+            let net = s
+                .parse::<IpNet>()
                 .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
                 .map_err(|_| {
                     anyhow::anyhow!("trustedProxies: expected an address or CIDR, got `{s}`")
-                })
+                })?;
+            Ok(match net {
+                IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+                    Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+                        .map(IpNet::V4)
+                        .unwrap_or(net),
+                    None => net,
+                },
+                other => other,
+            })
         })
         .collect()
 }
@@ -363,6 +374,14 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("unknown scope `root`"), "{e}");
+    }
+
+    #[test]
+    fn ipv4_mapped_proxy_ranges_are_read_as_ipv4() {
+        let nets =
+            parse_trusted_proxies(Some(&["::ffff:10.0.0.0/104".into(), "::1".into()])).unwrap();
+        assert_eq!(nets[0], "10.0.0.0/8".parse::<IpNet>().unwrap());
+        assert_eq!(nets[1], "::1/128".parse::<IpNet>().unwrap());
     }
 
     #[test]

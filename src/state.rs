@@ -61,9 +61,12 @@ fn instance_key(config: &Config) -> anyhow::Result<Secret> {
     }
     let path = config.data_dir.join(KEY_FILE);
     if let Ok(existing) = std::fs::read_to_string(&path) {
-        // A copy restored with a loose mode is tightened: it signs every JWT.
-        if std::fs::metadata(&path)?.permissions().mode() & 0o077 != 0 {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        // A copy restored with a loose mode is tightened: it signs every JWT. A read-only
+        // mount (a container secret) cannot be changed; that is the operator's to decide.
+        if std::fs::metadata(&path)?.permissions().mode() & 0o077 != 0
+            && let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        {
+            tracing::warn!(path = %path.display(), error = %e, "the instance key is readable by other users");
         }
         let k = existing.trim();
         anyhow::ensure!(!k.is_empty(), "{} is empty", path.display());

@@ -115,6 +115,11 @@ fn hash_with(password: &[u8], p: HashParams, memory: &mut Vec<Block>) -> anyhow:
     ))
 }
 
+/// Whether a stored hash's cost is one we are willing to pay.
+fn within_limits(p: &Params) -> bool {
+    p.m_cost() <= MAX_VERIFY_MEMORY_KIB && p.t_cost() <= MAX_VERIFY_TIME_COST
+}
+
 /// Verifies against any Argon2 PHC string with the parameters it names.
 fn verify_with(password: &[u8], phc: &str, memory: &mut Vec<Block>) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
@@ -130,7 +135,7 @@ fn verify_with(password: &[u8], phc: &str, memory: &mut Vec<Block>) -> bool {
     let (Ok(version), Ok(params)) = (version, Params::try_from(&parsed)) else {
         return false;
     };
-    if params.m_cost() > MAX_VERIFY_MEMORY_KIB || params.t_cost() > MAX_VERIFY_TIME_COST {
+    if !within_limits(&params) {
         tracing::warn!(
             m_cost = params.m_cost(),
             t_cost = params.t_cost(),
@@ -152,8 +157,10 @@ fn spawn_pool(threads: usize, keep_blocks: usize) -> anyhow::Result<mpsc::Sender
         std::thread::Builder::new()
             .name(format!("latchkey-hash-{i}"))
             .spawn(move || {
-                // Below the request threads (Linux niceness is per thread): during a login
-                // storm cheap requests keep their CPU and logins queue (bench/ measures it).
+                // Below the request threads (Linux niceness is per thread; elsewhere it is per
+                // process, so only Linux does this): during a login storm cheap requests keep
+                // their CPU and logins queue (bench/ measures it).
+                #[cfg(target_os = "linux")]
                 if let Err(e) = rustix::process::nice(HASH_NICENESS) {
                     tracing::debug!(error = %e, "could not lower the hashing thread's priority");
                 }
@@ -378,10 +385,22 @@ mod tests {
         .to_string();
         assert!(verify_with(b"pa55word", &reference, &mut memory));
         assert!(!verify_with(b"pa55wore", &reference, &mut memory));
-        let greedy = "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        // Real hashes beyond the caps are refused although the password is right.
+        let slow = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, MAX_VERIFY_TIME_COST + 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pa55word")
+        .unwrap()
+        .to_string();
         assert!(
-            !verify_with(b"x", greedy, &mut memory),
-            "memory cost capped"
+            !verify_with(b"pa55word", &slow, &mut memory),
+            "time cost capped"
         );
+        let at_cap = Params::new(8, MAX_VERIFY_TIME_COST, 1, None).unwrap();
+        assert!(within_limits(&at_cap));
+        let greedy = Params::new(MAX_VERIFY_MEMORY_KIB + 1, 1, 1, None).unwrap();
+        assert!(!within_limits(&greedy), "memory cost capped");
     }
 }

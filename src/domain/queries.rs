@@ -201,7 +201,7 @@ pub fn parse(
                 let id = values
                     .first()
                     .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
+                    .filter(|s| crate::domain::validate::uid(s).is_ok())
                     .ok_or_else(|| invalid("Invalid cursor query: Cursor must be a valid ID"))?;
                 q.cursor = Some(Cursor {
                     id: id.to_owned(),
@@ -275,6 +275,12 @@ pub fn parse(
             op,
             values,
         });
+    }
+    // Every value is one bound parameter; both databases cap how many a statement may have.
+    if q.filters.iter().map(|f| f.values.len()).sum::<usize>() > MAX_VALUES {
+        return Err(invalid(format!(
+            "Invalid query: Queries have greater than {MAX_VALUES} values in all"
+        )));
     }
     Ok(q)
 }
@@ -421,5 +427,22 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.ty, ErrorType::GeneralArgumentInvalid);
+    }
+
+    #[test]
+    fn cursors_must_be_ids_and_values_are_capped_across_all_filters() {
+        for id in [r#""""#, r#""a\u0000b""#, r#""_x""#, "5"] {
+            let e = one(&format!(r#"{{"method":"cursorAfter","values":[{id}]}}"#)).unwrap_err();
+            assert!(e.message().contains("Cursor must be a valid ID"), "{id}");
+        }
+        let values = serde_json::to_string(&vec![""; 1300]).unwrap();
+        let q = format!(r#"{{"method":"equal","attribute":"provider","values":{values}}}"#);
+        assert!(one(&q).is_ok());
+        let e = parse(&vec![q; 4], false, ATTRS).unwrap_err();
+        assert!(
+            e.message().contains("greater than 5000 values"),
+            "{}",
+            e.message()
+        );
     }
 }

@@ -46,7 +46,10 @@ impl StoreError {
 
 impl From<StoreError> for crate::error::Error {
     fn from(e: StoreError) -> Self {
-        crate::error::Error::internal(e)
+        match e {
+            StoreError::CursorNotFound => crate::error::ErrorType::GeneralCursorNotFound.into(),
+            other => crate::error::Error::internal(other),
+        }
     }
 }
 

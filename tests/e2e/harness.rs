@@ -98,6 +98,7 @@ pub async fn new_postgres_database(base: &str) -> String {
         .await
         .is_err()
     {
+        eprintln!("no ICU collation on this server: text order is checked in its own locale only");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await

@@ -332,5 +332,21 @@ async fn long_value_lists_give_the_same_rows_on_every_backend() {
             let got: Vec<&str> = page.rows.iter().map(|r| r.id.as_str()).collect();
             assert_eq!(got, ids, "{name} {method}");
         }
+        // Several bounds: the loosest one decides ("a" < "github" < "gitlab" < "zzz").
+        for (method, list, ids) in [
+            ("lessThan", r#"["a","gitlab"]"#, vec!["i1"]),
+            ("lessThanEqual", r#"["gitlab","a"]"#, vec!["i1", "i2"]),
+            ("greaterThan", r#"["zzz","github"]"#, vec!["i2"]),
+            ("greaterThanEqual", r#"["zzz","gitlab"]"#, vec!["i2"]),
+        ] {
+            let q = format!(r#"{{"method":"{method}","attribute":"provider","values":{list}}}"#);
+            let query = ListQuery {
+                filters: parse(&[&q], IDENTITY_ATTRIBUTES).filters,
+                ..ListQuery::default()
+            };
+            let page = s.list_identities("p", "u", &query).await.unwrap();
+            let got: Vec<&str> = page.rows.iter().map(|r| r.id.as_str()).collect();
+            assert_eq!(got, ids, "{name} {method} {list}");
+        }
     }
 }

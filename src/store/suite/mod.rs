@@ -41,6 +41,9 @@ pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::
             .await
             .is_err()
         {
+            eprintln!(
+                "no ICU collation on this server: text order is checked in its own locale only"
+            );
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut conn)
                 .await
