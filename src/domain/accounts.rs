@@ -51,10 +51,16 @@ pub fn set_password(user: &mut UserRow, stored: StoredPassword, history_len: u64
         user.password_history =
             Secret::new(serde_json::to_string(&history).unwrap_or_else(|_| "[]".into()));
     }
+    replace_hash(user, stored);
+    user.password_update = Some(now);
+}
+
+/// Stores a new hash of the same password (a re-hash after login): `passwordUpdate` and the
+/// history stay as they are.
+pub fn replace_hash(user: &mut UserRow, stored: StoredPassword) {
     user.password = Some(stored.phc);
     user.hash = Some(stored.algorithm);
     user.hash_options = Some(stored.options.to_string());
-    user.password_update = Some(now);
 }
 
 /// Fails with `user_count_exceeded` when the project's user limit is reached; inside a unit

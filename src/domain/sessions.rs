@@ -3,7 +3,7 @@
 
 use base64::Engine;
 
-use crate::domain::accounts::{check_user_limit, new_user};
+use crate::domain::accounts::{check_user_limit, new_user, replace_hash};
 use crate::domain::ids::{random_hex, unique_id};
 use crate::domain::time::seconds_to_ms;
 use crate::domain::{Env, jwt};
@@ -111,9 +111,7 @@ pub async fn create_email_password_session(
         return Err(ErrorType::UserBlocked.into());
     }
     if let Some(stored) = rehash {
-        fresh.password = Some(stored.phc);
-        fresh.hash = Some(stored.algorithm);
-        fresh.hash_options = Some(stored.options.to_string());
+        replace_hash(&mut fresh, stored);
         tx.update_user(env.pid(), &fresh).await?;
     }
     let new = build(env, &fresh.id, "email", email, &["password"]);

@@ -37,7 +37,7 @@ const USER_SCOPES: &[&str] = &[
 /// Scopes every valid API key has on top of its own.
 const KEY_EXTRA_SCOPES: &[&str] = &["global", "health.read", "graphql"];
 /// `accessedAt` is refreshed at most this often (Appwrite `APP_USER_ACCESS`).
-pub const ACCESS_REFRESH_MS: i64 = 24 * 3600 * 1000;
+const ACCESS_REFRESH_MS: i64 = 24 * 3600 * 1000;
 
 /// Who is calling.
 #[derive(Debug, Clone)]

@@ -29,6 +29,7 @@ use axum::response::Response;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
+use crate::domain::project::Project;
 use crate::error::{Error, ErrorType, Result};
 use crate::http::extract::{RawParams, parse_urlencoded};
 use crate::http::gate::{Carried, RequestFacts};
@@ -92,6 +93,8 @@ struct Incoming {
     facts: RequestFacts,
     raw: RawParams,
     project_id: Option<String>,
+    /// The named project, if it is configured.
+    project: Option<Arc<Project>>,
     route: &'static Route,
     path_params: Vec<(&'static str, String)>,
 }
@@ -100,10 +103,7 @@ struct Incoming {
 /// params, handler.
 async fn run(state: Arc<AppState>, req: Incoming, carried: Carried) -> Result<Reply> {
     let route = req.route;
-    let project = req
-        .project_id
-        .as_ref()
-        .and_then(|id| state.projects.get(id).cloned());
+    let project = req.project;
     gate::check_origin(route, &req.facts, project.as_deref())?;
     // Appwrite runs a request naming no project in its console project, where an unknown
     // route is a 404 route error; a named but unknown project is `project_not_found`.
@@ -163,14 +163,16 @@ async fn dispatch(
     };
     let carried = gate::carried_session(project_id.as_deref().unwrap_or_default(), &parts.headers);
     let debug_fallback = carried.via_fallback;
-    let known_project = project_id
+    let project = project_id
         .as_ref()
         .and_then(|id| state.projects.get(id).cloned());
+    let cors_project = project.clone();
     let format = facts.format;
     let incoming = Incoming {
         facts,
         raw,
         project_id,
+        project,
         route,
         path_params,
     };
@@ -186,11 +188,6 @@ async fn dispatch(
         "x-debug-fallback",
         if debug_fallback { "true" } else { "false" },
     );
-    cors::add_headers(
-        &mut resp,
-        origin.as_deref(),
-        false,
-        known_project.as_deref(),
-    );
+    cors::add_headers(&mut resp, origin.as_deref(), false, cors_project.as_deref());
     resp
 }
