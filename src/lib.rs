@@ -4,6 +4,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod seal;
 pub mod secret;
 pub mod state;
 pub mod store;

@@ -17,7 +17,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use query::{Cursor, DEFAULT_LIMIT, Filter, FilterOp, FilterValue, ListQuery, Page};
-pub use rows::{AuditRow, IdentityRow, ProjectRow, SessionRow, TargetRow, UserAgentInfo, UserRow};
+pub use rows::{
+    AuditRow, IdentityRow, OutboxCounts, OutboxRow, ProjectRow, SessionRow, TargetRow, TokenRow,
+    UserAgentInfo, UserRow,
+};
 
 /// A failure of the database itself; `Conflict` is a unique index saying no.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +61,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the server reads, plus the door to writing: [`Store::begin`].
 pub trait Store:
-    Transactional + ProjectStore + UserStore + SessionStore + TargetStore + IdentityStore + LogStore
+    Transactional
+    + ProjectStore
+    + UserStore
+    + SessionStore
+    + TargetStore
+    + IdentityStore
+    + LogStore
+    + TokenStore
+    + OutboxStore
 {
 }
 
@@ -70,6 +81,8 @@ impl<T> Store for T where
         + TargetStore
         + IdentityStore
         + LogStore
+        + TokenStore
+        + OutboxStore
 {
 }
 
@@ -94,6 +107,7 @@ pub trait UserStore: Send + Sync {
     async fn count_users(&self, project: &str) -> StoreResult<i64>;
     async fn find_user(&self, project: &str, id: &str) -> StoreResult<Option<UserRow>>;
     async fn find_user_by_email(&self, project: &str, email: &str) -> StoreResult<Option<UserRow>>;
+    async fn find_user_by_phone(&self, project: &str, phone: &str) -> StoreResult<Option<UserRow>>;
     /// Users matching the query, and how many match in all.
     async fn list_users(&self, project: &str, query: &ListQuery) -> StoreResult<Page<UserRow>>;
     /// Records the last access time (at most daily, decided by the caller).
@@ -165,11 +179,46 @@ pub trait LogStore: Send + Sync {
     ) -> StoreResult<Page<AuditRow>>;
 }
 
+/// Reads of tokens.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// The user's tokens whose secret has this hash (any type, expired ones too).
+    async fn find_tokens_by_secret_hash(
+        &self,
+        project: &str,
+        user: &str,
+        secret_hash: &str,
+    ) -> StoreResult<Vec<TokenRow>>;
+}
+
+/// The outbox as the delivery worker sees it: each call is one statement, so no unit of work.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Pending messages due at `now`, oldest first, at most `limit`.
+    async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<OutboxRow>>;
+    /// Leases a due message until `until` (a pending message seen by several nodes is sent by
+    /// the one whose lease lands); whether this caller got it.
+    async fn lease_message(&self, id: &str, seen_next: i64, until: i64) -> StoreResult<bool>;
+    /// Marks a message delivered and drops its payload.
+    async fn mark_sent(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// Records a failed attempt and when to try again.
+    async fn mark_retry(&self, id: &str, attempts: i64, next: i64, error: &str) -> StoreResult<()>;
+    /// Gives up on a message and drops its payload.
+    async fn mark_failed(&self, id: &str, attempts: i64, now: i64, error: &str) -> StoreResult<()>;
+    /// Deletes sent and failed messages finished before `before`; how many went.
+    async fn prune_messages(&self, before: i64) -> StoreResult<u64>;
+    async fn count_messages(&self) -> StoreResult<OutboxCounts>;
+    /// One message by id (tests and tools).
+    async fn find_message(&self, id: &str) -> StoreResult<Option<OutboxRow>>;
+}
+
 /// A unit of work: typed writes (and the reads its decisions need) on one transaction.
 /// SQLite runs it as `BEGIN IMMEDIATE` on the single writer; PostgreSQL as a transaction in
 /// which [`UserTx::lock_user`] and [`UserTx::lock_project`] take row locks.
 #[async_trait]
-pub trait Tx: UserTx + SessionTx + TargetTx + IdentityTx + AuditTx + Send {
+pub trait Tx:
+    UserTx + SessionTx + TargetTx + IdentityTx + AuditTx + TokenTx + OutboxTx + Send
+{
     /// Makes every write of the unit durable at once.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
@@ -250,6 +299,20 @@ pub trait IdentityTx: Send {
     async fn insert_identity(&mut self, project: &str, identity: &IdentityRow) -> StoreResult<()>;
     /// Deletes an identity; whether it existed.
     async fn delete_identity(&mut self, project: &str, id: &str) -> StoreResult<bool>;
+}
+
+/// Token writes.
+#[async_trait]
+pub trait TokenTx: Send {
+    async fn insert_token(&mut self, project: &str, token: &TokenRow) -> StoreResult<()>;
+    /// Deletes a token; whether it existed (a token consumed twice at once is consumed once).
+    async fn delete_token(&mut self, project: &str, id: &str) -> StoreResult<bool>;
+}
+
+/// Outbox writes inside a unit of work: a message lands with the token it carries.
+#[async_trait]
+pub trait OutboxTx: Send {
+    async fn enqueue_message(&mut self, message: &OutboxRow) -> StoreResult<()>;
 }
 
 /// Audit writes.

@@ -13,6 +13,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_audit_user_agent",
         include_str!("../../migrations/postgres/0002_audit_user_agent.sql"),
     ),
+    (
+        "0003_tokens_outbox",
+        include_str!("../../migrations/postgres/0003_tokens_outbox.sql"),
+    ),
 ];
 
 /// Connects a pool to `url`; reads and writes share it (PostgreSQL runs them concurrently).

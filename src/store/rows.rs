@@ -135,3 +135,42 @@ pub struct AuditRow {
     pub country_code: String,
     pub time: i64,
 }
+
+/// A token of a passwordless, verification or recovery flow; only the SHA-256 of its secret
+/// is kept. `kind` is Appwrite's token type number (spec §3.1).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TokenRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub kind: i64,
+    pub secret_hash: Secret,
+    pub expire: i64,
+}
+
+/// An accepted email or SMS until it is delivered.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxRow {
+    pub id: String,
+    pub project_id: String,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// What the message is (`recovery`, `magicSession`, …), for logs and metrics.
+    pub kind: String,
+    pub created_at: i64,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: String,
+    pub done_at: Option<i64>,
+    /// The sealed message; `None` once it is sent or given up on.
+    pub payload: Option<Secret>,
+}
+
+/// How many outbox messages wait and how many were given up on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub failed: i64,
+}

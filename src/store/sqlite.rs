@@ -19,6 +19,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_audit_user_agent",
         include_str!("../../migrations/sqlite/0002_audit_user_agent.sql"),
     ),
+    (
+        "0003_tokens_outbox",
+        include_str!("../../migrations/sqlite/0003_tokens_outbox.sql"),
+    ),
 ];
 
 /// `secure_delete` zeroes what a write frees, so a deleted session hash or a replaced row

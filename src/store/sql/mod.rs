@@ -13,9 +13,11 @@ mod filter;
 mod identities;
 mod logs;
 mod migrate;
+mod outbox;
 mod projects;
 mod sessions;
 mod targets;
+mod tokens;
 mod users;
 
 pub use migrate::ParseUserAgent;

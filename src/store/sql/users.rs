@@ -130,6 +130,16 @@ impl UserStore for SqlStore {
         .await
     }
 
+    async fn find_user_by_phone(&self, project: &str, phone: &str) -> StoreResult<Option<UserRow>> {
+        fetch_opt(
+            &mut *self.reader().await?,
+            format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND phone = $2"),
+            &[project.into(), phone.into()],
+            user_from,
+        )
+        .await
+    }
+
     async fn list_users(&self, project: &str, query: &ListQuery) -> StoreResult<Page<UserRow>> {
         let scope = Scope {
             condition: "project_id = $1",

@@ -5,6 +5,7 @@
 mod lists;
 mod sessions;
 mod targets;
+mod tokens;
 mod users;
 
 use std::sync::Arc;

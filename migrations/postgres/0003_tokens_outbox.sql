@@ -1,0 +1,31 @@
+-- Tokens of passwordless sign-in, verification and recovery: only the SHA-256 of a secret.
+CREATE TABLE tokens (
+    project_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    type BIGINT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    expire BIGINT NOT NULL,
+    PRIMARY KEY (project_id, id),
+    FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE
+);
+CREATE INDEX tokens_user ON tokens (project_id, user_id, secret_hash);
+
+-- Accepted emails and SMS until delivered. `payload` is AES-256-GCM ciphertext (it holds a live
+-- link or code) and is dropped once the message is sent or given up on.
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    last_error TEXT NOT NULL,
+    done_at BIGINT,
+    payload TEXT
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_done ON outbox (done_at);

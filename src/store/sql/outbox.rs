@@ -1,0 +1,138 @@
+//! The outbox of accepted emails and SMS.
+
+use super::*;
+
+const OUTBOX_COLS: &str = "id, project_id, channel, kind, created_at, status, attempts, \
+    next_attempt_at, last_error, done_at, payload";
+
+fn message_from(r: &AnyRow) -> StoreResult<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        channel: r.try_get("channel")?,
+        kind: r.try_get("kind")?,
+        created_at: r.try_get("created_at")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        done_at: r.try_get("done_at")?,
+        payload: r
+            .try_get::<Option<String>, _>("payload")?
+            .map(crate::secret::Secret::new),
+    })
+}
+
+#[async_trait]
+impl OutboxStore for SqlStore {
+    async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<OutboxRow>> {
+        fetch_rows(
+            &mut *self.reader().await?,
+            format!(
+                "SELECT {OUTBOX_COLS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at, created_at LIMIT $2"
+            ),
+            &[now.into(), limit.into()],
+            message_from,
+        )
+        .await
+    }
+
+    async fn lease_message(&self, id: &str, seen_next: i64, until: i64) -> StoreResult<bool> {
+        Ok(execute(
+            &mut *self.write.acquire().await?,
+            "UPDATE outbox SET next_attempt_at = $1 \
+             WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3",
+            &[until.into(), id.into(), seen_next.into()],
+        )
+        .await?
+            == 1)
+    }
+
+    async fn mark_sent(&self, id: &str, now: i64) -> StoreResult<()> {
+        execute(
+            &mut *self.write.acquire().await?,
+            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, done_at = $1, \
+             payload = NULL, last_error = '' WHERE id = $2",
+            &[now.into(), id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_retry(&self, id: &str, attempts: i64, next: i64, error: &str) -> StoreResult<()> {
+        execute(
+            &mut *self.write.acquire().await?,
+            "UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 \
+             WHERE id = $4 AND status = 'pending'",
+            &[attempts.into(), next.into(), error.into(), id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_failed(&self, id: &str, attempts: i64, now: i64, error: &str) -> StoreResult<()> {
+        execute(
+            &mut *self.write.acquire().await?,
+            "UPDATE outbox SET status = 'failed', attempts = $1, done_at = $2, last_error = $3, \
+             payload = NULL WHERE id = $4 AND status = 'pending'",
+            &[attempts.into(), now.into(), error.into(), id.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn prune_messages(&self, before: i64) -> StoreResult<u64> {
+        execute(
+            &mut *self.write.acquire().await?,
+            "DELETE FROM outbox WHERE status <> 'pending' AND done_at < $1",
+            &[before.into()],
+        )
+        .await
+    }
+
+    async fn count_messages(&self) -> StoreResult<OutboxCounts> {
+        let mut conn = self.reader().await?;
+        let count = |status: &'static str| {
+            format!("SELECT COUNT(*) AS n FROM outbox WHERE status = '{status}'")
+        };
+        Ok(OutboxCounts {
+            pending: fetch_count(&mut conn, count("pending"), &[]).await?,
+            failed: fetch_count(&mut conn, count("failed"), &[]).await?,
+        })
+    }
+
+    async fn find_message(&self, id: &str) -> StoreResult<Option<OutboxRow>> {
+        fetch_opt(
+            &mut *self.reader().await?,
+            format!("SELECT {OUTBOX_COLS} FROM outbox WHERE id = $1"),
+            &[id.into()],
+            message_from,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl OutboxTx for SqlTx {
+    async fn enqueue_message(&mut self, m: &OutboxRow) -> StoreResult<()> {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO outbox ({OUTBOX_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        )))
+        .bind(&m.id)
+        .bind(&m.project_id)
+        .bind(&m.channel)
+        .bind(&m.kind)
+        .bind(m.created_at)
+        .bind(&m.status)
+        .bind(m.attempts)
+        .bind(m.next_attempt_at)
+        .bind(&m.last_error)
+        .bind(m.done_at)
+        .bind(m.payload.as_ref().map(|p| p.expose().to_owned()))
+        .execute(self.conn())
+        .await
+        .map_err(conflict_or)?;
+        Ok(())
+    }
+}

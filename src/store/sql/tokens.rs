@@ -1,0 +1,65 @@
+//! Tokens of the passwordless, verification and recovery flows.
+
+use super::*;
+
+const TOKEN_COLS: &str = "id, user_id, created_at, type, secret_hash, expire";
+
+fn token_from(r: &AnyRow) -> StoreResult<TokenRow> {
+    Ok(TokenRow {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        created_at: r.try_get("created_at")?,
+        kind: r.try_get("type")?,
+        secret_hash: get_secret(r, "secret_hash")?,
+        expire: r.try_get("expire")?,
+    })
+}
+
+#[async_trait]
+impl TokenStore for SqlStore {
+    async fn find_tokens_by_secret_hash(
+        &self,
+        project: &str,
+        user: &str,
+        secret_hash: &str,
+    ) -> StoreResult<Vec<TokenRow>> {
+        fetch_rows(
+            &mut *self.reader().await?,
+            format!(
+                "SELECT {TOKEN_COLS} FROM tokens \
+                 WHERE project_id = $1 AND user_id = $2 AND secret_hash = $3 ORDER BY created_at, id"
+            ),
+            &[project.into(), user.into(), secret_hash.into()],
+            token_from,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl TokenTx for SqlTx {
+    async fn insert_token(&mut self, project: &str, t: &TokenRow) -> StoreResult<()> {
+        sqlx::query(insert_sql("tokens", TOKEN_COLS))
+            .bind(project)
+            .bind(&t.id)
+            .bind(&t.user_id)
+            .bind(t.created_at)
+            .bind(t.kind)
+            .bind(t.secret_hash.expose())
+            .bind(t.expire)
+            .execute(self.conn())
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn delete_token(&mut self, project: &str, id: &str) -> StoreResult<bool> {
+        Ok(execute(
+            self.conn(),
+            "DELETE FROM tokens WHERE project_id = $1 AND id = $2",
+            &[project.into(), id.into()],
+        )
+        .await?
+            > 0)
+    }
+}

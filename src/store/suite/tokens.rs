@@ -1,0 +1,188 @@
+//! Tokens and the outbox: a token and its message land together, a token is consumed once,
+//! and the outbox leases, retries, finishes and prunes messages.
+
+use super::*;
+use crate::secret::Secret;
+
+fn token(id: &str, user: &str, hash: &str, expire: i64) -> TokenRow {
+    TokenRow {
+        id: id.into(),
+        user_id: user.into(),
+        created_at: 1,
+        kind: 3,
+        secret_hash: Secret::new(hash),
+        expire,
+    }
+}
+
+fn message(id: &str, next: i64) -> OutboxRow {
+    OutboxRow {
+        id: id.into(),
+        project_id: "p".into(),
+        channel: "email".into(),
+        kind: "recovery".into(),
+        created_at: next,
+        status: "pending".into(),
+        next_attempt_at: next,
+        payload: Some(Secret::new("sealed")),
+        ..OutboxRow::default()
+    }
+}
+
+#[tokio::test]
+async fn a_token_and_its_message_land_together_or_not_at_all() {
+    let (stores, _dir) = stores().await;
+    for (name, s) in stores {
+        seed_users(&s, &[user("u", "u@example.com")]).await;
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_token("p", &token("t1", "u", "h1", 10))
+            .await
+            .unwrap();
+        tx.enqueue_message(&message("m1", 5)).await.unwrap();
+        drop(tx);
+        assert!(
+            s.find_tokens_by_secret_hash("p", "u", "h1")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+        assert!(s.find_message("m1").await.unwrap().is_none(), "{name}");
+
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_token("p", &token("t1", "u", "h1", 10))
+            .await
+            .unwrap();
+        tx.insert_token("p", &token("t2", "u", "h2", 10))
+            .await
+            .unwrap();
+        tx.enqueue_message(&message("m1", 5)).await.unwrap();
+        tx.commit().await.unwrap();
+        let found = s.find_tokens_by_secret_hash("p", "u", "h1").await.unwrap();
+        assert_eq!(found, vec![token("t1", "u", "h1", 10)], "{name}");
+        assert!(
+            s.find_tokens_by_secret_hash("p", "other", "h1")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            s.find_tokens_by_secret_hash("q", "u", "h1")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            s.find_message("m1").await.unwrap(),
+            Some(message("m1", 5)),
+            "{name}"
+        );
+
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.delete_token("p", "t1").await.unwrap(), "{name}");
+        assert!(
+            !tx.delete_token("p", "t1").await.unwrap(),
+            "{name}: consumed once"
+        );
+        tx.commit().await.unwrap();
+        assert!(
+            s.find_tokens_by_secret_hash("p", "u", "h1")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Deleting the user takes its tokens with it.
+        let mut tx = s.begin().await.unwrap();
+        tx.delete_user("p", "u").await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            s.find_tokens_by_secret_hash("p", "u", "h2")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_leases_retries_finishes_and_prunes_messages() {
+    let (stores, _dir) = stores().await;
+    for (name, s) in stores {
+        let mut tx = s.begin().await.unwrap();
+        for (id, next) in [("a", 10), ("b", 20), ("c", 30)] {
+            tx.enqueue_message(&message(id, next)).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let due: Vec<String> = s
+            .due_messages(20, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(due, ["a", "b"], "{name}");
+        assert_eq!(
+            s.due_messages(30, 1).await.unwrap().len(),
+            1,
+            "{name}: limit"
+        );
+
+        // Two nodes saw `a` due at 10: only one lease lands.
+        assert!(s.lease_message("a", 10, 100).await.unwrap(), "{name}");
+        assert!(!s.lease_message("a", 10, 100).await.unwrap(), "{name}");
+        assert!(
+            s.due_messages(99, 10)
+                .await
+                .unwrap()
+                .iter()
+                .all(|m| m.id != "a")
+        );
+
+        s.mark_sent("a", 50).await.unwrap();
+        let a = s.find_message("a").await.unwrap().unwrap();
+        assert_eq!(
+            (a.status.as_str(), a.payload, a.done_at, a.attempts),
+            ("sent", None, Some(50), 1)
+        );
+
+        s.mark_retry("b", 1, 200, "connection refused")
+            .await
+            .unwrap();
+        let b = s.find_message("b").await.unwrap().unwrap();
+        assert_eq!(
+            (b.attempts, b.next_attempt_at, b.last_error.as_str()),
+            (1, 200, "connection refused")
+        );
+        assert!(
+            b.payload.is_some(),
+            "{name}: a retried message keeps its payload"
+        );
+
+        s.mark_failed("c", 12, 60, "550 mailbox unavailable")
+            .await
+            .unwrap();
+        let c = s.find_message("c").await.unwrap().unwrap();
+        assert_eq!((c.status.as_str(), c.payload), ("failed", None), "{name}");
+        assert_eq!(
+            s.count_messages().await.unwrap(),
+            OutboxCounts {
+                pending: 1,
+                failed: 1
+            }
+        );
+
+        assert_eq!(
+            s.prune_messages(55).await.unwrap(),
+            1,
+            "{name}: only `a` finished before 55"
+        );
+        assert_eq!(
+            s.prune_messages(1000).await.unwrap(),
+            1,
+            "{name}: then `c`; `b` is pending"
+        );
+        assert!(s.find_message("b").await.unwrap().is_some());
+    }
+}
