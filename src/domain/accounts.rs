@@ -27,7 +27,8 @@ pub fn new_user(id: String, now: i64) -> UserRow {
     }
 }
 
-fn set_email(user: &mut UserRow, email: &str) -> Result<()> {
+/// Sets the email and its metadata (spec §5.1 step 7).
+pub fn set_email(user: &mut UserRow, email: &str) -> Result<()> {
     let meta = email_meta::analyse(email).ok_or(ErrorType::GeneralInvalidEmail)?;
     user.email = Some(email.to_owned());
     user.email_canonical = Some(meta.canonical);
@@ -61,6 +62,22 @@ pub fn replace_hash(user: &mut UserRow, stored: StoredPassword) {
     user.password = Some(stored.phc);
     user.hash = Some(stored.algorithm);
     user.hash_options = Some(stored.options.to_string());
+}
+
+/// A new email or sms target of a user.
+pub fn messaging_target(user: &str, provider_type: &str, identifier: &str, now: i64) -> TargetRow {
+    TargetRow {
+        id: unique_id(),
+        user_id: user.to_owned(),
+        created_at: now,
+        updated_at: now,
+        name: String::new(),
+        provider_id: None,
+        provider_type: provider_type.into(),
+        identifier: identifier.to_owned(),
+        expired: false,
+        session_id: None,
+    }
 }
 
 /// Fails with `user_count_exceeded` when the project's user limit is reached; inside a unit
@@ -118,18 +135,7 @@ pub async fn create_account(
     let target = if tx.target_identifier_taken(env.pid(), &email).await? {
         None
     } else {
-        Some(TargetRow {
-            id: unique_id(),
-            user_id: user.id.clone(),
-            created_at: now,
-            updated_at: now,
-            name: String::new(),
-            provider_id: None,
-            provider_type: "email".into(),
-            identifier: email.clone(),
-            expired: false,
-            session_id: None,
-        })
+        Some(messaging_target(&user.id, "email", &email, now))
     };
     tx.insert_user(env.pid(), &user)
         .await

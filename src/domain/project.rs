@@ -58,6 +58,14 @@ pub struct AuthSettings {
     pub session_alerts: bool,
     pub invalidate_sessions: bool,
     pub mock_numbers: Vec<MockNumber>,
+    /// Refuse disposable addresses (`user_email_disposable`).
+    pub disposable_emails: bool,
+    /// Refuse aliased addresses such as `a+b@` (`user_email_not_canonical`).
+    pub canonical_emails: bool,
+    /// Refuse free-mail addresses (`user_email_free`).
+    pub free_emails: bool,
+    /// Accept only corporate addresses (`user_email_not_corporate`).
+    pub corporate_emails: bool,
     pub methods: AuthMethods,
     pub mfa_factors: MfaFactors,
 }
@@ -75,6 +83,10 @@ impl Default for AuthSettings {
             session_alerts: false,
             invalidate_sessions: true,
             mock_numbers: vec![],
+            disposable_emails: false,
+            canonical_emails: false,
+            free_emails: false,
+            corporate_emails: false,
             methods: AuthMethods::default(),
             mfa_factors: MfaFactors::default(),
         }
@@ -200,7 +212,7 @@ pub struct KeySettings {
     pub expire: Option<String>,
 }
 
-/// SMTP settings (for the mail issue; not used yet).
+/// SMTP settings of the instance (`[smtp]`) or of one project (`[projects.smtp]`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SmtpSettings {
@@ -211,9 +223,11 @@ pub struct SmtpSettings {
     pub password: Option<Secret>,
     pub sender: Option<String>,
     pub sender_name: Option<String>,
+    /// Reply-To address (default: the sender).
+    pub reply_to: Option<String>,
 }
 
-/// SMS provider settings (for the phone issue; not used yet).
+/// SMS provider settings of the instance (`[sms]`) or of one project (`[projects.sms]`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SmsSettings {
@@ -222,6 +236,8 @@ pub struct SmsSettings {
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub endpoint: Option<String>,
+    /// Msg91's flow template id.
+    pub template_id: Option<String>,
 }
 
 /// One OAuth2 provider of a project (for the OAuth2 issue).
@@ -301,6 +317,10 @@ pub struct Project {
     /// Keys by the SHA-256 of their secret: a lookup reveals nothing about other keys.
     keys: HashMap<[u8; 32], ApiKey>,
     pub password_policy: PasswordPolicy,
+    /// Whether mail can be sent (project or instance SMTP is configured).
+    pub email_enabled: bool,
+    /// Whether SMS can be sent (project or instance provider is configured).
+    pub sms_enabled: bool,
 }
 
 impl Project {
@@ -332,6 +352,8 @@ impl Project {
             settings,
             keys,
             password_policy,
+            email_enabled: false,
+            sms_enabled: false,
         }
     }
 

@@ -41,7 +41,7 @@ pub fn decode_session(encoded: &str) -> Option<(String, Secret)> {
 }
 
 /// A session row for `user` with a fresh secret, client fields and expiry.
-fn build(env: &Env<'_>, user_id: &str, provider: &str, uid: &str, factors: &[&str]) -> NewSession {
+pub fn build(env: &Env<'_>, user_id: &str, provider: &str, uid: &str, factors: &[&str]) -> NewSession {
     let secret = random_hex(SESSION_SECRET_BYTES);
     let now = env.now();
     let duration_ms = seconds_to_ms(env.project.settings.auth.duration);
@@ -118,6 +118,7 @@ pub async fn create_email_password_session(
     tx.insert_session(env.pid(), &new.session).await?;
     tx.evict_sessions(env.pid(), &fresh.id, env.project.settings.auth.max_sessions)
         .await?;
+    crate::domain::alerts::session_alert(env, &mut tx, &fresh, &new.session).await?;
     env.commit_audited(tx, &fresh, "session.create", format!("user/{}", fresh.id))
         .await?;
     Ok((fresh, new))

@@ -61,6 +61,8 @@ pub struct RequestFacts {
     pub origin: Option<String>,
     pub referer: Option<String>,
     pub format: Option<Format>,
+    /// `X-Appwrite-Locale`, cut to 16 characters.
+    pub locale: Option<String>,
     /// The client address: the peer, or behind trusted proxies the address they saw.
     pub ip: String,
     pub user_agent: Option<String>,
@@ -131,6 +133,7 @@ impl RequestFacts {
             origin: header(headers, "origin").map(str::to_owned),
             referer: header(headers, "referer").map(str::to_owned),
             format: header(headers, "x-appwrite-response-format").and_then(parse_format),
+            locale: header(headers, "x-appwrite-locale").map(|l| l.chars().take(16).collect()),
             ip: client_ip(proxies, headers, peer.ip()).to_string(),
             user_agent: header(headers, "user-agent").map(str::to_owned),
             forwarded_user_agent: header(headers, "x-forwarded-user-agent").map(str::to_owned),
@@ -315,6 +318,7 @@ impl Ctx {
     pub fn env(&self) -> Env<'_> {
         Env {
             store: &*self.state.store,
+            outbox: &self.state.outbox,
             hasher: &self.state.hasher,
             project: &self.project,
             client: &self.client,
@@ -419,7 +423,8 @@ pub async fn authorize(
         request.ip.clone(),
         user_agent,
         if is_key { "keyProject" } else { "user" },
-    );
+    )
+    .with_locale(request.locale.as_deref());
     Ok(Ctx {
         state,
         project,

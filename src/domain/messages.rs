@@ -1,0 +1,175 @@
+//! What a rule asks to be sent: an email or SMS written to the outbox in the rule's own unit of
+//! work, sealed, and delivered later by the delivery worker. A rule decides *what* (template,
+//! recipient, variables); rendering and transport are the delivery layer's.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Env;
+use crate::domain::ids::unique_id;
+use crate::error::{Error, Result};
+use crate::seal::Sealer;
+use crate::secret::Secret;
+use crate::store::{OutboxRow, Tx};
+
+/// The message templates (Appwrite's template names, plus the 2.x OTP ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Template {
+    Verification,
+    VerificationOtp,
+    MagicSession,
+    OtpSession,
+    Recovery,
+    RecoveryOtp,
+    SessionAlert,
+    MfaChallenge,
+    /// A text message carrying a code.
+    Sms,
+}
+
+impl Template {
+    /// The template's name, as in template folders and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Template::Verification => "verification",
+            Template::VerificationOtp => "verificationOtp",
+            Template::MagicSession => "magicSession",
+            Template::OtpSession => "otpSession",
+            Template::Recovery => "recovery",
+            Template::RecoveryOtp => "recoveryOtp",
+            Template::SessionAlert => "sessionAlert",
+            Template::MfaChallenge => "mfaChallenge",
+            Template::Sms => "sms",
+        }
+    }
+
+    /// Every email template.
+    pub const EMAILS: &'static [Template] = &[
+        Template::Verification,
+        Template::VerificationOtp,
+        Template::MagicSession,
+        Template::OtpSession,
+        Template::Recovery,
+        Template::RecoveryOtp,
+        Template::SessionAlert,
+        Template::MfaChallenge,
+    ];
+}
+
+/// One message: recipient, template, locale and the template's variables (which hold the live
+/// link or code, hence the sealing).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub template: Template,
+    pub locale: String,
+    /// An email address or an E.164 number.
+    pub to: String,
+    pub to_name: String,
+    pub project_id: String,
+    pub vars: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("template", &self.template)
+            .field("locale", &self.locale)
+            .field("vars", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Message {
+    /// The channel it goes by.
+    pub fn channel(&self) -> &'static str {
+        match self.template {
+            Template::Sms => "sms",
+            _ => "email",
+        }
+    }
+}
+
+/// The outbox as rules see it: sealing, and a bell that wakes the delivery worker.
+pub struct Outbox {
+    sealer: Sealer,
+    wake: tokio::sync::Notify,
+}
+
+impl Outbox {
+    /// An outbox whose payloads are sealed with a key derived from `instance_key`.
+    pub fn new(instance_key: &Secret) -> Self {
+        Outbox {
+            sealer: Sealer::new(instance_key, "outbox"),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Opens a stored payload; `None` if it was not sealed by this instance's key for this row.
+    pub fn open(&self, row: &OutboxRow) -> Option<Message> {
+        let sealed = row.payload.as_ref()?;
+        let plain = self.sealer.open(&row.id, sealed.expose())?;
+        serde_json::from_slice(&plain).ok()
+    }
+
+    /// Wakes the worker: something was committed.
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Waits until [`Outbox::notify`] is called.
+    pub async fn notified(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Writes `message` in the unit of work, due now.
+    pub async fn enqueue(&self, tx: &mut Box<dyn Tx>, message: &Message, now: i64) -> Result<()> {
+        let id = unique_id();
+        let plain = serde_json::to_vec(message).map_err(Error::internal)?;
+        let row = OutboxRow {
+            payload: Some(Secret::new(self.sealer.seal(&id, &plain))),
+            id,
+            project_id: message.project_id.clone(),
+            channel: message.channel().into(),
+            kind: message.template.name().into(),
+            created_at: now,
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: String::new(),
+            done_at: None,
+        };
+        tx.enqueue_message(&row).await?;
+        Ok(())
+    }
+}
+
+impl Env<'_> {
+    /// A message of `template` to `to` in the client's locale, with the variables every
+    /// template gets (`project`, `user`) and the client's agent where the template shows it.
+    pub fn message(&self, template: Template, to: &str, to_name: &str) -> Message {
+        let mut vars = BTreeMap::new();
+        vars.insert("project".to_owned(), self.project.name.clone());
+        vars.insert("user".to_owned(), to_name.to_owned());
+        let ua = self.client.ua();
+        let or_unknown = |s: &str| {
+            if s.is_empty() {
+                "UNKNOWN".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        vars.insert("agentDevice".into(), or_unknown(&ua.device_brand));
+        vars.insert("agentClient".into(), or_unknown(&ua.client_name));
+        vars.insert("agentOs".into(), or_unknown(&ua.os_name));
+        Message {
+            template,
+            locale: self.client.locale.clone(),
+            to: to.to_owned(),
+            to_name: to_name.to_owned(),
+            project_id: self.project.id.clone(),
+            vars,
+        }
+    }
+}

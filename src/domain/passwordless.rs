@@ -1,0 +1,248 @@
+//! Passwordless sign-in (spec §5.7, §5.8): email OTP, magic URL and phone tokens, and their
+//! exchange for a session. A first token for an unknown email or phone creates the user.
+
+use crate::domain::accounts::{check_user_limit, messaging_target, new_user, set_email};
+use crate::domain::alerts;
+use crate::domain::ids::unique_id;
+use crate::domain::messages::Template;
+use crate::domain::sessions::{self, NewSession, encode_session};
+use crate::domain::tokens::{self, Issued, TokenKind, long_secret, six_digits};
+use crate::domain::{Env, email_policy};
+use crate::error::{Error, ErrorType, Result};
+use crate::secret::Secret;
+use crate::store::{Tx, UserRow};
+
+/// Email OTP and magic-URL tokens live this long (seconds).
+const EMAIL_OTP_LIFETIME: u64 = 900;
+const MAGIC_URL_LIFETIME: u64 = 3600;
+const PHONE_LOGIN_LIFETIME: u64 = 900;
+/// Bytes of a magic-URL secret (64 hex chars).
+const MAGIC_URL_BYTES: usize = 32;
+
+/// Which passwordless email flow: they differ in a few of Appwrite's quirks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EmailFlow {
+    Otp,
+    MagicUrl,
+}
+
+/// The user with `email`, or a new one written in `tx` (no password). Email OTP users get an
+/// email target, magic-URL users none, and an identity with the email is a different error
+/// for each (appwrite 1.9.6 app/controllers/api/account.php: createEmailToken,
+/// createMagicURLToken).
+async fn user_for_email(
+    env: &Env<'_>,
+    tx: &mut Box<dyn Tx>,
+    user_id: Option<String>,
+    email: &str,
+    flow: EmailFlow,
+) -> Result<UserRow> {
+    if let Some(u) = env.store.find_user_by_email(env.pid(), email).await? {
+        return Ok(u);
+    }
+    check_user_limit(env, Some(tx)).await?;
+    if env.store.identity_email_taken(env.pid(), email, None).await? {
+        return Err(match flow {
+            EmailFlow::Otp => ErrorType::GeneralBadRequest,
+            EmailFlow::MagicUrl => ErrorType::UserEmailAlreadyExists,
+        }
+        .into());
+    }
+    let now = env.now();
+    let mut user = new_user(user_id.unwrap_or_else(unique_id), now);
+    set_email(&mut user, email)?;
+    email_policy::check(env, &user)?;
+    tx.insert_user(env.pid(), &user)
+        .await
+        .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
+    if flow == EmailFlow::Otp && !tx.target_identifier_taken(env.pid(), email).await? {
+        tx.insert_target(env.pid(), &messaging_target(&user.id, "email", email, now))
+            .await
+            .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
+    }
+    tx.insert_audit(env.pid(), &env.audit(&user, "user.create", format!("user/{}", user.id)))
+        .await?;
+    Ok(user)
+}
+
+fn require_email(env: &Env<'_>) -> Result<()> {
+    if env.project.email_enabled {
+        Ok(())
+    } else {
+        Err(Error::from(ErrorType::GeneralSmtpDisabled).with_message("SMTP disabled"))
+    }
+}
+
+fn require_sms(env: &Env<'_>) -> Result<()> {
+    if env.project.sms_enabled {
+        Ok(())
+    } else {
+        Err(Error::from(ErrorType::GeneralPhoneDisabled).with_message("Phone provider not configured"))
+    }
+}
+
+/// `POST /v1/account/tokens/email`: a 6-digit code by email, valid 15 minutes.
+pub async fn create_email_token(
+    env: &Env<'_>,
+    user_id: Option<String>,
+    email: &str,
+    with_phrase: bool,
+) -> Result<Issued> {
+    require_email(env)?;
+    let phrase = if with_phrase { tokens::phrase() } else { String::new() };
+    let code = six_digits();
+    let mut tx = env.begin().await?;
+    let user = user_for_email(env, &mut tx, user_id, email, EmailFlow::Otp).await?;
+    let token = tokens::new_token(env, &user.id, TokenKind::EmailOtp, &code, EMAIL_OTP_LIFETIME);
+    let mut message = env.message(Template::OtpSession, email, user.name.as_deref().unwrap_or_default());
+    message.vars.insert("otp".into(), code.expose().to_owned());
+    message.vars.insert("phrase".into(), phrase.clone());
+    tokens::store_token(env, &mut tx, &token, Some(&message)).await?;
+    env.commit(tx).await?;
+    Ok(Issued { token, secret: code, phrase })
+}
+
+/// `POST /v1/account/tokens/magic-url`: a sign-in link by email, valid an hour. `url` is the
+/// page the link opens (already checked against the project's platforms).
+pub async fn create_magic_url_token(
+    env: &Env<'_>,
+    user_id: Option<String>,
+    email: &str,
+    url: &str,
+    with_phrase: bool,
+) -> Result<Issued> {
+    require_email(env)?;
+    let phrase = if with_phrase { tokens::phrase() } else { String::new() };
+    let secret = long_secret(MAGIC_URL_BYTES);
+    let mut tx = env.begin().await?;
+    let user = user_for_email(env, &mut tx, user_id, email, EmailFlow::MagicUrl).await?;
+    let token = tokens::new_token(env, &user.id, TokenKind::MagicUrl, &secret, MAGIC_URL_LIFETIME);
+    let redirect = tokens::link(
+        url,
+        &[
+            ("userId", &user.id),
+            ("secret", secret.expose()),
+            ("expire", &crate::domain::time::format_ms(token.expire)),
+            ("project", env.pid()),
+        ],
+    );
+    let mut message =
+        env.message(Template::MagicSession, email, user.name.as_deref().unwrap_or_default());
+    message.vars.insert("redirect".into(), redirect);
+    message.vars.insert("phrase".into(), phrase.clone());
+    tokens::store_token(env, &mut tx, &token, Some(&message)).await?;
+    env.commit(tx).await?;
+    Ok(Issued { token, secret, phrase })
+}
+
+/// The fixed code of a mock number, if `phone` is one.
+pub fn mock_otp(env: &Env<'_>, phone: &str) -> Option<Secret> {
+    env.project
+        .settings
+        .auth
+        .mock_numbers
+        .iter()
+        .find(|m| m.phone == phone)
+        .map(|m| m.otp.clone())
+}
+
+/// `POST /v1/account/tokens/phone`: a 6-digit code by SMS (none for a mock number), valid 15
+/// minutes. Key callers get the encoded `{id, secret}` as the token's secret.
+pub async fn create_phone_token(env: &Env<'_>, user_id: Option<String>, phone: &str) -> Result<Issued> {
+    require_sms(env)?;
+    let mock = mock_otp(env, phone);
+    let code = mock.clone().unwrap_or_else(six_digits);
+    let mut tx = env.begin().await?;
+    let user = match env.store.find_user_by_phone(env.pid(), phone).await? {
+        Some(u) => u,
+        None => {
+            check_user_limit(env, Some(&mut tx)).await?;
+            let now = env.now();
+            let mut user = new_user(user_id.unwrap_or_else(unique_id), now);
+            user.phone = Some(phone.to_owned());
+            tx.insert_user(env.pid(), &user)
+                .await
+                .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
+            if !tx.target_identifier_taken(env.pid(), phone).await? {
+                tx.insert_target(env.pid(), &messaging_target(&user.id, "sms", phone, now))
+                    .await
+                    .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
+            }
+            tx.insert_audit(env.pid(), &env.audit(&user, "user.create", format!("user/{}", user.id)))
+                .await?;
+            user
+        }
+    };
+    let token = tokens::new_token(env, &user.id, TokenKind::Phone, &code, PHONE_LOGIN_LIFETIME);
+    let message = mock.is_none().then(|| {
+        let mut m = env.message(Template::Sms, phone, user.name.as_deref().unwrap_or_default());
+        m.vars.insert("secret".into(), code.expose().to_owned());
+        m
+    });
+    tokens::store_token(env, &mut tx, &token, message.as_ref()).await?;
+    env.commit(tx).await?;
+    Ok(Issued {
+        secret: Secret::new(encode_session(&user.id, code.expose())),
+        token,
+        phrase: String::new(),
+    })
+}
+
+/// `POST /v1/account/sessions/token` and the deprecated `PUT …/magic-url`, `PUT …/phone`
+/// (spec §5.7): any unexpired sign-in token of the user becomes a session and is consumed.
+/// Verification and recovery tokens are not sign-in tokens.
+pub async fn create_session(env: &Env<'_>, user_id: &str, secret: &str) -> Result<(UserRow, NewSession)> {
+    let user = env
+        .store
+        .find_user(env.pid(), user_id)
+        .await?
+        .ok_or(ErrorType::UserInvalidToken)?;
+    let sign_in = |k| {
+        matches!(k, TokenKind::MagicUrl | TokenKind::EmailOtp | TokenKind::Phone | TokenKind::Generic)
+    };
+    let (token, kind) = tokens::find_token(env, &user, secret, sign_in)
+        .await?
+        .ok_or(ErrorType::UserInvalidToken)?;
+    let (factor, provider) = match kind {
+        TokenKind::MagicUrl => ("email", "magic-url"),
+        TokenKind::EmailOtp => ("email", "token"),
+        TokenKind::Phone => ("phone", "phone"),
+        _ => ("token", "token"),
+    };
+    let mut tx = env.begin().await?;
+    let mut fresh = tx
+        .lock_user(env.pid(), &user.id)
+        .await?
+        .ok_or(ErrorType::UserInvalidToken)?;
+    if !fresh.status {
+        return Err(ErrorType::UserBlocked.into());
+    }
+    tokens::consume(env, &mut tx, &token).await?;
+    let uid = match kind {
+        TokenKind::Phone => fresh.phone.clone().unwrap_or_default(),
+        _ => fresh.email.clone().unwrap_or_default(),
+    };
+    let new = sessions::build(env, &fresh.id, provider, &uid, &[factor]);
+    let changed = match kind {
+        TokenKind::MagicUrl | TokenKind::EmailOtp if !fresh.email_verification => {
+            fresh.email_verification = true;
+            true
+        }
+        TokenKind::Phone if !fresh.phone_verification => {
+            fresh.phone_verification = true;
+            true
+        }
+        _ => false,
+    };
+    if changed {
+        fresh.updated_at = env.now();
+        tx.update_user(env.pid(), &fresh).await?;
+    }
+    tx.insert_session(env.pid(), &new.session).await?;
+    tx.evict_sessions(env.pid(), &fresh.id, env.project.settings.auth.max_sessions)
+        .await?;
+    alerts::session_alert(env, &mut tx, &fresh, &new.session).await?;
+    env.commit_audited(tx, &fresh, "session.create", format!("user/{}", fresh.id))
+        .await?;
+    Ok((fresh, new))
+}

@@ -1,0 +1,242 @@
+//! Password recovery and email/phone verification (spec §5.15), in Appwrite 1.9's link form and
+//! the 2.x six-digit-code form. Each creation writes the token and its message in one unit of
+//! work; each confirmation consumes the token in the unit of work that applies it.
+
+use crate::domain::accounts::set_password;
+use crate::domain::messages::Template;
+use crate::domain::passwordless::mock_otp;
+use crate::domain::tokens::{self, Issued, TokenKind, long_secret, six_digits};
+use crate::domain::Env;
+use crate::error::{Error, ErrorType, Result};
+use crate::secret::Secret;
+use crate::store::{TokenRow, UserRow};
+
+/// Recovery and email-verification tokens, and phone verification codes, live an hour.
+const LIFETIME: u64 = 3600;
+/// Email codes of the 2.x OTP flows live 15 minutes, like sign-in codes.
+const OTP_LIFETIME: u64 = 900;
+/// Bytes of a recovery or verification secret (256 hex chars).
+const LINK_SECRET_BYTES: usize = 128;
+
+/// How a recovery or verification reaches the user: a link to `url`, or a code.
+pub enum Delivery<'u> {
+    Link(&'u str),
+    Code,
+}
+
+fn require_email(env: &Env<'_>) -> Result<()> {
+    if env.project.email_enabled {
+        Ok(())
+    } else {
+        Err(Error::from(ErrorType::GeneralSmtpDisabled).with_message("SMTP disabled"))
+    }
+}
+
+/// A token for `user` and the email that carries it (link or code).
+async fn issue_by_email(
+    env: &Env<'_>,
+    user: &UserRow,
+    email: &str,
+    kind: TokenKind,
+    delivery: Delivery<'_>,
+    templates: (Template, Template),
+    event: &str,
+) -> Result<Issued> {
+    let (secret, lifetime, template) = match delivery {
+        Delivery::Link(_) => (long_secret(LINK_SECRET_BYTES), LIFETIME, templates.0),
+        Delivery::Code => (six_digits(), OTP_LIFETIME, templates.1),
+    };
+    let token = tokens::new_token(env, &user.id, kind, &secret, lifetime);
+    let mut m = env.message(template, email, user.name.as_deref().unwrap_or_default());
+    match delivery {
+        Delivery::Link(url) => {
+            m.vars
+                .insert("redirect".into(), tokens::secret_link(url, &token, &secret));
+        }
+        Delivery::Code => {
+            m.vars.insert("otp".into(), secret.expose().to_owned());
+        }
+    }
+    let mut tx = env.begin().await?;
+    tokens::store_token(env, &mut tx, &token, Some(&m)).await?;
+    env.commit_audited(tx, user, event, format!("user/{}", user.id))
+        .await?;
+    Ok(Issued {
+        token,
+        secret,
+        phrase: String::new(),
+    })
+}
+
+/// `POST /v1/account/recovery` (and the 2.x `/recovery/otp`): a reset link or code to the
+/// user with `email`.
+pub async fn create_recovery(env: &Env<'_>, email: &str, delivery: Delivery<'_>) -> Result<Issued> {
+    require_email(env)?;
+    let user = env
+        .store
+        .find_user_by_email(env.pid(), email)
+        .await?
+        .ok_or(ErrorType::UserNotFound)?;
+    if !user.status {
+        return Err(ErrorType::UserBlocked.into());
+    }
+    issue_by_email(
+        env,
+        &user,
+        email,
+        TokenKind::Recovery,
+        delivery,
+        (Template::Recovery, Template::RecoveryOtp),
+        "recovery.create",
+    )
+    .await
+}
+
+/// The user named by a confirmation and their unexpired token of `kind` matching `secret`.
+async fn confirmation(
+    env: &Env<'_>,
+    user_id: &str,
+    secret: &str,
+    kind: TokenKind,
+) -> Result<(UserRow, TokenRow)> {
+    let user = env
+        .store
+        .find_user(env.pid(), user_id)
+        .await?
+        .ok_or(ErrorType::UserNotFound)?;
+    let (token, _) = tokens::find_token(env, &user, secret, |k| k == kind)
+        .await?
+        .ok_or(ErrorType::UserInvalidToken)?;
+    Ok((user, token))
+}
+
+/// `PUT /v1/account/recovery` (and `/recovery/otp`): sets the new password, marks the email
+/// verified (the inbox was proven) and, with `invalidateSessions`, ends **all** sessions.
+/// Answers with the consumed token (spec §5.15).
+pub async fn update_recovery(
+    env: &Env<'_>,
+    user_id: &str,
+    secret: &str,
+    password: &str,
+) -> Result<TokenRow> {
+    let auth = &env.project.settings.auth;
+    let (user, token) = confirmation(env, user_id, secret, TokenKind::Recovery).await?;
+    if auth.password_history > 0 {
+        let history: Vec<String> =
+            serde_json::from_str(user.password_history.expose()).unwrap_or_default();
+        for old in history {
+            if env
+                .hasher
+                .verify(password, Some(&Secret::new(old)))
+                .await
+                .map_err(Error::internal)?
+            {
+                return Err(ErrorType::PasswordRecentlyUsed.into());
+            }
+        }
+    }
+    let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
+    let mut tx = env.begin().await?;
+    let mut fresh = tx
+        .lock_user(env.pid(), &user.id)
+        .await?
+        .ok_or(ErrorType::UserNotFound)?;
+    tokens::consume(env, &mut tx, &token).await?;
+    let now = env.now();
+    set_password(&mut fresh, stored, auth.password_history, now);
+    fresh.email_verification = true;
+    fresh.updated_at = now;
+    tx.update_user(env.pid(), &fresh).await?;
+    if auth.invalidate_sessions {
+        tx.delete_sessions(env.pid(), &fresh.id, None).await?;
+    }
+    env.commit_audited(tx, &fresh, "recovery.update", format!("user/{}", fresh.id))
+        .await?;
+    Ok(token)
+}
+
+/// `POST /v1/account/verifications/email` (and `/verifications/email/otp`).
+pub async fn create_email_verification(
+    env: &Env<'_>,
+    user: &UserRow,
+    delivery: Delivery<'_>,
+) -> Result<Issued> {
+    require_email(env)?;
+    let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) else {
+        return Err(ErrorType::UserEmailNotFound.into());
+    };
+    if user.email_verification {
+        return Err(ErrorType::UserEmailAlreadyVerified.into());
+    }
+    issue_by_email(
+        env,
+        user,
+        email,
+        TokenKind::Verification,
+        delivery,
+        (Template::Verification, Template::VerificationOtp),
+        "verification.create",
+    )
+    .await
+}
+
+/// Consumes a verification token and sets the flag it proves.
+async fn confirm(env: &Env<'_>, user_id: &str, secret: &str, kind: TokenKind) -> Result<TokenRow> {
+    let (user, token) = confirmation(env, user_id, secret, kind).await?;
+    let mut tx = env.begin().await?;
+    let mut fresh = tx
+        .lock_user(env.pid(), &user.id)
+        .await?
+        .ok_or(ErrorType::UserNotFound)?;
+    tokens::consume(env, &mut tx, &token).await?;
+    match kind {
+        TokenKind::Phone => fresh.phone_verification = true,
+        _ => fresh.email_verification = true,
+    }
+    fresh.updated_at = env.now();
+    tx.update_user(env.pid(), &fresh).await?;
+    env.commit_audited(tx, &fresh, "verification.update", format!("user/{}", fresh.id))
+        .await?;
+    Ok(token)
+}
+
+/// `PUT /v1/account/verifications/email` (and `/verifications/email/otp`).
+pub async fn update_email_verification(env: &Env<'_>, user_id: &str, secret: &str) -> Result<TokenRow> {
+    confirm(env, user_id, secret, TokenKind::Verification).await
+}
+
+/// `POST /v1/account/verifications/phone`: a code by SMS (none for a mock number), valid an
+/// hour. It is a phone token like a sign-in code, so either completes the other's flow.
+pub async fn create_phone_verification(env: &Env<'_>, user: &UserRow) -> Result<Issued> {
+    if !env.project.sms_enabled {
+        return Err(Error::from(ErrorType::GeneralPhoneDisabled).with_message("Phone provider not configured"));
+    }
+    let Some(phone) = user.phone.as_deref().filter(|p| !p.is_empty()) else {
+        return Err(ErrorType::UserPhoneNotFound.into());
+    };
+    if user.phone_verification {
+        return Err(ErrorType::UserPhoneAlreadyVerified.into());
+    }
+    let mock = mock_otp(env, phone);
+    let code = mock.clone().unwrap_or_else(six_digits);
+    let token = tokens::new_token(env, &user.id, TokenKind::Phone, &code, LIFETIME);
+    let message = mock.is_none().then(|| {
+        let mut m = env.message(Template::Sms, phone, user.name.as_deref().unwrap_or_default());
+        m.vars.insert("secret".into(), code.expose().to_owned());
+        m
+    });
+    let mut tx = env.begin().await?;
+    tokens::store_token(env, &mut tx, &token, message.as_ref()).await?;
+    env.commit_audited(tx, user, "verification.create", format!("user/{}", user.id))
+        .await?;
+    Ok(Issued {
+        token,
+        secret: code,
+        phrase: String::new(),
+    })
+}
+
+/// `PUT /v1/account/verifications/phone`.
+pub async fn update_phone_verification(env: &Env<'_>, user_id: &str, secret: &str) -> Result<TokenRow> {
+    confirm(env, user_id, secret, TokenKind::Phone).await
+}

@@ -1,0 +1,219 @@
+//! Tokens (spec §3.1): their types, secrets and lifetimes, issuing one with the message that
+//! carries it, and finding and consuming one. Only the SHA-256 of a secret is stored; a token
+//! is deleted in the unit of work that uses it, so it works once.
+
+use rand::RngExt;
+
+use crate::domain::Env;
+use crate::domain::ids::{random_hex, unique_id};
+use crate::domain::messages::Message;
+use crate::domain::time::{format_ms, seconds_to_ms};
+use crate::error::{ErrorType, Result};
+use crate::secret::{Secret, sha256_hex};
+use crate::store::{TokenRow, Tx, UserRow};
+
+/// Appwrite's token types (`TOKEN_TYPE_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Verification = 2,
+    Recovery = 3,
+    MagicUrl = 5,
+    Phone = 6,
+    OAuth2 = 7,
+    Generic = 8,
+    EmailOtp = 9,
+}
+
+impl TokenKind {
+    /// The kind of a stored type number.
+    pub fn of(n: i64) -> Option<TokenKind> {
+        Some(match n {
+            2 => TokenKind::Verification,
+            3 => TokenKind::Recovery,
+            5 => TokenKind::MagicUrl,
+            6 => TokenKind::Phone,
+            7 => TokenKind::OAuth2,
+            8 => TokenKind::Generic,
+            9 => TokenKind::EmailOtp,
+            _ => return None,
+        })
+    }
+}
+
+/// A long secret: `bytes` random bytes as hex (128 → 256 chars, 32 → 64 chars).
+pub fn long_secret(bytes: usize) -> Secret {
+    Secret::new(random_hex(bytes))
+}
+
+/// Six decimal digits, each uniform.
+pub fn six_digits() -> Secret {
+    let mut rng = rand::rng();
+    Secret::new(
+        (0..6)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect::<String>(),
+    )
+}
+
+const ADJECTIVES: &[&str] = &[
+    "Amber", "Bold", "Brave", "Bright", "Calm", "Clever", "Cosy", "Curious", "Daring", "Eager",
+    "Fancy", "Gentle", "Glad", "Golden", "Happy", "Honest", "Jolly", "Kind", "Lively", "Lucky",
+    "Mellow", "Merry", "Nimble", "Noble", "Polite", "Proud", "Quick", "Quiet", "Rapid", "Shiny",
+    "Silver", "Sunny", "Swift", "Tidy", "Witty", "Zesty",
+];
+const NOUNS: &[&str] = &[
+    "badger", "beaver", "bison", "crane", "dolphin", "eagle", "falcon", "ferret", "finch", "fox",
+    "gecko", "heron", "ibis", "koala", "lark", "lemur", "lynx", "marten", "moose", "newt", "otter",
+    "owl", "panda", "parrot", "pelican", "penguin", "puffin", "quail", "raven", "robin", "salmon",
+    "seal", "swan", "tiger", "walrus", "wren",
+];
+
+/// A security phrase, `"<Adjective> <noun>"`, shown to the user and in the email so they can
+/// tell the two belong together.
+pub fn phrase() -> String {
+    let mut rng = rand::rng();
+    format!(
+        "{} {}",
+        ADJECTIVES[rng.random_range(0..ADJECTIVES.len())],
+        NOUNS[rng.random_range(0..NOUNS.len())]
+    )
+}
+
+/// A token just issued: the row stored, and what only this response may reveal.
+pub struct Issued {
+    pub token: TokenRow,
+    /// What API-key callers get as `secret` (clients get `""`).
+    pub secret: Secret,
+    /// `""` unless a phrase was asked for.
+    pub phrase: String,
+}
+
+/// A token row for `user` of `kind` with `secret`, expiring in `lifetime_s`.
+pub fn new_token(env: &Env<'_>, user: &str, kind: TokenKind, secret: &Secret, lifetime_s: u64) -> TokenRow {
+    let now = env.now();
+    TokenRow {
+        id: unique_id(),
+        user_id: user.to_owned(),
+        created_at: now,
+        kind: kind as i64,
+        secret_hash: Secret::new(sha256_hex(secret.expose())),
+        expire: now.saturating_add(seconds_to_ms(lifetime_s)),
+    }
+}
+
+/// Writes the token and, if any, its message in the unit of work.
+pub async fn store_token(
+    env: &Env<'_>,
+    tx: &mut Box<dyn Tx>,
+    token: &TokenRow,
+    message: Option<&Message>,
+) -> Result<()> {
+    tx.insert_token(env.pid(), token).await?;
+    if let Some(m) = message {
+        env.outbox.enqueue(tx, m, env.now()).await?;
+    }
+    Ok(())
+}
+
+/// The user's unexpired token whose secret is `secret` and whose kind `accept`s; Appwrite's
+/// `tokenVerify`. The comparison is of SHA-256 hashes, found by index.
+pub async fn find_token(
+    env: &Env<'_>,
+    user: &UserRow,
+    secret: &str,
+    accept: impl Fn(TokenKind) -> bool,
+) -> Result<Option<(TokenRow, TokenKind)>> {
+    let now = env.now();
+    let found = env
+        .store
+        .find_tokens_by_secret_hash(env.pid(), &user.id, &sha256_hex(secret))
+        .await?;
+    Ok(found.into_iter().find_map(|t| {
+        let kind = TokenKind::of(t.kind)?;
+        (t.expire >= now && accept(kind)).then_some((t, kind))
+    }))
+}
+
+/// Deletes a token in the unit of work; a token another request consumed first is
+/// `user_invalid_token`.
+pub async fn consume(env: &Env<'_>, tx: &mut Box<dyn Tx>, token: &TokenRow) -> Result<()> {
+    if !tx.delete_token(env.pid(), &token.id).await? {
+        return Err(ErrorType::UserInvalidToken.into());
+    }
+    Ok(())
+}
+
+/// `url` with `params` merged into its query (existing params kept, ours replacing any of the
+/// same name), as Appwrite builds emailed links.
+pub fn link(url: &str, params: &[(&str, &str)]) -> String {
+    let Ok(mut u) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    let kept: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| !params.iter().any(|(n, _)| n == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut q = u.query_pairs_mut();
+        q.clear();
+        for (k, v) in &kept {
+            q.append_pair(k, v);
+        }
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    u.to_string()
+}
+
+/// The link of a verification or recovery email: `userId`, `secret`, `expire` added.
+pub fn secret_link(url: &str, token: &TokenRow, secret: &Secret) -> String {
+    link(
+        url,
+        &[
+            ("userId", &token.user_id),
+            ("secret", secret.expose()),
+            ("expire", &format_ms(token.expire)),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_and_secrets_have_their_lengths() {
+        for _ in 0..50 {
+            let c = six_digits();
+            assert_eq!(c.expose().len(), 6);
+            assert!(c.expose().bytes().all(|b| b.is_ascii_digit()));
+        }
+        assert_eq!(long_secret(128).expose().len(), 256);
+        assert_eq!(long_secret(32).expose().len(), 64);
+        let p = phrase();
+        let (adj, noun) = p.split_once(' ').unwrap();
+        assert!(ADJECTIVES.contains(&adj) && NOUNS.contains(&noun), "{p}");
+    }
+
+    #[test]
+    fn links_keep_the_callers_query_and_add_ours() {
+        assert_eq!(
+            link("https://app.example.com/reset?lang=fr&secret=old#top", &[("userId", "u1"), ("secret", "s")]),
+            "https://app.example.com/reset?lang=fr&userId=u1&secret=s#top"
+        );
+        assert_eq!(
+            link("http://localhost/v", &[("expire", "2026-01-01T00:00:00.000+00:00")]),
+            "http://localhost/v?expire=2026-01-01T00%3A00%3A00.000%2B00%3A00"
+        );
+    }
+
+    #[test]
+    fn stored_type_numbers_map_to_kinds() {
+        for k in [TokenKind::Verification, TokenKind::Recovery, TokenKind::MagicUrl, TokenKind::Phone, TokenKind::OAuth2, TokenKind::Generic, TokenKind::EmailOtp] {
+            assert_eq!(TokenKind::of(k as i64), Some(k));
+        }
+        assert_eq!(TokenKind::of(1), None);
+    }
+}
