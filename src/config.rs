@@ -78,6 +78,8 @@ pub struct FileConfig {
     pub smtp: Option<SmtpSettings>,
     pub sms: Option<SmsSettings>,
     #[serde(default)]
+    pub outbox: crate::delivery::OutboxSettings,
+    #[serde(default)]
     pub projects: Vec<ProjectSettings>,
 }
 

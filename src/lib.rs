@@ -1,6 +1,7 @@
 //! Latchkey: the Appwrite Account API on SQLite or PostgreSQL.
 
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod http;
@@ -34,9 +35,15 @@ pub async fn serve_state(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(delivery::outbox::run(state.clone(), stopped));
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    // Let a send in flight finish (what it does not finish is sent again at the next start).
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), worker).await;
+    served?;
     Ok(())
 }

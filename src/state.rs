@@ -8,6 +8,8 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use crate::config::{Config, parse_trusted_proxies};
+use crate::delivery::Delivery;
+use crate::domain::messages::Outbox;
 use crate::domain::hashing::PasswordHasher;
 use crate::domain::project::{Project, ProjectSettings};
 use crate::domain::time::{Clock, SystemClock};
@@ -26,6 +28,10 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub trusted_proxies: Vec<IpNet>,
     pub clock: Arc<dyn Clock>,
+    /// Where rules queue messages (sealed with a key derived from the instance key).
+    pub outbox: Outbox,
+    /// SMTP and SMS transports and templates of the delivery worker.
+    pub delivery: Delivery,
 }
 
 const KEY_FILE: &str = "instance.key";
@@ -125,9 +131,20 @@ impl AppState {
         if !config.has_config_file {
             tracing::info!("no config file: running project `default` (web platform: localhost)");
         }
+        let delivery = Delivery::build(
+            config.file.smtp.as_ref(),
+            config.file.sms.as_ref(),
+            &settings,
+            config.file.outbox,
+        )?;
         let projects = settings
             .into_iter()
-            .map(|s| (s.id.clone(), Arc::new(Project::new(s))))
+            .map(|s| {
+                let mut p = Project::new(s);
+                p.email_enabled = delivery.has_email(&p.id);
+                p.sms_enabled = delivery.has_sms(&p.id);
+                (p.id.clone(), Arc::new(p))
+            })
             .collect();
         crate::domain::useragent::warm_up();
         crate::domain::geo::warm_up();
@@ -136,10 +153,12 @@ impl AppState {
             store,
             projects,
             placeholder_project: Arc::new(Project::new(ProjectSettings::default_project())),
-            instance_key,
             hasher: PasswordHasher::new(config.file.passwords)?,
             trusted_proxies: parse_trusted_proxies(config.file.trusted_proxies.as_deref())?,
             clock,
+            outbox: Outbox::new(&instance_key),
+            instance_key,
+            delivery,
         })
     }
 }

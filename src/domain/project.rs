@@ -26,6 +26,9 @@ pub struct ProjectSettings {
     pub smtp: Option<SmtpSettings>,
     #[serde(default)]
     pub sms: Option<SmsSettings>,
+    /// A folder of this project's own email and SMS templates (README "Templates").
+    #[serde(default)]
+    pub templates: Option<String>,
     #[serde(default)]
     pub oauth2: BTreeMap<String, OAuth2Settings>,
 }
@@ -272,6 +275,7 @@ impl ProjectSettings {
             keys: vec![],
             smtp: None,
             sms: None,
+            templates: None,
             oauth2: BTreeMap::new(),
         }
     }

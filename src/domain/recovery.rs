@@ -18,9 +18,18 @@ const OTP_LIFETIME: u64 = 900;
 /// Bytes of a recovery or verification secret (256 hex chars).
 const LINK_SECRET_BYTES: usize = 128;
 
-/// How a recovery or verification reaches the user: a link to `url`, or a code.
+/// How a recovery or verification reaches the user: a link to `url`, or a code (with a
+/// security phrase when asked for).
+#[derive(Clone, Copy)]
 pub enum Delivery<'u> {
     Link(&'u str),
+    Code { phrase: bool },
+}
+
+/// Which flow a confirmation completes: the link's token or the code's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Link,
     Code,
 }
 
@@ -37,14 +46,20 @@ async fn issue_by_email(
     env: &Env<'_>,
     user: &UserRow,
     email: &str,
-    kind: TokenKind,
+    kinds: (TokenKind, TokenKind),
     delivery: Delivery<'_>,
     templates: (Template, Template),
     event: &str,
 ) -> Result<Issued> {
-    let (secret, lifetime, template) = match delivery {
-        Delivery::Link(_) => (long_secret(LINK_SECRET_BYTES), LIFETIME, templates.0),
-        Delivery::Code => (six_digits(), OTP_LIFETIME, templates.1),
+    let (secret, lifetime, template, kind, phrase) = match delivery {
+        Delivery::Link(_) => (long_secret(LINK_SECRET_BYTES), LIFETIME, templates.0, kinds.0, String::new()),
+        Delivery::Code { phrase } => (
+            six_digits(),
+            OTP_LIFETIME,
+            templates.1,
+            kinds.1,
+            if phrase { tokens::phrase() } else { String::new() },
+        ),
     };
     let token = tokens::new_token(env, &user.id, kind, &secret, lifetime);
     let mut m = env.message(template, email, user.name.as_deref().unwrap_or_default());
@@ -53,8 +68,9 @@ async fn issue_by_email(
             m.vars
                 .insert("redirect".into(), tokens::secret_link(url, &token, &secret));
         }
-        Delivery::Code => {
+        Delivery::Code { .. } => {
             m.vars.insert("otp".into(), secret.expose().to_owned());
+            m.vars.insert("phrase".into(), phrase.clone());
         }
     }
     let mut tx = env.begin().await?;
@@ -64,7 +80,7 @@ async fn issue_by_email(
     Ok(Issued {
         token,
         secret,
-        phrase: String::new(),
+        phrase,
     })
 }
 
@@ -84,7 +100,7 @@ pub async fn create_recovery(env: &Env<'_>, email: &str, delivery: Delivery<'_>)
         env,
         &user,
         email,
-        TokenKind::Recovery,
+        (TokenKind::Recovery, TokenKind::RecoveryOtp),
         delivery,
         (Template::Recovery, Template::RecoveryOtp),
         "recovery.create",
@@ -118,9 +134,14 @@ pub async fn update_recovery(
     user_id: &str,
     secret: &str,
     password: &str,
+    by: By,
 ) -> Result<TokenRow> {
     let auth = &env.project.settings.auth;
-    let (user, token) = confirmation(env, user_id, secret, TokenKind::Recovery).await?;
+    let kind = match by {
+        By::Link => TokenKind::Recovery,
+        By::Code => TokenKind::RecoveryOtp,
+    };
+    let (user, token) = confirmation(env, user_id, secret, kind).await?;
     if auth.password_history > 0 {
         let history: Vec<String> =
             serde_json::from_str(user.password_history.expose()).unwrap_or_default();
@@ -172,7 +193,7 @@ pub async fn create_email_verification(
         env,
         user,
         email,
-        TokenKind::Verification,
+        (TokenKind::Verification, TokenKind::VerificationOtp),
         delivery,
         (Template::Verification, Template::VerificationOtp),
         "verification.create",
@@ -201,8 +222,17 @@ async fn confirm(env: &Env<'_>, user_id: &str, secret: &str, kind: TokenKind) ->
 }
 
 /// `PUT /v1/account/verifications/email` (and `/verifications/email/otp`).
-pub async fn update_email_verification(env: &Env<'_>, user_id: &str, secret: &str) -> Result<TokenRow> {
-    confirm(env, user_id, secret, TokenKind::Verification).await
+pub async fn update_email_verification(
+    env: &Env<'_>,
+    user_id: &str,
+    secret: &str,
+    by: By,
+) -> Result<TokenRow> {
+    let kind = match by {
+        By::Link => TokenKind::Verification,
+        By::Code => TokenKind::VerificationOtp,
+    };
+    confirm(env, user_id, secret, kind).await
 }
 
 /// `POST /v1/account/verifications/phone`: a code by SMS (none for a mock number), valid an

@@ -22,6 +22,11 @@ pub enum TokenKind {
     OAuth2 = 7,
     Generic = 8,
     EmailOtp = 9,
+    /// 2.x: a six-digit password-reset code by email (the type Appwrite's recovery-OTP branch
+    /// uses). Kept apart from link tokens, so a code never completes the link flow.
+    RecoveryOtp = 10,
+    /// 2.x: a six-digit email-verification code.
+    VerificationOtp = 12,
 }
 
 impl TokenKind {
@@ -35,6 +40,8 @@ impl TokenKind {
             7 => TokenKind::OAuth2,
             8 => TokenKind::Generic,
             9 => TokenKind::EmailOtp,
+            10 => TokenKind::RecoveryOtp,
+            12 => TokenKind::VerificationOtp,
             _ => return None,
         })
     }
@@ -211,7 +218,7 @@ mod tests {
 
     #[test]
     fn stored_type_numbers_map_to_kinds() {
-        for k in [TokenKind::Verification, TokenKind::Recovery, TokenKind::MagicUrl, TokenKind::Phone, TokenKind::OAuth2, TokenKind::Generic, TokenKind::EmailOtp] {
+        for k in [TokenKind::Verification, TokenKind::Recovery, TokenKind::MagicUrl, TokenKind::Phone, TokenKind::OAuth2, TokenKind::Generic, TokenKind::EmailOtp, TokenKind::RecoveryOtp, TokenKind::VerificationOtp] {
             assert_eq!(TokenKind::of(k as i64), Some(k));
         }
         assert_eq!(TokenKind::of(1), None);

@@ -12,11 +12,14 @@ pub mod jwts;
 pub mod logs;
 pub mod models;
 pub mod params;
+pub mod recovery;
 pub mod reply;
 pub mod route;
 pub mod routes;
 pub mod sessions;
 pub mod targets;
+pub mod tokens;
+pub mod verification;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::domain::geo;
 use crate::domain::time::{format_ms, format_opt_ms};
-use crate::store::{AuditRow, IdentityRow, Page, SessionRow, TargetRow, UserRow};
+use crate::store::{AuditRow, IdentityRow, Page, SessionRow, TargetRow, TokenRow, UserRow};
 
 fn json_or(text: &str, fallback: Value) -> Value {
     serde_json::from_str(text).unwrap_or(fallback)
@@ -37,6 +37,21 @@ pub fn account(u: &UserRow, targets: &[TargetRow]) -> Value {
         "accessedAt": format_ms(u.accessed_at),
         "impersonator": false,
         "impersonatorUserId": Value::Null,
+        // 2.x: null = never checked against breached-password lists.
+        "passwordPwned": Value::Null,
+    })
+}
+
+/// The Token model (§8.4). `secret` is revealed to key callers only; `phrase` is `""` unless
+/// one was asked for.
+pub fn token(t: &TokenRow, secret: &str, phrase: &str) -> Value {
+    json!({
+        "$id": t.id,
+        "$createdAt": format_ms(t.created_at),
+        "userId": t.user_id,
+        "secret": secret,
+        "expire": format_ms(t.expire),
+        "phrase": phrase,
     })
 }
 
@@ -109,6 +124,8 @@ pub fn identity(i: &IdentityRow) -> Value {
         "providerAccessToken": i.provider_access_token.expose(),
         "providerAccessTokenExpiry": format_opt_ms(i.provider_access_token_expiry),
         "providerRefreshToken": i.provider_refresh_token.expose(),
+        // 2.x: only identities made from a provider's ID token carry one (OAuth2 issue).
+        "providerIdToken": "",
     })
 }
 

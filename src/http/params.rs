@@ -191,6 +191,11 @@ fn check(kind: Kind, v: &Value, project: &Project) -> Result<Value, String> {
                 _ => Err(invalid()),
             }
         }
+        Kind::Redirect => {
+            let s = as_str()?;
+            check_redirect(s, project)?;
+            Ok(Value::String(s.to_owned()))
+        }
         Kind::Object { max_bytes } => {
             let describe =
                 || format!("Value must be a valid object and no longer than {max_bytes} bytes");
@@ -205,6 +210,33 @@ fn check(kind: Kind, v: &Value, project: &Project) -> Result<Value, String> {
             }
             Ok(object)
         }
+    }
+}
+
+/// Appwrite's `Redirect` validator: an absolute URL of a registered platform, with the
+/// loopback spellings `localhost` allows (appwrite 1.9.6 src/Appwrite/Network/Validator/Redirect.php).
+fn check_redirect(s: &str, project: &Project) -> Result<(), String> {
+    let parsed = url::Url::parse(s).map_err(|_| "Invalid URI.".to_owned())?;
+    // The URL parser normalises `127.1`, `2130706433` and `[0:0::1]` to the loopback
+    // addresses; Appwrite compares the host as written, so only the exact spellings pass.
+    let written = s
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
+        .unwrap_or_default();
+    let written = written.rsplit('@').next().unwrap_or_default().to_ascii_lowercase();
+    let loopback_respelled = match parsed.host() {
+        Some(url::Host::Ipv4(a)) if a.is_loopback() => !written.starts_with(&a.to_string()),
+        Some(url::Host::Ipv6(a)) if a.is_loopback() => !written.starts_with("[::1]"),
+        _ => false,
+    };
+    if !loopback_respelled && crate::http::cors::origin_allowed(s, Some(project)) {
+        return Ok(());
+    }
+    match parsed.host_str() {
+        Some(host) if crate::http::cors::WEB_SCHEMES.contains(&parsed.scheme()) => Err(format!(
+            "Invalid URI. Register your new client ({host}) as a new Web platform on your project console dashboard"
+        )),
+        _ => Err("Invalid URI.".to_owned()),
     }
 }
 

@@ -21,6 +21,7 @@ pub enum Model {
     IdentityList,
     LogList,
     Target,
+    Token,
     Preferences,
     Jwt,
     /// A free-form object (health).
@@ -84,22 +85,39 @@ pub fn downgrade(model: Model, value: &mut Value, format: Format) {
         if before((1, 9, 0)) {
             strip(v, &["impersonator", "impersonatorUserId"]);
         }
+        if before((2, 0, 0)) {
+            strip(v, &["passwordPwned"]);
+        }
     };
     let session = |v: &mut Value| {
         if before((1, 5, 0)) {
             strip(v, &["factors", "secret", "mfaUpdatedAt"]);
         }
     };
+    let identity = |v: &mut Value| {
+        if before((2, 0, 0)) {
+            strip(v, &["providerIdToken"]);
+        }
+    };
     match model {
         Model::Account => account(value),
+        Model::Token => {
+            if before((1, 5, 0)) {
+                strip(value, &["phrase"]);
+            }
+        }
+        Model::IdentityList => {
+            if let Some(Value::Array(items)) = value.get_mut("identities") {
+                items.iter_mut().for_each(identity);
+            }
+        }
         Model::Session => session(value),
         Model::SessionList => {
             if let Some(Value::Array(items)) = value.get_mut("sessions") {
                 items.iter_mut().for_each(session);
             }
         }
-        Model::IdentityList
-        | Model::LogList
+        Model::LogList
         | Model::Target
         | Model::Preferences
         | Model::Jwt
@@ -119,11 +137,16 @@ fn no_cache(builder: axum::http::response::Builder) -> axum::http::response::Bui
 }
 
 /// The version [`API_VERSION`] as a [`Format`].
+/// The newest response format we render: the 2.x shapes of the newest official SDKs (crate
+/// `appwrite` 0.22 sends 2.6.2, PyPI 27 sends 2.5.0, npm `appwrite` 28 sends 2.3.0).
+pub const NEWEST_FORMAT: Format = (2, 6, 2);
+
 fn served_format() -> Format {
-    parse_format(API_VERSION).unwrap_or((1, 9, 6))
+    NEWEST_FORMAT
 }
 
-/// Appwrite's warning for an SDK built for a newer server than this one.
+/// Appwrite's warning for an SDK built for a newer server than this one (newer than every
+/// format we render).
 pub fn newer_format_warning(format: Option<Format>) -> Option<String> {
     let (a, b, c) = format.filter(|f| *f > served_format())?;
     Some(format!(
@@ -206,11 +229,33 @@ mod tests {
         assert_eq!(parse_format("1.9.5"), Some((1, 9, 5)));
         assert!(newer_format_warning(Some((1, 9, 5))).is_none());
         assert!(newer_format_warning(None).is_none());
+        assert!(newer_format_warning(Some((2, 6, 2))).is_none());
         assert!(
-            newer_format_warning(Some((2, 0, 0)))
+            newer_format_warning(Some((2, 7, 0)))
                 .unwrap()
-                .contains("built for Appwrite 2.0.0")
+                .contains("built for Appwrite 2.7.0")
         );
         assert_eq!(parse_format("junk"), None);
+    }
+
+    #[test]
+    fn two_x_fields_reach_two_x_clients_only() {
+        let acc = json!({"$id": "u", "passwordPwned": null});
+        let mut old = acc.clone();
+        downgrade(Model::Account, &mut old, (1, 9, 5));
+        assert!(old.get("passwordPwned").is_none());
+        let mut new = acc.clone();
+        downgrade(Model::Account, &mut new, (2, 3, 0));
+        assert_eq!(new, acc);
+        let list = json!({"total": 1, "identities": [{"$id": "i", "providerIdToken": ""}]});
+        let mut old = list.clone();
+        downgrade(Model::IdentityList, &mut old, (1, 9, 5));
+        assert_eq!(old["identities"][0], json!({"$id": "i"}));
+        let mut new = list.clone();
+        downgrade(Model::IdentityList, &mut new, (2, 5, 0));
+        assert_eq!(new, list);
+        let mut token = json!({"$id": "t", "phrase": ""});
+        downgrade(Model::Token, &mut token, (1, 4, 0));
+        assert!(token.get("phrase").is_none());
     }
 }

@@ -100,6 +100,8 @@ pub enum Kind {
     Queries,
     /// A JSON object of at most `max_bytes` as PHP encodes it.
     Object { max_bytes: usize },
+    /// A redirect URL whose host must be one of the project's platforms (spec §2.7).
+    Redirect,
 }
 
 /// A default for an optional param.
@@ -205,6 +207,9 @@ pub mod p {
     }
     pub const fn object(name: &'static str, max_bytes: usize) -> Param {
         param(name, Kind::Object { max_bytes })
+    }
+    pub const fn redirect(name: &'static str) -> Param {
+        param(name, Kind::Redirect)
     }
     /// A `:name` path segment holding a plain id.
     pub const fn path_uid(name: &'static str) -> Param {

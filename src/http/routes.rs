@@ -4,17 +4,22 @@
 
 use std::sync::LazyLock;
 
-use crate::domain::project::AuthMethod::{Anonymous, EmailPassword, Jwt};
+use crate::domain::project::AuthMethod::{Anonymous, EmailOtp, EmailPassword, Jwt, MagicUrl, Phone};
 use crate::error::{ErrorType, Result};
 use crate::http::gate::Ctx;
 use crate::http::params::Args;
 use crate::http::reply::{Model, Reply};
 use crate::http::route::{Group::*, Route, URL_IP, Verb, Verb::*, h, p};
-use crate::http::{account, health, identities, jwts, logs, sessions, targets};
+use crate::http::{
+    account, health, identities, jwts, logs, recovery, sessions, targets, tokens, verification,
+};
 
 const ACCOUNT: &str = "account";
 const SESSIONS_WRITE: &str = "sessions.write";
 const TARGETS_WRITE: &str = "targets.write";
+const PUBLIC: &str = "public";
+const EMAIL_AND_IP: &[&str] = &["url:{url},email:{param-email}", "url:{url},ip:{ip}"];
+const TOKEN_EXCHANGE: &[&str] = &["ip:{ip},userId:{param-userId}"];
 
 /// Every route, one block each: method, path, SDK method and handler, then what Appwrite
 /// declares for it (spec §4), then its params and its success status and model.
@@ -61,6 +66,85 @@ pub static ROUTES: &[Route] = &[
         .scope(ACCOUNT).groups(&[Mfa]).limit(100, 3600, URL_IP)
         .params(&[p::path_uid("sessionId")])
         .returns(204, Model::None),
+    Route::new(Post, "/v1/account/sessions/token", "account.createSession", h!(tokens::create_session))
+        .scope(SESSIONS_WRITE).groups(&[Session]).limit_reset(10, 3600, TOKEN_EXCHANGE)
+        .params(&[p::custom_id("userId"), p::text("secret", 1, 256)])
+        .returns(201, Model::Session),
+    Route::new(Put, "/v1/account/sessions/magic-url", "account.updateMagicURLSession",
+               h!(tokens::create_session))
+        .scope(SESSIONS_WRITE).groups(&[Session]).limit_reset(10, 3600, TOKEN_EXCHANGE)
+        .params(&[p::custom_id("userId"), p::text("secret", 1, 256)])
+        .returns(201, Model::Session),
+    Route::new(Put, "/v1/account/sessions/phone", "account.updatePhoneSession", h!(tokens::create_session))
+        .scope(SESSIONS_WRITE).groups(&[Session]).limit(10, 3600, TOKEN_EXCHANGE)
+        .params(&[p::custom_id("userId"), p::text("secret", 1, 256)])
+        .returns(201, Model::Session),
+    Route::new(Post, "/v1/account/tokens/magic-url", "account.createMagicURLToken",
+               h!(tokens::create_magic_url_token))
+        .aliases(&["/v1/account/sessions/magic-url"])
+        .scope(SESSIONS_WRITE).auth(MagicUrl).limit(60, 3600, EMAIL_AND_IP)
+        .params(&[p::custom_id("userId"), p::email("email"), p::redirect("url").or_text(""),
+                  p::boolean("phrase").or_bool(false)])
+        .returns(201, Model::Token),
+    Route::new(Post, "/v1/account/tokens/email", "account.createEmailToken", h!(tokens::create_email_token))
+        .scope(SESSIONS_WRITE).auth(EmailOtp).limit(10, 3600, EMAIL_AND_IP)
+        .params(&[p::custom_id("userId"), p::email("email"), p::boolean("phrase").or_bool(false)])
+        .returns(201, Model::Token),
+    Route::new(Post, "/v1/account/tokens/phone", "account.createPhoneToken", h!(tokens::create_phone_token))
+        .aliases(&["/v1/account/sessions/phone"])
+        .scope(SESSIONS_WRITE).auth(Phone)
+        .limit(10, 3600, &["url:{url},phone:{param-phone}", "url:{url},ip:{ip}"])
+        .params(&[p::custom_id("userId"), p::phone("phone")])
+        .returns(201, Model::Token),
+    Route::new(Post, "/v1/account/recovery", "account.createRecovery", h!(recovery::create_recovery))
+        .scope(SESSIONS_WRITE).limit(10, 3600, EMAIL_AND_IP)
+        .params(&[p::email("email"), p::redirect("url")])
+        .returns(201, Model::Token),
+    Route::new(Put, "/v1/account/recovery", "account.updateRecovery", h!(recovery::update_recovery))
+        .scope(SESSIONS_WRITE).limit(10, 3600, &["url:{url},userId:{param-userId}"])
+        .params(&[p::uid("userId"), p::text("secret", 1, 256), p::new_password("password")])
+        .returns(200, Model::Token),
+    Route::new(Post, "/v1/account/recovery/otp", "account.createRecoveryOTP", h!(recovery::create_recovery_otp))
+        .scope(SESSIONS_WRITE).limit(10, 3600, EMAIL_AND_IP)
+        .params(&[p::email("email"), p::boolean("phrase").or_bool(false)])
+        .returns(201, Model::Token),
+    Route::new(Put, "/v1/account/recovery/otp", "account.updateRecoveryOTP", h!(recovery::update_recovery_otp))
+        .scope(SESSIONS_WRITE).limit(10, 3600, &["url:{url},userId:{param-userId}"])
+        .params(&[p::uid("userId"), p::text("secret", 1, 256), p::new_password("password")])
+        .returns(200, Model::Token),
+    Route::new(Post, "/v1/account/verifications/email", "account.createEmailVerification",
+               h!(verification::create_email_verification))
+        .aliases(&["/v1/account/verification"])
+        .scope(ACCOUNT).limit(10, 3600, &["url:{url},userId:{userId}"])
+        .params(&[p::redirect("url")])
+        .returns(201, Model::Token),
+    Route::new(Put, "/v1/account/verifications/email", "account.updateEmailVerification",
+               h!(verification::update_email_verification))
+        .aliases(&["/v1/account/verification"])
+        .scope(PUBLIC).limit(10, 3600, &["url:{url},userId:{param-userId}"])
+        .params(&[p::uid("userId"), p::text("secret", 1, 256)])
+        .returns(200, Model::Token),
+    Route::new(Post, "/v1/account/verifications/email/otp", "account.createEmailVerificationOTP",
+               h!(verification::create_email_verification_otp))
+        .scope(ACCOUNT).limit(10, 3600, &["url:{url},userId:{userId}"])
+        .params(&[p::boolean("phrase").or_bool(false)])
+        .returns(201, Model::Token),
+    Route::new(Put, "/v1/account/verifications/email/otp", "account.updateEmailVerificationOTP",
+               h!(verification::update_email_verification_otp))
+        .scope(PUBLIC).limit(10, 3600, &["url:{url},userId:{param-userId}"])
+        .params(&[p::uid("userId"), p::text("secret", 1, 256)])
+        .returns(200, Model::Token),
+    Route::new(Post, "/v1/account/verifications/phone", "account.createPhoneVerification",
+               h!(verification::create_phone_verification))
+        .aliases(&["/v1/account/verification/phone"])
+        .scope(ACCOUNT).auth(Phone).limit(10, 3600, &["url:{url},userId:{userId}", "url:{url},ip:{ip}"])
+        .returns(201, Model::Token),
+    Route::new(Put, "/v1/account/verifications/phone", "account.updatePhoneVerification",
+               h!(verification::update_phone_verification))
+        .aliases(&["/v1/account/verification/phone"])
+        .scope(PUBLIC).limit(10, 3600, &["userId:{param-userId}"])
+        .params(&[p::uid("userId"), p::text("secret", 1, 256)])
+        .returns(200, Model::Token),
     Route::new(Post, "/v1/account/jwts", "account.createJWT", h!(jwts::create_jwt))
         .aliases(&["/v1/account/jwt"])
         .scope(ACCOUNT).auth(Jwt).limit(120, 60, &["url:{url},userId:{userId}"])
@@ -265,7 +349,7 @@ mod tests {
 
     #[test]
     fn every_declaration_is_consistent() {
-        let scopes = ["public", "global", SESSIONS_WRITE, ACCOUNT, TARGETS_WRITE];
+        let scopes = [PUBLIC, "global", SESSIONS_WRITE, ACCOUNT, TARGETS_WRITE];
         let mut sdks = std::collections::HashSet::new();
         for r in ROUTES {
             assert!(scopes.contains(&r.scope), "{}: scope {}", r.sdk, r.scope);

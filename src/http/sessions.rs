@@ -22,7 +22,7 @@ fn page_origin(ctx: &Ctx) -> Option<&str> {
 
 /// The 201 of a new session: both cookies, `X-Fallback-Cookies` for cross-site clients, and
 /// the encoded session as `secret` for API-key callers only.
-fn created(ctx: &Ctx, new: NewSession) -> Reply {
+pub(crate) fn created(ctx: &Ctx, new: NewSession) -> Reply {
     let encoded = new.encoded.expose();
     let secret = if ctx.is_key() { encoded } else { "" };
     let mut reply = Reply::json(models::session(&new.session, true, secret));

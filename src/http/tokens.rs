@@ -1,0 +1,74 @@
+//! `/v1/account/tokens/*` and the token → session exchange: passwordless sign-in by email
+//! code, magic URL or phone code (spec §5.7, §5.8).
+
+use crate::domain::passwordless;
+use crate::domain::tokens::Issued;
+use crate::error::Result;
+use crate::http::gate::Ctx;
+use crate::http::models;
+use crate::http::params::Args;
+use crate::http::reply::Reply;
+use crate::http::sessions::created;
+
+/// The Token of a creation: its secret for key callers only, the phrase when asked for.
+pub(crate) fn issued(ctx: &Ctx, i: &Issued) -> Reply {
+    let secret = if ctx.is_key() { i.secret.expose() } else { "" };
+    Reply::json(models::token(&i.token, secret, &i.phrase))
+}
+
+/// `account.createEmailToken` — POST /v1/account/tokens/email.
+pub async fn create_email_token(ctx: Ctx, a: Args) -> Result<Reply> {
+    let i = passwordless::create_email_token(
+        &ctx.env(),
+        a.custom_id("userId")?,
+        a.str("email")?,
+        a.bool("phrase")?,
+    )
+    .await?;
+    Ok(issued(&ctx, &i))
+}
+
+/// Where a magic link opens when the client names no page: the project's URL, else this
+/// server's `/auth/magic-url` (Appwrite uses its console's page).
+fn default_magic_url(ctx: &Ctx) -> String {
+    match ctx.project.settings.url.as_deref().filter(|u| !u.is_empty()) {
+        Some(u) => u.to_owned(),
+        None => format!(
+            "{}://{}/auth/magic-url",
+            if ctx.request.https { "https" } else { "http" },
+            ctx.request.host
+        ),
+    }
+}
+
+/// `account.createMagicURLToken` — POST /v1/account/tokens/magic-url.
+pub async fn create_magic_url_token(ctx: Ctx, a: Args) -> Result<Reply> {
+    let url = match a.opt_str("url").filter(|u| !u.is_empty()) {
+        Some(u) => u.to_owned(),
+        None => default_magic_url(&ctx),
+    };
+    let i = passwordless::create_magic_url_token(
+        &ctx.env(),
+        a.custom_id("userId")?,
+        a.str("email")?,
+        &url,
+        a.bool("phrase")?,
+    )
+    .await?;
+    Ok(issued(&ctx, &i))
+}
+
+/// `account.createPhoneToken` — POST /v1/account/tokens/phone.
+pub async fn create_phone_token(ctx: Ctx, a: Args) -> Result<Reply> {
+    let i = passwordless::create_phone_token(&ctx.env(), a.custom_id("userId")?, a.str("phone")?)
+        .await?;
+    Ok(issued(&ctx, &i))
+}
+
+/// `account.createSession` — POST /v1/account/sessions/token, and the deprecated
+/// `account.updateMagicURLSession` / `account.updatePhoneSession`.
+pub async fn create_session(ctx: Ctx, a: Args) -> Result<Reply> {
+    let (_, new) =
+        passwordless::create_session(&ctx.env(), a.str("userId")?, a.str("secret")?).await?;
+    Ok(created(&ctx, new))
+}
