@@ -9,8 +9,8 @@ use ipnet::IpNet;
 
 use crate::config::{Config, parse_trusted_proxies};
 use crate::delivery::Delivery;
-use crate::domain::messages::Outbox;
 use crate::domain::hashing::PasswordHasher;
+use crate::domain::messages::Outbox;
 use crate::domain::project::{Project, ProjectSettings};
 use crate::domain::time::{Clock, SystemClock};
 use crate::secret::Secret;

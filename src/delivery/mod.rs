@@ -52,12 +52,14 @@ impl Default for OutboxSettings {
 
 /// Whether SMTP settings name a server.
 pub fn smtp_configured(s: Option<&SmtpSettings>) -> bool {
-    s.and_then(|s| s.host.as_deref()).is_some_and(|h| !h.is_empty())
+    s.and_then(|s| s.host.as_deref())
+        .is_some_and(|h| !h.is_empty())
 }
 
 /// Whether SMS settings name a provider.
 pub fn sms_configured(s: Option<&SmsSettings>) -> bool {
-    s.and_then(|s| s.provider.as_deref()).is_some_and(|p| !p.is_empty())
+    s.and_then(|s| s.provider.as_deref())
+        .is_some_and(|p| !p.is_empty())
 }
 
 /// The transports of every project (its own, or the instance's) and the templates.
@@ -91,7 +93,8 @@ impl Delivery {
         for p in projects {
             let own_smtp = match p.smtp.as_ref().filter(|s| smtp_configured(Some(s))) {
                 Some(s) => Some(Arc::new(
-                    Smtp::new(s, &fallback).map_err(|e| anyhow::anyhow!("project {}: {e}", p.id))?,
+                    Smtp::new(s, &fallback)
+                        .map_err(|e| anyhow::anyhow!("project {}: {e}", p.id))?,
                 )),
                 None => shared_smtp.clone(),
             };

@@ -41,7 +41,9 @@ async fn deliver(state: &AppState, row: &OutboxRow) -> Result<(), SendError> {
                 .render_sms(&message)
                 .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
             let Some(sms) = d.sms_for(&row.project_id) else {
-                return Err(SendError::Transient("no SMS provider is configured for the project".into()));
+                return Err(SendError::Transient(
+                    "no SMS provider is configured for the project".into(),
+                ));
             };
             sms.send(&message.to, &body).await
         }
@@ -51,9 +53,12 @@ async fn deliver(state: &AppState, row: &OutboxRow) -> Result<(), SendError> {
                 .render_email(&message)
                 .map_err(|e| SendError::Permanent(format!("template: {e}")))?;
             let Some(smtp) = d.email_for(&row.project_id) else {
-                return Err(SendError::Transient("no SMTP server is configured for the project".into()));
+                return Err(SendError::Transient(
+                    "no SMTP server is configured for the project".into(),
+                ));
             };
-            smtp.send(&row.id, &message.to, &message.to_name, &rendered).await
+            smtp.send(&row.id, &message.to, &message.to_name, &rendered)
+                .await
         }
     }
 }
@@ -122,7 +127,11 @@ pub async fn cycle(state: &Arc<AppState>) -> usize {
 async fn housekeeping(state: &AppState) {
     let now = state.clock.now_ms();
     let retention = crate::domain::time::seconds_to_ms(state.delivery.settings.retention);
-    match state.store.prune_messages(now.saturating_sub(retention)).await {
+    match state
+        .store
+        .prune_messages(now.saturating_sub(retention))
+        .await
+    {
         Ok(n) if n > 0 => tracing::info!(deleted = n, "outbox: pruned finished messages"),
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "outbox: cannot prune"),

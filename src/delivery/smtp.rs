@@ -41,7 +41,8 @@ impl Smtp {
             s.username.as_deref().filter(|u| !u.is_empty()),
             s.password.as_ref().filter(|p| !p.is_empty()),
         ) {
-            builder = builder.credentials(Credentials::new(user.to_owned(), pass.expose().to_owned()));
+            builder =
+                builder.credentials(Credentials::new(user.to_owned(), pass.expose().to_owned()));
         }
         let address = s
             .sender
@@ -63,7 +64,8 @@ impl Smtp {
         let reply_to = match s.reply_to.as_deref().filter(|r| !r.is_empty()) {
             Some(r) => Some(Mailbox::new(
                 None,
-                r.parse().map_err(|e| anyhow::anyhow!("smtp replyTo `{r}`: {e}"))?,
+                r.parse()
+                    .map_err(|e| anyhow::anyhow!("smtp replyTo `{r}`: {e}"))?,
             )),
             None => None,
         };
@@ -75,7 +77,13 @@ impl Smtp {
     }
 
     /// Sends one rendered email.
-    pub async fn send(&self, message_id: &str, to: &str, to_name: &str, r: &Rendered) -> Result<(), SendError> {
+    pub async fn send(
+        &self,
+        message_id: &str,
+        to: &str,
+        to_name: &str,
+        r: &Rendered,
+    ) -> Result<(), SendError> {
         let address = to
             .parse()
             .map_err(|e| SendError::Permanent(format!("recipient: {e}")))?;

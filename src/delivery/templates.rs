@@ -19,11 +19,17 @@ pub const LOCALES: &[(&str, &str)] = &[
     ("es", include_str!("../../templates/email/locales/es.json")),
     ("fr", include_str!("../../templates/email/locales/fr.json")),
     ("de", include_str!("../../templates/email/locales/de.json")),
-    ("pt-br", include_str!("../../templates/email/locales/pt-br.json")),
+    (
+        "pt-br",
+        include_str!("../../templates/email/locales/pt-br.json"),
+    ),
     ("it", include_str!("../../templates/email/locales/it.json")),
     ("nl", include_str!("../../templates/email/locales/nl.json")),
     ("ja", include_str!("../../templates/email/locales/ja.json")),
-    ("zh-cn", include_str!("../../templates/email/locales/zh-cn.json")),
+    (
+        "zh-cn",
+        include_str!("../../templates/email/locales/zh-cn.json"),
+    ),
     ("hi", include_str!("../../templates/email/locales/hi.json")),
     ("ar", include_str!("../../templates/email/locales/ar.json")),
 ];
@@ -135,10 +141,15 @@ impl Templates {
                         continue;
                     }
                     // Parse now, so a broken template fails at start, not at 3 a.m.
-                    for (ext, src) in [("html", &o.html), ("txt", &o.text), ("subject", &o.subject)] {
+                    for (ext, src) in [("html", &o.html), ("txt", &o.text), ("subject", &o.subject)]
+                    {
                         if let Some(src) = src {
-                            env.render_named_str(&format!("check.{ext}"), src, minijinja::context! {})
-                                .map_err(|e| anyhow::anyhow!("{}.{ext}: {e}", base.display()))?;
+                            env.render_named_str(
+                                &format!("check.{ext}"),
+                                src,
+                                minijinja::context! {},
+                            )
+                            .map_err(|e| anyhow::anyhow!("{}.{ext}: {e}", base.display()))?;
                         }
                     }
                     overrides.insert((p.id.clone(), locale.clone(), t.name()), o);
@@ -174,7 +185,12 @@ impl Templates {
 
     /// Renders a string of the locale table with the message's variables (no escaping: the
     /// result is text, escaped later by the HTML layout).
-    fn string(&self, table: &Value, path: &[&str], vars: &BTreeMap<String, String>) -> anyhow::Result<String> {
+    fn string(
+        &self,
+        table: &Value,
+        path: &[&str],
+        vars: &BTreeMap<String, String>,
+    ) -> anyhow::Result<String> {
         let mut v = table;
         for p in path {
             v = v.get(*p).unwrap_or(&Value::Null);
@@ -220,7 +236,10 @@ impl Templates {
             Some(p) if !p.is_empty() => self.string(table, &["phrase"], &vars)?,
             _ => String::new(),
         };
-        let mut ctx: BTreeMap<String, J> = vars.iter().map(|(k, v)| (k.clone(), J::from(v.as_str()))).collect();
+        let mut ctx: BTreeMap<String, J> = vars
+            .iter()
+            .map(|(k, v)| (k.clone(), J::from(v.as_str())))
+            .collect();
         let subject = s("subject")?;
         for (k, v) in [
             ("lang", locale.to_owned()),
@@ -233,7 +252,10 @@ impl Templates {
             ("footer", s("footer")?),
             ("thanks", self.string(table, &["thanks"], &vars)?),
             ("signature", self.string(table, &["signature"], &vars)?),
-            ("link_fallback", self.string(table, &["linkFallback"], &vars)?),
+            (
+                "link_fallback",
+                self.string(table, &["linkFallback"], &vars)?,
+            ),
             ("phrase_line", phrase_line),
         ] {
             ctx.insert(k.to_owned(), J::from(v));

@@ -30,7 +30,11 @@ pub async fn session_alert(
     if env.store.list_sessions(env.pid(), &user.id, 1).await?.total == 0 {
         return Ok(());
     }
-    let mut m = env.message(Template::SessionAlert, email, user.name.as_deref().unwrap_or_default());
+    let mut m = env.message(
+        Template::SessionAlert,
+        email,
+        user.name.as_deref().unwrap_or_default(),
+    );
     let device = if session.ua.client_name.is_empty() {
         session.user_agent.clone()
     } else {
@@ -44,7 +48,8 @@ pub async fn session_alert(
         "country".into(),
         geo::country_name_in(&session.country_code, &env.client.locale),
     );
-    m.vars.insert("month".into(), u8::from(at.month()).to_string());
+    m.vars
+        .insert("month".into(), u8::from(at.month()).to_string());
     m.vars.insert("day".into(), at.day().to_string());
     m.vars.insert("year".into(), at.year().to_string());
     m.vars.insert(

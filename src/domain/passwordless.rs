@@ -41,7 +41,11 @@ async fn user_for_email(
         return Ok(u);
     }
     check_user_limit(env, Some(tx)).await?;
-    if env.store.identity_email_taken(env.pid(), email, None).await? {
+    if env
+        .store
+        .identity_email_taken(env.pid(), email, None)
+        .await?
+    {
         return Err(match flow {
             EmailFlow::Otp => ErrorType::GeneralBadRequest,
             EmailFlow::MagicUrl => ErrorType::UserEmailAlreadyExists,
@@ -60,8 +64,11 @@ async fn user_for_email(
             .await
             .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
     }
-    tx.insert_audit(env.pid(), &env.audit(&user, "user.create", format!("user/{}", user.id)))
-        .await?;
+    tx.insert_audit(
+        env.pid(),
+        &env.audit(&user, "user.create", format!("user/{}", user.id)),
+    )
+    .await?;
     Ok(user)
 }
 
@@ -77,7 +84,8 @@ fn require_sms(env: &Env<'_>) -> Result<()> {
     if env.project.sms_enabled {
         Ok(())
     } else {
-        Err(Error::from(ErrorType::GeneralPhoneDisabled).with_message("Phone provider not configured"))
+        Err(Error::from(ErrorType::GeneralPhoneDisabled)
+            .with_message("Phone provider not configured"))
     }
 }
 
@@ -89,17 +97,35 @@ pub async fn create_email_token(
     with_phrase: bool,
 ) -> Result<Issued> {
     require_email(env)?;
-    let phrase = if with_phrase { tokens::phrase() } else { String::new() };
+    let phrase = if with_phrase {
+        tokens::phrase()
+    } else {
+        String::new()
+    };
     let code = six_digits();
     let mut tx = env.begin().await?;
     let user = user_for_email(env, &mut tx, user_id, email, EmailFlow::Otp).await?;
-    let token = tokens::new_token(env, &user.id, TokenKind::EmailOtp, &code, EMAIL_OTP_LIFETIME);
-    let mut message = env.message(Template::OtpSession, email, user.name.as_deref().unwrap_or_default());
+    let token = tokens::new_token(
+        env,
+        &user.id,
+        TokenKind::EmailOtp,
+        &code,
+        EMAIL_OTP_LIFETIME,
+    );
+    let mut message = env.message(
+        Template::OtpSession,
+        email,
+        user.name.as_deref().unwrap_or_default(),
+    );
     message.vars.insert("otp".into(), code.expose().to_owned());
     message.vars.insert("phrase".into(), phrase.clone());
     tokens::store_token(env, &mut tx, &token, Some(&message)).await?;
     env.commit(tx).await?;
-    Ok(Issued { token, secret: code, phrase })
+    Ok(Issued {
+        token,
+        secret: code,
+        phrase,
+    })
 }
 
 /// `POST /v1/account/tokens/magic-url`: a sign-in link by email, valid an hour. `url` is the
@@ -112,11 +138,21 @@ pub async fn create_magic_url_token(
     with_phrase: bool,
 ) -> Result<Issued> {
     require_email(env)?;
-    let phrase = if with_phrase { tokens::phrase() } else { String::new() };
+    let phrase = if with_phrase {
+        tokens::phrase()
+    } else {
+        String::new()
+    };
     let secret = long_secret(MAGIC_URL_BYTES);
     let mut tx = env.begin().await?;
     let user = user_for_email(env, &mut tx, user_id, email, EmailFlow::MagicUrl).await?;
-    let token = tokens::new_token(env, &user.id, TokenKind::MagicUrl, &secret, MAGIC_URL_LIFETIME);
+    let token = tokens::new_token(
+        env,
+        &user.id,
+        TokenKind::MagicUrl,
+        &secret,
+        MAGIC_URL_LIFETIME,
+    );
     let redirect = tokens::link(
         url,
         &[
@@ -126,13 +162,20 @@ pub async fn create_magic_url_token(
             ("project", env.pid()),
         ],
     );
-    let mut message =
-        env.message(Template::MagicSession, email, user.name.as_deref().unwrap_or_default());
+    let mut message = env.message(
+        Template::MagicSession,
+        email,
+        user.name.as_deref().unwrap_or_default(),
+    );
     message.vars.insert("redirect".into(), redirect);
     message.vars.insert("phrase".into(), phrase.clone());
     tokens::store_token(env, &mut tx, &token, Some(&message)).await?;
     env.commit(tx).await?;
-    Ok(Issued { token, secret, phrase })
+    Ok(Issued {
+        token,
+        secret,
+        phrase,
+    })
 }
 
 /// The fixed code of a mock number, if `phone` is one.
@@ -148,7 +191,11 @@ pub fn mock_otp(env: &Env<'_>, phone: &str) -> Option<Secret> {
 
 /// `POST /v1/account/tokens/phone`: a 6-digit code by SMS (none for a mock number), valid 15
 /// minutes. Key callers get the encoded `{id, secret}` as the token's secret.
-pub async fn create_phone_token(env: &Env<'_>, user_id: Option<String>, phone: &str) -> Result<Issued> {
+pub async fn create_phone_token(
+    env: &Env<'_>,
+    user_id: Option<String>,
+    phone: &str,
+) -> Result<Issued> {
     require_sms(env)?;
     let mock = mock_otp(env, phone);
     let code = mock.clone().unwrap_or_else(six_digits);
@@ -168,14 +215,21 @@ pub async fn create_phone_token(env: &Env<'_>, user_id: Option<String>, phone: &
                     .await
                     .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
             }
-            tx.insert_audit(env.pid(), &env.audit(&user, "user.create", format!("user/{}", user.id)))
-                .await?;
+            tx.insert_audit(
+                env.pid(),
+                &env.audit(&user, "user.create", format!("user/{}", user.id)),
+            )
+            .await?;
             user
         }
     };
     let token = tokens::new_token(env, &user.id, TokenKind::Phone, &code, PHONE_LOGIN_LIFETIME);
     let message = mock.is_none().then(|| {
-        let mut m = env.message(Template::Sms, phone, user.name.as_deref().unwrap_or_default());
+        let mut m = env.message(
+            Template::Sms,
+            phone,
+            user.name.as_deref().unwrap_or_default(),
+        );
         m.vars.insert("secret".into(), code.expose().to_owned());
         m
     });
@@ -191,14 +245,21 @@ pub async fn create_phone_token(env: &Env<'_>, user_id: Option<String>, phone: &
 /// `POST /v1/account/sessions/token` and the deprecated `PUT …/magic-url`, `PUT …/phone`
 /// (spec §5.7): any unexpired sign-in token of the user becomes a session and is consumed.
 /// Verification and recovery tokens are not sign-in tokens.
-pub async fn create_session(env: &Env<'_>, user_id: &str, secret: &str) -> Result<(UserRow, NewSession)> {
+pub async fn create_session(
+    env: &Env<'_>,
+    user_id: &str,
+    secret: &str,
+) -> Result<(UserRow, NewSession)> {
     let user = env
         .store
         .find_user(env.pid(), user_id)
         .await?
         .ok_or(ErrorType::UserInvalidToken)?;
     let sign_in = |k| {
-        matches!(k, TokenKind::MagicUrl | TokenKind::EmailOtp | TokenKind::Phone | TokenKind::Generic)
+        matches!(
+            k,
+            TokenKind::MagicUrl | TokenKind::EmailOtp | TokenKind::Phone | TokenKind::Generic
+        )
     };
     let (token, kind) = tokens::find_token(env, &user, secret, sign_in)
         .await?

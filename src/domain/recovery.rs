@@ -2,11 +2,11 @@
 //! the 2.x six-digit-code form. Each creation writes the token and its message in one unit of
 //! work; each confirmation consumes the token in the unit of work that applies it.
 
+use crate::domain::Env;
 use crate::domain::accounts::set_password;
 use crate::domain::messages::Template;
 use crate::domain::passwordless::mock_otp;
 use crate::domain::tokens::{self, Issued, TokenKind, long_secret, six_digits};
-use crate::domain::Env;
 use crate::error::{Error, ErrorType, Result};
 use crate::secret::Secret;
 use crate::store::{TokenRow, UserRow};
@@ -52,13 +52,23 @@ async fn issue_by_email(
     event: &str,
 ) -> Result<Issued> {
     let (secret, lifetime, template, kind, phrase) = match delivery {
-        Delivery::Link(_) => (long_secret(LINK_SECRET_BYTES), LIFETIME, templates.0, kinds.0, String::new()),
+        Delivery::Link(_) => (
+            long_secret(LINK_SECRET_BYTES),
+            LIFETIME,
+            templates.0,
+            kinds.0,
+            String::new(),
+        ),
         Delivery::Code { phrase } => (
             six_digits(),
             OTP_LIFETIME,
             templates.1,
             kinds.1,
-            if phrase { tokens::phrase() } else { String::new() },
+            if phrase {
+                tokens::phrase()
+            } else {
+                String::new()
+            },
         ),
     };
     let token = tokens::new_token(env, &user.id, kind, &secret, lifetime);
@@ -216,8 +226,13 @@ async fn confirm(env: &Env<'_>, user_id: &str, secret: &str, kind: TokenKind) ->
     }
     fresh.updated_at = env.now();
     tx.update_user(env.pid(), &fresh).await?;
-    env.commit_audited(tx, &fresh, "verification.update", format!("user/{}", fresh.id))
-        .await?;
+    env.commit_audited(
+        tx,
+        &fresh,
+        "verification.update",
+        format!("user/{}", fresh.id),
+    )
+    .await?;
     Ok(token)
 }
 
@@ -239,7 +254,8 @@ pub async fn update_email_verification(
 /// hour. It is a phone token like a sign-in code, so either completes the other's flow.
 pub async fn create_phone_verification(env: &Env<'_>, user: &UserRow) -> Result<Issued> {
     if !env.project.sms_enabled {
-        return Err(Error::from(ErrorType::GeneralPhoneDisabled).with_message("Phone provider not configured"));
+        return Err(Error::from(ErrorType::GeneralPhoneDisabled)
+            .with_message("Phone provider not configured"));
     }
     let Some(phone) = user.phone.as_deref().filter(|p| !p.is_empty()) else {
         return Err(ErrorType::UserPhoneNotFound.into());
@@ -251,7 +267,11 @@ pub async fn create_phone_verification(env: &Env<'_>, user: &UserRow) -> Result<
     let code = mock.clone().unwrap_or_else(six_digits);
     let token = tokens::new_token(env, &user.id, TokenKind::Phone, &code, LIFETIME);
     let message = mock.is_none().then(|| {
-        let mut m = env.message(Template::Sms, phone, user.name.as_deref().unwrap_or_default());
+        let mut m = env.message(
+            Template::Sms,
+            phone,
+            user.name.as_deref().unwrap_or_default(),
+        );
         m.vars.insert("secret".into(), code.expose().to_owned());
         m
     });
@@ -267,6 +287,10 @@ pub async fn create_phone_verification(env: &Env<'_>, user: &UserRow) -> Result<
 }
 
 /// `PUT /v1/account/verifications/phone`.
-pub async fn update_phone_verification(env: &Env<'_>, user_id: &str, secret: &str) -> Result<TokenRow> {
+pub async fn update_phone_verification(
+    env: &Env<'_>,
+    user_id: &str,
+    secret: &str,
+) -> Result<TokenRow> {
     confirm(env, user_id, secret, TokenKind::Phone).await
 }

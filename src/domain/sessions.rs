@@ -41,7 +41,13 @@ pub fn decode_session(encoded: &str) -> Option<(String, Secret)> {
 }
 
 /// A session row for `user` with a fresh secret, client fields and expiry.
-pub fn build(env: &Env<'_>, user_id: &str, provider: &str, uid: &str, factors: &[&str]) -> NewSession {
+pub fn build(
+    env: &Env<'_>,
+    user_id: &str,
+    provider: &str,
+    uid: &str,
+    factors: &[&str],
+) -> NewSession {
     let secret = random_hex(SESSION_SECRET_BYTES);
     let now = env.now();
     let duration_ms = seconds_to_ms(env.project.settings.auth.duration);

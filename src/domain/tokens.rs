@@ -96,7 +96,13 @@ pub struct Issued {
 }
 
 /// A token row for `user` of `kind` with `secret`, expiring in `lifetime_s`.
-pub fn new_token(env: &Env<'_>, user: &str, kind: TokenKind, secret: &Secret, lifetime_s: u64) -> TokenRow {
+pub fn new_token(
+    env: &Env<'_>,
+    user: &str,
+    kind: TokenKind,
+    secret: &Secret,
+    lifetime_s: u64,
+) -> TokenRow {
     let now = env.now();
     TokenRow {
         id: unique_id(),
@@ -207,18 +213,34 @@ mod tests {
     #[test]
     fn links_keep_the_callers_query_and_add_ours() {
         assert_eq!(
-            link("https://app.example.com/reset?lang=fr&secret=old#top", &[("userId", "u1"), ("secret", "s")]),
+            link(
+                "https://app.example.com/reset?lang=fr&secret=old#top",
+                &[("userId", "u1"), ("secret", "s")]
+            ),
             "https://app.example.com/reset?lang=fr&userId=u1&secret=s#top"
         );
         assert_eq!(
-            link("http://localhost/v", &[("expire", "2026-01-01T00:00:00.000+00:00")]),
+            link(
+                "http://localhost/v",
+                &[("expire", "2026-01-01T00:00:00.000+00:00")]
+            ),
             "http://localhost/v?expire=2026-01-01T00%3A00%3A00.000%2B00%3A00"
         );
     }
 
     #[test]
     fn stored_type_numbers_map_to_kinds() {
-        for k in [TokenKind::Verification, TokenKind::Recovery, TokenKind::MagicUrl, TokenKind::Phone, TokenKind::OAuth2, TokenKind::Generic, TokenKind::EmailOtp, TokenKind::RecoveryOtp, TokenKind::VerificationOtp] {
+        for k in [
+            TokenKind::Verification,
+            TokenKind::Recovery,
+            TokenKind::MagicUrl,
+            TokenKind::Phone,
+            TokenKind::OAuth2,
+            TokenKind::Generic,
+            TokenKind::EmailOtp,
+            TokenKind::RecoveryOtp,
+            TokenKind::VerificationOtp,
+        ] {
             assert_eq!(TokenKind::of(k as i64), Some(k));
         }
         assert_eq!(TokenKind::of(1), None);

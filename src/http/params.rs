@@ -223,7 +223,11 @@ fn check_redirect(s: &str, project: &Project) -> Result<(), String> {
         .split_once("://")
         .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default())
         .unwrap_or_default();
-    let written = written.rsplit('@').next().unwrap_or_default().to_ascii_lowercase();
+    let written = written
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let loopback_respelled = match parsed.host() {
         Some(url::Host::Ipv4(a)) if a.is_loopback() => !written.starts_with(&a.to_string()),
         Some(url::Host::Ipv6(a)) if a.is_loopback() => !written.starts_with("[::1]"),

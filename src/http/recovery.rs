@@ -18,7 +18,8 @@ pub async fn create_recovery(ctx: Ctx, a: Args) -> Result<Reply> {
 /// `account.createRecoveryOTP` — POST /v1/account/recovery/otp.
 pub async fn create_recovery_otp(ctx: Ctx, a: Args) -> Result<Reply> {
     let phrase = a.bool("phrase")?;
-    let i = recovery::create_recovery(&ctx.env(), a.str("email")?, Delivery::Code { phrase }).await?;
+    let i =
+        recovery::create_recovery(&ctx.env(), a.str("email")?, Delivery::Code { phrase }).await?;
     Ok(issued(&ctx, &i))
 }
 

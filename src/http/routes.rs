@@ -4,7 +4,9 @@
 
 use std::sync::LazyLock;
 
-use crate::domain::project::AuthMethod::{Anonymous, EmailOtp, EmailPassword, Jwt, MagicUrl, Phone};
+use crate::domain::project::AuthMethod::{
+    Anonymous, EmailOtp, EmailPassword, Jwt, MagicUrl, Phone,
+};
 use crate::error::{ErrorType, Result};
 use crate::http::gate::Ctx;
 use crate::http::params::Args;

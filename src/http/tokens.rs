@@ -31,7 +31,13 @@ pub async fn create_email_token(ctx: Ctx, a: Args) -> Result<Reply> {
 /// Where a magic link opens when the client names no page: the project's URL, else this
 /// server's `/auth/magic-url` (Appwrite uses its console's page).
 fn default_magic_url(ctx: &Ctx) -> String {
-    match ctx.project.settings.url.as_deref().filter(|u| !u.is_empty()) {
+    match ctx
+        .project
+        .settings
+        .url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+    {
         Some(u) => u.to_owned(),
         None => format!(
             "{}://{}/auth/magic-url",

@@ -11,8 +11,9 @@ use crate::http::tokens::issued;
 
 /// `account.createEmailVerification` — POST /v1/account/verifications/email.
 pub async fn create_email_verification(ctx: Ctx, a: Args) -> Result<Reply> {
-    let i = recovery::create_email_verification(&ctx.env(), ctx.user()?, Delivery::Link(a.str("url")?))
-        .await?;
+    let i =
+        recovery::create_email_verification(&ctx.env(), ctx.user()?, Delivery::Link(a.str("url")?))
+            .await?;
     Ok(issued(&ctx, &i))
 }
 
@@ -48,7 +49,7 @@ pub async fn create_phone_verification(ctx: Ctx, _: Args) -> Result<Reply> {
 
 /// `account.updatePhoneVerification` — PUT /v1/account/verifications/phone.
 pub async fn update_phone_verification(ctx: Ctx, a: Args) -> Result<Reply> {
-    let t = recovery::update_phone_verification(&ctx.env(), a.str("userId")?, a.str("secret")?)
-        .await?;
+    let t =
+        recovery::update_phone_verification(&ctx.env(), a.str("userId")?, a.str("secret")?).await?;
     Ok(Reply::json(models::token(&t, "", "")))
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use latchkey::domain::project::{SmsSettings, SmtpSettings};
 use latchkey::Config;
+use latchkey::domain::project::{SmsSettings, SmtpSettings};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -51,11 +51,7 @@ impl Mail {
     pub fn link(&self) -> String {
         let t = self.text();
         let start = t.find("http").expect("a link in the email");
-        t[start..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_owned()
+        t[start..].split_whitespace().next().unwrap().to_owned()
     }
     /// The query parameter `name` of the link.
     pub fn link_param(&self, name: &str) -> String {
@@ -108,9 +104,12 @@ impl MailSink {
     /// (Re)starts the server on the same port and folder.
     pub async fn resume(&mut self, reject: Option<u16>) {
         let mut cmd = tokio::process::Command::new(python());
-        cmd.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py"))
-            .arg(self.port.to_string())
-            .arg(&self.dir);
+        cmd.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/smtp_sink.py"
+        ))
+        .arg(self.port.to_string())
+        .arg(&self.dir);
         if let Some(code) = reject {
             cmd.arg("--reject").arg(code.to_string());
         }
@@ -118,7 +117,9 @@ impl MailSink {
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .expect("python3 with aiosmtpd (set LATCHKEY_TEST_PYTHON; scripts/test.sh installs it)");
+            .expect(
+                "python3 with aiosmtpd (set LATCHKEY_TEST_PYTHON; scripts/test.sh installs it)",
+            );
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let ready = tokio::time::timeout(ARRIVAL, lines.next_line())
             .await
@@ -172,7 +173,10 @@ impl MailSink {
             if got.len() >= n {
                 return got;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{n} message(s) to {to} did not arrive; got {got:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{n} message(s) to {to} did not arrive; got {got:?}"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -217,10 +221,16 @@ impl Captured {
             .collect()
     }
     pub fn form_field(&self, k: &str) -> Option<String> {
-        self.form().into_iter().find(|(n, _)| n == k).map(|(_, v)| v)
+        self.form()
+            .into_iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v)
     }
     pub fn header(&self, k: &str) -> &str {
-        self.headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -237,7 +247,13 @@ pub struct SmsEndpoint {
     state: Provider,
 }
 
-async fn capture(State(p): State<Provider>, method: Method, uri: Uri, headers: HeaderMap, body: String) -> (StatusCode, String) {
+async fn capture(
+    State(p): State<Provider>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
     p.seen.lock().unwrap().push(Captured {
         method: method.to_string(),
         path: uri.path().to_owned(),
@@ -254,7 +270,9 @@ impl SmsEndpoint {
             seen: Arc::default(),
             answer: Arc::new(Mutex::new((status, body.to_string()))),
         };
-        let app = axum::Router::new().fallback(capture).with_state(state.clone());
+        let app = axum::Router::new()
+            .fallback(capture)
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
@@ -280,7 +298,10 @@ impl SmsEndpoint {
             if got.len() >= n {
                 return got;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{n} SMS request(s) did not arrive");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{n} SMS request(s) did not arrive"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

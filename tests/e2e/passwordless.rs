@@ -13,7 +13,12 @@ async fn app_with_mail() -> (TestApp, MailSink) {
     (app, sink)
 }
 
-async fn exchange(app: &TestApp, path_method: (Method, &str), user_id: &str, secret: &str) -> reqwest::Response {
+async fn exchange(
+    app: &TestApp,
+    path_method: (Method, &str),
+    user_id: &str,
+    secret: &str,
+) -> reqwest::Response {
     app.req(path_method.0, path_method.1)
         .json(&json!({"userId": user_id, "secret": secret}))
         .send()
@@ -43,15 +48,25 @@ async fn an_emailed_code_signs_in_creates_the_user_and_verifies_the_email() {
     let mail = sink.wait_for(&email).await;
     assert_eq!(mail.subject(), "OTP for Test App Login");
     assert_eq!(mail.field("content_type"), "multipart/alternative");
-    assert!(mail.field("from").contains("auth@latchkey.test"), "{}", mail.field("from"));
+    assert!(
+        mail.field("from").contains("auth@latchkey.test"),
+        "{}",
+        mail.field("from")
+    );
     let code = mail.code();
     assert!(
-        mail.text().contains(&format!("Use OTP {code} to sign in to Test App. Expires in 15 minutes.")),
+        mail.text().contains(&format!(
+            "Use OTP {code} to sign in to Test App. Expires in 15 minutes."
+        )),
         "{}",
         mail.text()
     );
     assert!(mail.text().contains(&phrase) && mail.html().contains(&phrase));
-    assert!(mail.html().contains(&code) && !mail.html().contains("http://") && !mail.html().contains("src="));
+    assert!(
+        mail.html().contains(&code)
+            && !mail.html().contains("http://")
+            && !mail.html().contains("src=")
+    );
     assert!(mail.field("message_id").ends_with("@latchkey>"));
 
     let user_id = token["userId"].as_str().unwrap();
@@ -66,7 +81,10 @@ async fn an_emailed_code_signs_in_creates_the_user_and_verifies_the_email() {
         .json()
         .await
         .unwrap();
-    assert_eq!((session["provider"].as_str(), session["factors"].clone()), (Some("token"), json!(["email"])));
+    assert_eq!(
+        (session["provider"].as_str(), session["factors"].clone()),
+        (Some("token"), json!(["email"]))
+    );
     let account: Value = app
         .as_user(Method::GET, "/v1/account", &login)
         .send()
@@ -99,11 +117,20 @@ async fn a_magic_link_opens_the_given_page_and_works_once() {
     assert_eq!(token["phrase"], "");
     let mail = sink.wait_for(&email).await;
     assert_eq!(mail.subject(), "Test App Login");
-    assert!(mail.text().contains("Sign in to Test App with your secure link. Expires in 1 hour."));
+    assert!(
+        mail.text()
+            .contains("Sign in to Test App with your secure link. Expires in 1 hour.")
+    );
     let link = mail.link();
-    assert!(link.starts_with("http://localhost:3000/done?lang=fr&userId="), "{link}");
+    assert!(
+        link.starts_with("http://localhost:3000/done?lang=fr&userId="),
+        "{link}"
+    );
     let html = mail.html().replace("&#x2f;", "/").replace("&amp;", "&");
-    assert!(html.contains(&format!("href=\"{link}\"")), "the HTML button carries the same link");
+    assert!(
+        html.contains(&format!("href=\"{link}\"")),
+        "the HTML button carries the same link"
+    );
     assert_eq!(mail.link_param("project"), PROJECT);
     assert_eq!(mail.link_param("expire"), token["expire"].as_str().unwrap());
     let secret = mail.link_param("secret");
@@ -111,14 +138,25 @@ async fn a_magic_link_opens_the_given_page_and_works_once() {
     let user_id = mail.link_param("userId");
 
     // The deprecated PUT route is the same exchange.
-    let r = exchange(&app, (Method::PUT, "/v1/account/sessions/magic-url"), &user_id, &secret).await;
+    let r = exchange(
+        &app,
+        (Method::PUT, "/v1/account/sessions/magic-url"),
+        &user_id,
+        &secret,
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let session: Value = r.json().await.unwrap();
     assert_eq!(session["provider"], "magic-url");
     let r = exchange(&app, SESSION_TOKEN, &user_id, &secret).await;
     assert_error(r, 401, "user_invalid_token").await;
     // A magic-URL user has no email target (appwrite 1.9.6 createMagicURLToken).
-    let r = app.req(Method::POST, "/v1/account/tokens/magic-url").json(&json!({"userId": "unique()", "email": email})).send().await.unwrap();
+    let r = app
+        .req(Method::POST, "/v1/account/tokens/magic-url")
+        .json(&json!({"userId": "unique()", "email": email}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201, "an existing user gets a new link");
 }
 
@@ -127,10 +165,22 @@ async fn redirects_outside_the_platforms_are_refused_and_nothing_is_written() {
     let (app, sink) = app_with_mail().await;
     let email = unique_email();
     for (url, message) in [
-        ("https://evil.example.org/x", "Invalid `url` param: Invalid URI. Register your new client (evil.example.org) as a new Web platform on your project console dashboard"),
-        ("http://127.0.0.2/x", "Invalid `url` param: Invalid URI. Register your new client (127.0.0.2) as a new Web platform on your project console dashboard"),
-        ("http://[0:0:0:0:0:0:0:1]/x", "Invalid `url` param: Invalid URI. Register your new client ([::1]) as a new Web platform on your project console dashboard"),
-        ("localhost/verification", "Invalid `url` param: Invalid URI."),
+        (
+            "https://evil.example.org/x",
+            "Invalid `url` param: Invalid URI. Register your new client (evil.example.org) as a new Web platform on your project console dashboard",
+        ),
+        (
+            "http://127.0.0.2/x",
+            "Invalid `url` param: Invalid URI. Register your new client (127.0.0.2) as a new Web platform on your project console dashboard",
+        ),
+        (
+            "http://[0:0:0:0:0:0:0:1]/x",
+            "Invalid `url` param: Invalid URI. Register your new client ([::1]) as a new Web platform on your project console dashboard",
+        ),
+        (
+            "localhost/verification",
+            "Invalid `url` param: Invalid URI.",
+        ),
     ] {
         let r = app
             .req(Method::POST, "/v1/account/tokens/magic-url")
@@ -138,9 +188,17 @@ async fn redirects_outside_the_platforms_are_refused_and_nothing_is_written() {
             .send()
             .await
             .unwrap();
-        assert_eq!(assert_error(r, 400, "general_argument_invalid").await, message, "{url}");
+        assert_eq!(
+            assert_error(r, 400, "general_argument_invalid").await,
+            message,
+            "{url}"
+        );
     }
-    for url in ["http://127.0.0.1:8000/x", "http://[::1]/x", "https://app.example.com/x"] {
+    for url in [
+        "http://127.0.0.1:8000/x",
+        "http://[::1]/x",
+        "https://app.example.com/x",
+    ] {
         let r = app
             .req(Method::POST, "/v1/account/tokens/magic-url")
             .json(&json!({"userId": "unique()", "email": unique_email(), "url": url}))
@@ -162,13 +220,39 @@ async fn without_delivery_the_routes_answer_503_and_disabled_methods_501() {
     .await;
     let send = |path: &'static str, body: Value| app.req(Method::POST, path).json(&body).send();
     let email = unique_email();
-    let r = send("/v1/account/tokens/magic-url", json!({"userId": "unique()", "email": email})).await.unwrap();
-    assert_eq!(assert_error(r, 503, "general_smtp_disabled").await, "SMTP disabled");
-    let r = send("/v1/account/recovery", json!({"email": email, "url": "http://localhost/r"})).await.unwrap();
+    let r = send(
+        "/v1/account/tokens/magic-url",
+        json!({"userId": "unique()", "email": email}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        assert_error(r, 503, "general_smtp_disabled").await,
+        "SMTP disabled"
+    );
+    let r = send(
+        "/v1/account/recovery",
+        json!({"email": email, "url": "http://localhost/r"}),
+    )
+    .await
+    .unwrap();
     assert_error(r, 503, "general_smtp_disabled").await;
-    let r = send("/v1/account/tokens/phone", json!({"userId": "unique()", "phone": "+16505550199"})).await.unwrap();
-    assert_eq!(assert_error(r, 503, "general_phone_disabled").await, "Phone provider not configured");
-    let r = send("/v1/account/tokens/email", json!({"userId": "unique()", "email": email})).await.unwrap();
+    let r = send(
+        "/v1/account/tokens/phone",
+        json!({"userId": "unique()", "phone": "+16505550199"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        assert_error(r, 503, "general_phone_disabled").await,
+        "Phone provider not configured"
+    );
+    let r = send(
+        "/v1/account/tokens/email",
+        json!({"userId": "unique()", "email": email}),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         assert_error(r, 501, "user_auth_method_unsupported").await,
         "Email OTP authentication is disabled for this project"
@@ -193,7 +277,13 @@ async fn an_expired_code_is_refused_and_key_callers_see_secrets() {
     let code = sink.wait_for(&email).await.code();
     assert_eq!(token["secret"], code.as_str(), "an API key sees the code");
     app.clock.advance(901_000);
-    let r = exchange(&app, SESSION_TOKEN, token["userId"].as_str().unwrap(), &code).await;
+    let r = exchange(
+        &app,
+        SESSION_TOKEN,
+        token["userId"].as_str().unwrap(),
+        &code,
+    )
+    .await;
     assert_error(r, 401, "user_invalid_token").await;
     let r = exchange(&app, SESSION_TOKEN, "nobody", "123456").await;
     assert_error(r, 401, "user_invalid_token").await;
@@ -222,12 +312,34 @@ async fn a_mock_number_signs_in_with_its_fixed_code_and_sends_nothing() {
     let token: Value = r.json().await.unwrap();
     let user_id = token["userId"].as_str().unwrap();
     // A key caller's secret is the encoded {id, secret}, not the bare code (spec §12.2).
-    assert_eq!(token["secret"], latchkey::domain::sessions::encode_session(user_id, "123456"));
-    let r = exchange(&app, (Method::PUT, "/v1/account/sessions/phone"), user_id, "123456").await;
+    assert_eq!(
+        token["secret"],
+        latchkey::domain::sessions::encode_session(user_id, "123456")
+    );
+    let r = exchange(
+        &app,
+        (Method::PUT, "/v1/account/sessions/phone"),
+        user_id,
+        "123456",
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let login = login_from(r).await;
-    let account: Value = app.as_user(Method::GET, "/v1/account", &login).send().await.unwrap().json().await.unwrap();
-    assert_eq!((account["phone"].as_str(), account["phoneVerification"].as_bool()), (Some("+16505550101"), Some(true)));
+    let account: Value = app
+        .as_user(Method::GET, "/v1/account", &login)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            account["phone"].as_str(),
+            account["phoneVerification"].as_bool()
+        ),
+        (Some("+16505550101"), Some(true))
+    );
     assert_eq!(account["targets"][0]["providerType"], "sms");
     assert!(sms.requests().is_empty(), "a mock number receives no SMS");
 }
@@ -255,20 +367,43 @@ async fn session_alerts_tell_of_every_new_session_but_the_first_and_email_ones()
     assert_eq!(r.status(), 201);
     let alert = sink.wait_for(&email).await;
     assert!(alert.subject().contains("Test App"), "{}", alert.subject());
-    assert_ne!(alert.subject(), "Security alert: new session on your Test App account", "German, not English");
-    assert!(alert.text().contains("Chrome") && alert.text().contains("127.0.0.1"), "{}", alert.text());
+    assert_ne!(
+        alert.subject(),
+        "Security alert: new session on your Test App account",
+        "German, not English"
+    );
+    assert!(
+        alert.text().contains("Chrome") && alert.text().contains("127.0.0.1"),
+        "{}",
+        alert.text()
+    );
     // An email-code sign-in proves the inbox: no alert for it.
-    let r = app.req(Method::POST, "/v1/account/tokens/email").json(&json!({"userId": "unique()", "email": email})).send().await.unwrap();
-    let user_id = r.json::<Value>().await.unwrap()["userId"].as_str().unwrap().to_owned();
+    let r = app
+        .req(Method::POST, "/v1/account/tokens/email")
+        .json(&json!({"userId": "unique()", "email": email}))
+        .send()
+        .await
+        .unwrap();
+    let user_id = r.json::<Value>().await.unwrap()["userId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let code = sink.wait_for_n(&email, 2).await[1].code();
     let r = exchange(&app, SESSION_TOKEN, &user_id, &code).await;
     assert_eq!(r.status(), 201);
     app.login(&email, PASSWORD).await;
     drained(&app).await;
-    let subjects: Vec<String> = sink.to(&email).iter().map(|m| m.subject().to_owned()).collect();
+    let subjects: Vec<String> = sink
+        .to(&email)
+        .iter()
+        .map(|m| m.subject().to_owned())
+        .collect();
     assert_eq!(subjects.len(), 3, "alert, code, alert: {subjects:?}");
     assert_eq!(subjects[1], "OTP for Test App Login");
-    assert_eq!(subjects[2], "Security alert: new session on your Test App account");
+    assert_eq!(
+        subjects[2],
+        "Security alert: new session on your Test App account"
+    );
 }
 
 /// Waits until the outbox has nothing pending: every accepted message was handed over.
@@ -285,7 +420,11 @@ pub async fn drained(app: &TestApp) {
 #[tokio::test]
 async fn emails_follow_the_locale_with_english_as_the_fallback() {
     let (app, sink) = app_with_mail().await;
-    for (locale, subject_part, rtl) in [("ar", "Test App", true), ("fr-CA", "Test App", false), ("xx", "OTP for Test App Login", false)] {
+    for (locale, subject_part, rtl) in [
+        ("ar", "Test App", true),
+        ("fr-CA", "Test App", false),
+        ("xx", "OTP for Test App Login", false),
+    ] {
         let email = unique_email();
         let r = app
             .req(Method::POST, "/v1/account/tokens/email")
@@ -296,10 +435,18 @@ async fn emails_follow_the_locale_with_english_as_the_fallback() {
             .unwrap();
         assert_eq!(r.status(), 201);
         let m = sink.wait_for(&email).await;
-        assert!(m.subject().contains(subject_part), "{locale}: {}", m.subject());
+        assert!(
+            m.subject().contains(subject_part),
+            "{locale}: {}",
+            m.subject()
+        );
         assert_eq!(m.html().contains("dir=\"rtl\""), rtl, "{locale}");
         if locale == "fr-CA" {
-            assert_ne!(m.subject(), "OTP for Test App Login", "fr-CA falls back to fr");
+            assert_ne!(
+                m.subject(),
+                "OTP for Test App Login",
+                "fr-CA falls back to fr"
+            );
         }
     }
 }

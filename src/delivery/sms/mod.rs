@@ -28,6 +28,9 @@ pub struct Sms {
     client: reqwest::Client,
 }
 
+/// How an adapter reads its provider's answer: `Err` carries the provider's error text.
+type Check = fn(u16, &serde_json::Value) -> Result<(), String>;
+
 /// What a provider adapter needs to build its request.
 pub(crate) struct Request<'a> {
     pub base: &'a str,
@@ -42,7 +45,11 @@ pub(crate) struct Request<'a> {
 impl Sms {
     /// A provider from settings; unknown providers are refused at start.
     pub fn new(s: &SmsSettings) -> anyhow::Result<Self> {
-        let provider = s.provider.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let provider = s
+            .provider
+            .as_deref()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         anyhow::ensure!(
             PROVIDERS.contains(&provider.as_str()),
             "sms provider `{provider}`: expected one of {}",
@@ -79,21 +86,36 @@ impl Sms {
             to,
             body,
         };
-        let (builder, check): (reqwest::RequestBuilder, fn(u16, &serde_json::Value) -> Result<(), String>) =
-            match self.provider.as_str() {
-                "twilio" => (twilio::request(&self.client, &req(twilio::BASE)), twilio::check),
-                "vonage" => (vonage::request(&self.client, &req(vonage::BASE)), vonage::check),
-                "textmagic" => (textmagic::request(&self.client, &req(textmagic::BASE)), textmagic::check),
-                "telesign" => (telesign::request(&self.client, &req(telesign::BASE)), telesign::check),
-                _ => (msg91::request(&self.client, &req(msg91::BASE)), msg91::check),
-            };
+        let (builder, check): (reqwest::RequestBuilder, Check) = match self.provider.as_str() {
+            "twilio" => (
+                twilio::request(&self.client, &req(twilio::BASE)),
+                twilio::check,
+            ),
+            "vonage" => (
+                vonage::request(&self.client, &req(vonage::BASE)),
+                vonage::check,
+            ),
+            "textmagic" => (
+                textmagic::request(&self.client, &req(textmagic::BASE)),
+                textmagic::check,
+            ),
+            "telesign" => (
+                telesign::request(&self.client, &req(telesign::BASE)),
+                telesign::check,
+            ),
+            _ => (
+                msg91::request(&self.client, &req(msg91::BASE)),
+                msg91::check,
+            ),
+        };
         let response = builder
             .send()
             .await
             .map_err(|e| SendError::Transient(format!("{}: {e}", self.provider)))?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        let json: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
         check(status, &json).map_err(|e| {
             let e = format!("{} {status}: {e}", self.provider);
             // A refused request (bad number, bad credentials) will be refused again; a

@@ -17,7 +17,9 @@ pub fn request(c: &reqwest::Client, r: &Request<'_>) -> reqwest::RequestBuilder 
 }
 
 pub fn check(status: u16, json: &serde_json::Value) -> Result<(), String> {
-    let code = json.pointer("/status/code").and_then(serde_json::Value::as_i64);
+    let code = json
+        .pointer("/status/code")
+        .and_then(serde_json::Value::as_i64);
     if (200..300).contains(&status) && code.is_none_or(|c| c < 300) {
         Ok(())
     } else {

@@ -12,9 +12,12 @@ pub fn request(c: &reqwest::Client, r: &Request<'_>) -> reqwest::RequestBuilder 
     } else {
         form.push(("From", r.from));
     }
-    c.post(format!("{}/2010-04-01/Accounts/{}/Messages.json", r.base, r.user))
-        .basic_auth(r.user, Some(r.secret))
-        .form(&form)
+    c.post(format!(
+        "{}/2010-04-01/Accounts/{}/Messages.json",
+        r.base, r.user
+    ))
+    .basic_auth(r.user, Some(r.secret))
+    .form(&form)
 }
 
 pub fn check(status: u16, json: &serde_json::Value) -> Result<(), String> {
