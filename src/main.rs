@@ -85,6 +85,8 @@ async fn main() -> anyhow::Result<()> {
                 cfg.file = Config::load_file(&path)?;
                 cfg.has_config_file = true;
             }
+            cfg.file.apply_env(|k| std::env::var(k).ok())?;
+            cfg.file.validate()?;
             let listener = tokio::net::TcpListener::bind(&cfg.listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("--listen {}: {e}", cfg.listen))?;

@@ -270,3 +270,127 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_0() {
     );
     assert!(status.success(), "{status:?}");
 }
+
+/// The outage promise (README "Delivery"): the SMTP server is down when a recovery email is
+/// accepted, latchkey is killed with SIGKILL, started again, and the SMTP server comes back:
+/// exactly one email arrives, and its link works.
+#[tokio::test]
+async fn an_accepted_email_survives_an_smtp_outage_and_a_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("latchkey.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsender = \"auth@latchkey.test\"\n\
+             [[projects]]\nid = \"p\"\nname = \"Outage\"\n\
+             [[projects.platforms]]\ntype = \"web\"\nhostname = \"localhost\"\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let args = ["--config", config.to_str().unwrap()];
+    let server = start(&args, &data);
+    let http = reqwest::Client::new();
+    let call = |url: &str, method: reqwest::Method, path: &str, body: serde_json::Value| {
+        http.request(method, format!("{url}{path}"))
+            .header("x-appwrite-project", "p")
+            .json(&body)
+            .send()
+    };
+    let r = call(&server.url, reqwest::Method::POST, "/v1/account", serde_json::json!({"userId": "unique()", "email": "o@example.com", "password": "password-123"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let user_id = r.json::<serde_json::Value>().await.unwrap()["$id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = call(
+        &server.url,
+        reqwest::Method::POST,
+        "/v1/account/recovery",
+        serde_json::json!({"email": "o@example.com", "url": "http://localhost/reset"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201, "accepted while the SMTP server is down");
+
+    let mut killed = server.child;
+    killed.kill().unwrap(); // SIGKILL
+    killed.wait().unwrap();
+    let server = start(&args, &data);
+
+    let mail_dir = dir.path().join("mail");
+    let python = std::env::var("LATCHKEY_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let mut sink = Command::new(&python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/smtp_sink.py"
+        ))
+        .arg(port.to_string())
+        .arg(&mail_dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 with aiosmtpd (scripts/test.sh sets LATCHKEY_TEST_PYTHON)");
+    let mut ready = String::new();
+    BufReader::new(sink.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert!(
+        ready.starts_with("READY"),
+        "smtp sink: {ready:?} (is aiosmtpd installed for {python}?)"
+    );
+
+    // Wait until the outbox has nothing pending (it retries with backoff), then count.
+    let db = format!("sqlite://{}?mode=ro", data.join("latchkey.db").display());
+    let mut pending = -1i64;
+    for _ in 0..600 {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        pending = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pending, 0, "the message left the outbox");
+    let mails: Vec<serde_json::Value> = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1, "exactly one email: {mails:?}");
+    let text = mails[0]["text"].as_str().unwrap();
+    let link = text[text.find("http://localhost/reset").unwrap()..]
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let secret = url::Url::parse(link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "secret")
+        .unwrap()
+        .1
+        .into_owned();
+    let r = call(
+        &server.url,
+        reqwest::Method::PUT,
+        "/v1/account/recovery",
+        serde_json::json!({"userId": user_id, "secret": secret, "password": "after-the-outage"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "the link from the email works");
+    sink.kill().unwrap();
+    let _ = sink.wait();
+    assert!(terminate(server).success());
+}
