@@ -16,8 +16,11 @@ passed=0
 failed=0
 failures=()
 
+sink_pids=()
+
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  for p in "${sink_pids[@]+"${sink_pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
   "$root/scripts/postgres.sh" stop "$pg_dir" || true
   rm -rf "$work"
 }
@@ -51,6 +54,13 @@ suite "cargo clippy -D warnings" cargo clippy --all-targets --quiet -- -D warnin
 step "build"
 cargo build --tests --bins --quiet
 
+# The real SMTP server of the tests (PyPI aiosmtpd), in its own virtualenv.
+step "install aiosmtpd"
+support_venv="tests/support/.venv"
+[ -x "$support_venv/bin/python" ] || python3 -m venv "$support_venv"
+"$support_venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
+export LATCHKEY_TEST_PYTHON="$root/$support_venv/bin/python"
+
 step "start PostgreSQL"
 pg_url=$("$root/scripts/postgres.sh" start "$pg_dir" "$(free_port)")
 echo "$pg_url"
@@ -61,7 +71,7 @@ suite "cargo test on PostgreSQL (store, e2e)" \
 
 step "install the pinned SDKs"
 (cd tests/sdk/node && npm ci --no-audit --no-fund --loglevel=error)
-for v in 22.2.0 10.0.0; do
+for v in 27.0.0 22.2.0 10.0.0; do
   venv="tests/sdk/python/.venv-$v"
   [ -x "$venv/bin/pytest" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "appwrite==$v" "pytest==8.3.4"
@@ -70,12 +80,36 @@ export CARGO_TARGET_DIR="$root/target/sdk-rust"
 (cd tests/sdk/rust && cargo build --tests --quiet)
 unset CARGO_TARGET_DIR
 
+# Starts a delivery sink (smtp_sink.py or sms_sink.py) on a free port; prints the port.
+start_sink() {
+  local script=$1 folder=$2 port
+  port=$(free_port)
+  "$LATCHKEY_TEST_PYTHON" "tests/support/$script" "$port" "$folder" >"$folder.out" 2>"$folder.log" &
+  sink_pids+=($!)
+  for _ in $(seq 1 100); do
+    grep -q READY "$folder.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  echo "$port"
+}
+
+# The SDK suites read emails and SMS from these folders.
+export LATCHKEY_MAIL_DIR="$work/mail" LATCHKEY_SMS_DIR="$work/sms"
+smtp_port=$(start_sink smtp_sink.py "$LATCHKEY_MAIL_DIR")
+sms_port=$(start_sink sms_sink.py "$LATCHKEY_SMS_DIR")
+sdk_config="$work/sdk.toml"
+{
+  cat tests/sdk/latchkey.toml
+  printf '\n[smtp]\nhost = "127.0.0.1"\nport = %s\nsender = "auth@latchkey.test"\nsenderName = "Latchkey SDK tests"\n' "$smtp_port"
+  printf '\n[sms]\nprovider = "twilio"\nfrom = "+15550001111"\nusername = "ACsdk"\npassword = "sdk-twilio-token"\nendpoint = "http://127.0.0.1:%s"\n' "$sms_port"
+} >"$sdk_config"
+
 # Starts the real binary on a backend and exports LATCHKEY_ENDPOINT.
 start_server() {
   local data=$1
   shift
   "$root/target/debug/latchkey" serve --listen 127.0.0.1:0 --data "$data" \
-    --config tests/sdk/latchkey.toml "$@" >"$data.out" 2>"$data.log" &
+    --config "$sdk_config" "$@" >"$data.out" 2>"$data.log" &
   server_pid=$!
   for _ in $(seq 1 100); do
     grep -q 'listening on' "$data.out" 2>/dev/null && break
@@ -106,9 +140,9 @@ for backend in sqlite postgres; do
     start_server "$data"
   fi
   echo "latchkey on $backend at $LATCHKEY_ENDPOINT"
-  suite "SDK node-appwrite 27.1.0 + 16.0.0 + 11.1.1, appwrite (web) 26.2.0 on $backend" \
+  suite "SDK node-appwrite 27.1.0 + 16.0.0 + 11.1.1, appwrite (web) 28.0.0 + 26.2.0 on $backend" \
     sh -c 'cd tests/sdk/node && node --test --test-reporter=spec'
-  for v in 22.2.0 10.0.0; do
+  for v in 27.0.0 22.2.0 10.0.0; do
     suite "SDK PyPI appwrite $v on $backend" \
       sh -c "cd tests/sdk/python && .venv-$v/bin/pytest -q -p no:cacheprovider test_account.py"
   done
