@@ -123,11 +123,13 @@ pub async fn create_account(
     {
         return Err(ErrorType::PasswordPersonalData.into());
     }
-    let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
     let now = env.now();
     let mut user = new_user(requested_id.unwrap_or_else(unique_id), now);
     user.name = name;
     set_email(&mut user, &email)?;
+    // Checked before the (costly) hash; Appwrite hashes first, with the same outcome.
+    crate::domain::email_policy::check(env, &user)?;
+    let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
     set_password(&mut user, stored, auth.password_history, now);
 
     let mut tx = env.begin().await?;
@@ -288,6 +290,9 @@ pub async fn update_email(
     {
         return Err(ErrorType::GeneralBadRequest.into());
     }
+    let mut changed = user.clone();
+    set_email(&mut changed, &email)?;
+    crate::domain::email_policy::check(env, &changed)?;
     ensure_target_free(env, user.email.as_deref(), &email).await?;
     save_contact(
         env,

@@ -16,7 +16,10 @@ pub fn check(env: &Env<'_>, user: &UserRow) -> Result<()> {
     if auth.disposable_emails && user.email_is_disposable == Some(true) {
         return Err(ErrorType::UserEmailDisposable.into());
     }
-    if auth.canonical_emails && user.email_is_canonical == Some(false) {
+    // `emailIsCanonical` says the provider's aliases are known; the policy asks that the
+    // address already be its canonical form (no dots or `+tag` that fold away).
+    if auth.canonical_emails && user.email_canonical.is_some() && user.email_canonical != user.email
+    {
         return Err(ErrorType::UserEmailNotCanonical.into());
     }
     if auth.free_emails && user.email_is_free == Some(true) {

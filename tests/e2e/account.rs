@@ -482,3 +482,55 @@ async fn delete_account_removes_the_user_its_sessions_and_frees_the_email() {
     assert_error(r, 401, "general_unauthorized_scope").await;
     app.signup(&email).await;
 }
+
+#[tokio::test]
+async fn email_policies_refuse_disposable_aliased_free_and_non_corporate_addresses() {
+    let app = spawn_with(with_project(|p| {
+        p.auth.disposable_emails = true;
+        p.auth.canonical_emails = true;
+        p.auth.free_emails = true;
+    }))
+    .await;
+    let signup = |email: &'static str| {
+        app.req(Method::POST, "/v1/account")
+            .json(&json!({"userId": "unique()", "email": email, "password": PASSWORD}))
+            .send()
+    };
+    assert_error(
+        signup("someone@mailinator.com").await.unwrap(),
+        400,
+        "user_email_disposable",
+    )
+    .await;
+    assert_error(
+        signup("some.one+tag@gmail.com").await.unwrap(),
+        400,
+        "user_email_not_canonical",
+    )
+    .await;
+    assert_error(
+        signup("someone@gmail.com").await.unwrap(),
+        400,
+        "user_email_free",
+    )
+    .await;
+    assert_eq!(signup("someone@acme-corp.com").await.unwrap().status(), 201);
+    // Changing the email meets the same policies.
+    let login = app.login("someone@acme-corp.com", PASSWORD).await;
+    let r = app
+        .as_user(Method::PATCH, "/v1/account/email", &login)
+        .json(&json!({"email": "other@mailinator.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "user_email_disposable").await;
+
+    let corporate = spawn_with(with_project(|p| p.auth.corporate_emails = true)).await;
+    let r = corporate
+        .req(Method::POST, "/v1/account")
+        .json(&json!({"userId": "unique()", "email": "someone@yahoo.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "user_email_not_corporate").await;
+}
