@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::domain::messages::{Message, Template};
 use crate::domain::project::ProjectSettings;
 
-/// The locales we ship texts for; any other falls back by language, then to English.
+/// The texts of each locale of [`crate::domain::locale::LOCALES`], in that order.
 pub const LOCALES: &[(&str, &str)] = &[
     ("en", include_str!("../../templates/email/locales/en.json")),
     ("es", include_str!("../../templates/email/locales/es.json")),
@@ -163,16 +163,9 @@ impl Templates {
         })
     }
 
-    /// The locale we have texts for: the exact code, else its language, else English.
+    /// The locale we have texts for (see [`crate::domain::locale::resolve`]).
     pub fn resolve_locale(&self, requested: &str) -> &'static str {
-        let lower = requested.to_ascii_lowercase().replace('_', "-");
-        let language = lower.split('-').next().unwrap_or_default();
-        LOCALES
-            .iter()
-            .map(|(c, _)| *c)
-            .find(|c| *c == lower)
-            .or_else(|| LOCALES.iter().map(|(c, _)| *c).find(|c| *c == language))
-            .unwrap_or("en")
+        crate::domain::locale::resolve(requested)
     }
 
     fn find_override(&self, m: &Message, locale: &str) -> Option<&Override> {

@@ -30,6 +30,7 @@ struct IsoCountry {
 pub fn warm_up() {
     LazyLock::force(&READER);
     LazyLock::force(&COUNTRY_NAMES);
+    LazyLock::force(&LOCALISED_NAMES);
 }
 
 /// Lower-case ISO country code of `ip`, or `--` when unknown (private ranges included).
@@ -46,10 +47,46 @@ pub fn country_code(ip: &str) -> String {
         .unwrap_or_else(|| "--".into())
 }
 
-/// The name of a stored country code in `locale` (English when the locale has no name for it);
-/// `Unknown` for `--` and anything unlisted.
-pub fn country_name_in(code: &str, _locale: &str) -> String {
-    country_name(code)
+/// Country names by locale (Unicode CLDR), in the order of [`crate::domain::locale::LOCALES`]
+/// after English.
+const LOCALISED: &[(&str, &str)] = &[
+    ("es", include_str!("../../assets/countries/es.tsv")),
+    ("fr", include_str!("../../assets/countries/fr.tsv")),
+    ("de", include_str!("../../assets/countries/de.tsv")),
+    ("pt-br", include_str!("../../assets/countries/pt-br.tsv")),
+    ("it", include_str!("../../assets/countries/it.tsv")),
+    ("nl", include_str!("../../assets/countries/nl.tsv")),
+    ("ja", include_str!("../../assets/countries/ja.tsv")),
+    ("zh-cn", include_str!("../../assets/countries/zh-cn.tsv")),
+    ("hi", include_str!("../../assets/countries/hi.tsv")),
+    ("ar", include_str!("../../assets/countries/ar.tsv")),
+];
+
+type Names = HashMap<&'static str, &'static str>;
+
+static LOCALISED_NAMES: LazyLock<HashMap<&'static str, Names>> = LazyLock::new(|| {
+    LOCALISED
+        .iter()
+        .map(|(l, text)| {
+            (
+                *l,
+                text.lines().filter_map(|l| l.split_once('\t')).collect(),
+            )
+        })
+        .collect()
+});
+
+/// The name of a stored country code in `locale` (English when the locale has no name for
+/// it); `Unknown` for `--` and anything unlisted.
+pub fn country_name_in(code: &str, locale: &str) -> String {
+    let locale = crate::domain::locale::resolve(locale);
+    match LOCALISED_NAMES
+        .get(locale)
+        .and_then(|names| names.get(code))
+    {
+        Some(name) => (*name).to_owned(),
+        None => country_name(code),
+    }
 }
 
 /// The English name of a country code, `Unknown` for `--` and unknown codes.
@@ -73,5 +110,9 @@ mod tests {
         assert_eq!(country_code("not-an-ip"), "--");
         assert_eq!(country_name("us"), "United States");
         assert_eq!(country_name("--"), "Unknown");
+        assert_eq!(country_name_in("de", "de-AT"), "Deutschland");
+        assert_eq!(country_name_in("us", "ja"), "アメリカ合衆国");
+        assert_eq!(country_name_in("us", "xx"), "United States");
+        assert_eq!(country_name_in("--", "fr"), "Unknown");
     }
 }

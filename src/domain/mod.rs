@@ -10,6 +10,7 @@ pub mod hashing;
 pub mod identities;
 pub mod ids;
 pub mod jwt;
+pub mod locale;
 pub mod logs;
 pub mod messages;
 pub mod passwordless;

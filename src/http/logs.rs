@@ -20,6 +20,6 @@ pub async fn list_logs(ctx: Ctx, a: Args) -> Result<Reply> {
         &page,
         a.bool("total")?,
         "logs",
-        models::log,
+        |l| models::log(l, &ctx.client.locale),
     )))
 }

@@ -60,9 +60,9 @@ pub fn prefs(u: &UserRow) -> Value {
     json_or(&u.prefs, json!({}))
 }
 
-/// The Session model (§8.2). `secret` is the encoded session for key callers at creation,
+/// The Session model (§8.2); `countryName` in the client's locale. `secret` is the encoded session for key callers at creation,
 /// otherwise `""`: only its hash is stored.
-pub fn session(s: &SessionRow, current: bool, secret: &str) -> Value {
+pub fn session(s: &SessionRow, current: bool, secret: &str, locale: &str) -> Value {
     json!({
         "$id": s.id,
         "$createdAt": format_ms(s.created_at),
@@ -88,7 +88,7 @@ pub fn session(s: &SessionRow, current: bool, secret: &str) -> Value {
         "deviceBrand": s.ua.device_brand,
         "deviceModel": s.ua.device_model,
         "countryCode": s.country_code,
-        "countryName": geo::country_name(&s.country_code),
+        "countryName": geo::country_name_in(&s.country_code, locale),
         "current": current,
         "factors": json_or(&s.factors, json!([])),
         "secret": secret,
@@ -129,8 +129,8 @@ pub fn identity(i: &IdentityRow) -> Value {
     })
 }
 
-/// The Log model (§8.8); client fields were parsed when the record was written.
-pub fn log(a: &AuditRow) -> Value {
+/// The Log model (§8.8), `countryName` in the client's locale; client fields were parsed when the record was written.
+pub fn log(a: &AuditRow, locale: &str) -> Value {
     let ua = &a.ua;
     json!({
         "event": a.event,
@@ -154,7 +154,7 @@ pub fn log(a: &AuditRow) -> Value {
         "deviceBrand": ua.device_brand,
         "deviceModel": ua.device_model,
         "countryCode": a.country_code,
-        "countryName": geo::country_name(&a.country_code),
+        "countryName": geo::country_name_in(&a.country_code, locale),
     })
 }
 

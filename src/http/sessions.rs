@@ -25,7 +25,12 @@ fn page_origin(ctx: &Ctx) -> Option<&str> {
 pub(crate) fn created(ctx: &Ctx, new: NewSession) -> Reply {
     let encoded = new.encoded.expose();
     let secret = if ctx.is_key() { encoded } else { "" };
-    let mut reply = Reply::json(models::session(&new.session, true, secret));
+    let mut reply = Reply::json(models::session(
+        &new.session,
+        true,
+        secret,
+        &ctx.client.locale,
+    ));
     reply.cookies = session_cookies(
         &ctx.project.id,
         encoded,
@@ -83,7 +88,7 @@ fn named_session_id(ctx: &Ctx, a: &Args) -> Result<String> {
 pub async fn list_sessions(ctx: Ctx, _: Args) -> Result<Reply> {
     let page = sessions::list_sessions(&ctx.env(), ctx.user()?).await?;
     Ok(Reply::json(models::page(&page, true, "sessions", |s| {
-        models::session(s, is_current(&ctx, s), "")
+        models::session(s, is_current(&ctx, s), "", &ctx.client.locale)
     })))
 }
 
@@ -91,14 +96,24 @@ pub async fn list_sessions(ctx: Ctx, _: Args) -> Result<Reply> {
 pub async fn get_session(ctx: Ctx, a: Args) -> Result<Reply> {
     let id = named_session_id(&ctx, &a)?;
     let s = sessions::get_session(&ctx.env(), ctx.user()?, &id).await?;
-    Ok(Reply::json(models::session(&s, is_current(&ctx, &s), "")))
+    Ok(Reply::json(models::session(
+        &s,
+        is_current(&ctx, &s),
+        "",
+        &ctx.client.locale,
+    )))
 }
 
 /// `account.updateSession` — PATCH /v1/account/sessions/:sessionId: extends its expiry.
 pub async fn update_session(ctx: Ctx, a: Args) -> Result<Reply> {
     let id = named_session_id(&ctx, &a)?;
     let s = sessions::extend_session(&ctx.env(), ctx.user()?, &id).await?;
-    Ok(Reply::json(models::session(&s, is_current(&ctx, &s), "")))
+    Ok(Reply::json(models::session(
+        &s,
+        is_current(&ctx, &s),
+        "",
+        &ctx.client.locale,
+    )))
 }
 
 /// `account.deleteSession` — DELETE /v1/account/sessions/:sessionId.

@@ -418,3 +418,31 @@ async fn anonymous_sessions_create_a_user_without_email_or_password() {
         .unwrap();
     assert_error(r, 501, "user_auth_method_unsupported").await;
 }
+
+#[tokio::test]
+async fn country_names_follow_the_locale() {
+    let app = spawn_app().await;
+    let (email, _) = app.user().await;
+    let r = app
+        .req(Method::POST, "/v1/account/sessions/email")
+        .header("x-forwarded-for", "8.8.8.8")
+        .header("x-appwrite-locale", "de")
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let login = login_from(r).await;
+    let named = |locale: &'static str| {
+        let req = app.as_user(Method::GET, "/v1/account/sessions/current", &login);
+        async move {
+            let s: Value = req.header("x-appwrite-locale", locale).send().await.unwrap().json().await.unwrap();
+            (s["countryCode"].as_str().unwrap().to_owned(), s["countryName"].as_str().unwrap().to_owned())
+        }
+    };
+    let (code, german) = named("de").await;
+    assert_eq!(code, "us");
+    assert_eq!(german, "Vereinigte Staaten");
+    assert_eq!(named("ja").await.1, "アメリカ合衆国");
+    assert_eq!(named("xx").await.1, "United States");
+}
