@@ -243,6 +243,7 @@ impl Templates {
             ("body", s("body")?),
             ("button", s("button")?),
             ("footer", s("footer")?),
+            ("expiry", s("expiry")?),
             ("thanks", self.string(table, &["thanks"], &vars)?),
             ("signature", self.string(table, &["signature"], &vars)?),
             (
@@ -281,5 +282,178 @@ impl Templates {
             return Ok(self.env.render_str(src, &vars)?.trim().to_owned());
         }
         self.string(table, &["sms", "body"], &vars)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(template: Template, locale: &str) -> Message {
+        let mut vars = BTreeMap::new();
+        for (k, v) in [
+            ("project", "Acme"),
+            ("user", "<b>Eve</b>"),
+            ("otp", "123456"),
+            ("redirect", "https://app.example.com/r?userId=u&secret=s"),
+            ("phrase", "Brave owl"),
+            ("device", "Chrome"),
+            ("ipAddress", "203.0.113.9"),
+            ("country", "France"),
+            ("month", "7"),
+            ("day", "14"),
+            ("year", "2026"),
+            ("time", "10:11:12"),
+            ("secret", "654321"),
+        ] {
+            vars.insert(k.to_owned(), v.to_owned());
+        }
+        Message {
+            template,
+            locale: locale.into(),
+            to: "eve@example.com".into(),
+            to_name: "Eve".into(),
+            project_id: "p".into(),
+            vars,
+        }
+    }
+
+    #[test]
+    fn every_template_renders_in_every_locale_with_its_code_or_link() {
+        let t = Templates::load(&[]).unwrap();
+        for locale in crate::domain::locale::LOCALES {
+            for template in Template::EMAILS {
+                let r = t.render_email(&message(*template, locale)).unwrap();
+                assert!(
+                    !r.subject.is_empty() && r.subject.contains("Acme"),
+                    "{locale} {template:?}: {}",
+                    r.subject
+                );
+                assert!(
+                    !r.html.contains("<b>Eve</b>"),
+                    "{locale} {template:?}: the name is escaped"
+                );
+                assert_eq!(r.html.contains("dir=\"rtl\""), *locale == "ar", "{locale}");
+                match template {
+                    Template::Verification | Template::Recovery | Template::MagicSession => {
+                        assert!(
+                            r.text
+                                .contains("https://app.example.com/r?userId=u&secret=s"),
+                            "{locale} {template:?}"
+                        );
+                        assert!(
+                            r.html.contains("href=\"https:&#x2f;&#x2f;app.example.com"),
+                            "{locale} {template:?}"
+                        );
+                    }
+                    Template::SessionAlert => {
+                        assert!(
+                            r.text.contains("203.0.113.9")
+                                && r.text.contains("France")
+                                && r.text.contains("10:11:12"),
+                            "{locale}: {}",
+                            r.text
+                        );
+                    }
+                    _ => assert!(
+                        r.text.contains("123456") && r.html.contains("123456"),
+                        "{locale} {template:?}"
+                    ),
+                }
+                if matches!(template, Template::OtpSession | Template::MagicSession) {
+                    assert!(
+                        r.text.contains("Brave owl"),
+                        "{locale} {template:?}: the phrase"
+                    );
+                }
+                assert!(
+                    !r.html.contains("{{") && !r.text.contains("{{"),
+                    "{locale} {template:?}: no placeholder left"
+                );
+            }
+            assert_eq!(
+                t.render_sms(&message(Template::Sms, locale)).unwrap(),
+                "654321"
+            );
+        }
+        let en = t
+            .render_email(&message(Template::SessionAlert, "en"))
+            .unwrap();
+        assert!(
+            en.text
+                .contains("New login detected on Acme at July 14, 2026 10:11:12 UTC."),
+            "{}",
+            en.text
+        );
+    }
+
+    #[test]
+    fn a_project_folder_overrides_templates_per_locale_and_a_broken_one_stops_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("recovery.subject"),
+            "Reset {{ project }} now",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("recovery.html"),
+            "<p>{{ user }}: <a href=\"{{ redirect }}\">go</a></p>",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("fr")).unwrap();
+        std::fs::write(
+            dir.path().join("fr").join("recovery.subject"),
+            "Réinitialiser {{ project }}",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("sms.txt"),
+            "Your {{ project }} code: {{ secret }}",
+        )
+        .unwrap();
+        let mut p = ProjectSettings::default_project();
+        p.id = "p".into();
+        p.templates = Some(dir.path().display().to_string());
+        let t = Templates::load(std::slice::from_ref(&p)).unwrap();
+        let r = t.render_email(&message(Template::Recovery, "en")).unwrap();
+        assert_eq!(r.subject, "Reset Acme now");
+        assert!(
+            r.html
+                .starts_with("<p>&lt;b&gt;Eve&lt;&#x2f;b&gt;: <a href="),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.text.contains("Reset your Acme password using the link."),
+            "no .txt: our text part"
+        );
+        assert_eq!(
+            t.render_email(&message(Template::Recovery, "fr-CA"))
+                .unwrap()
+                .subject,
+            "Réinitialiser Acme"
+        );
+        assert_eq!(
+            t.render_sms(&message(Template::Sms, "en")).unwrap(),
+            "Your Acme code: 654321"
+        );
+        let other = message(Template::Recovery, "en");
+        let other = Message {
+            project_id: "q".into(),
+            ..other
+        };
+        assert_eq!(
+            t.render_email(&other).unwrap().subject,
+            "Password Reset for Acme"
+        );
+
+        std::fs::write(dir.path().join("otpSession.html"), "{% if %}").unwrap();
+        let e = Templates::load(std::slice::from_ref(&p))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("otpSession.html"), "{e}");
+        p.templates = Some("/nonexistent/folder".into());
+        assert!(Templates::load(&[p]).is_err());
     }
 }

@@ -436,8 +436,18 @@ async fn country_names_follow_the_locale() {
     let named = |locale: &'static str| {
         let req = app.as_user(Method::GET, "/v1/account/sessions/current", &login);
         async move {
-            let s: Value = req.header("x-appwrite-locale", locale).send().await.unwrap().json().await.unwrap();
-            (s["countryCode"].as_str().unwrap().to_owned(), s["countryName"].as_str().unwrap().to_owned())
+            let s: Value = req
+                .header("x-appwrite-locale", locale)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (
+                s["countryCode"].as_str().unwrap().to_owned(),
+                s["countryName"].as_str().unwrap().to_owned(),
+            )
         }
     };
     let (code, german) = named("de").await;
