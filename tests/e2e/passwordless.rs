@@ -450,3 +450,66 @@ async fn emails_follow_the_locale_with_english_as_the_fallback() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_email_an_identity_holds_is_refused_with_each_flows_own_error() {
+    let (app, sink) = app_with_mail().await;
+    let (_, owner) = app.user().await;
+    let mut tx = app.state.store.begin().await.unwrap();
+    tx.insert_identity(
+        PROJECT,
+        &latchkey::store::IdentityRow {
+            id: "ident1".into(),
+            user_id: owner.user_id.clone(),
+            provider: "github".into(),
+            provider_uid: "gh-1".into(),
+            provider_email: "held@example.com".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let send = |path: &'static str| {
+        app.req(Method::POST, path)
+            .json(&json!({"userId": "unique()", "email": "held@example.com"}))
+            .send()
+    };
+    // appwrite 1.9.6: createEmailToken says 400 general_bad_request, createMagicURLToken 409.
+    assert_error(send("/v1/account/tokens/email").await.unwrap(), 400, "general_bad_request").await;
+    assert_error(send("/v1/account/tokens/magic-url").await.unwrap(), 409, "user_email_already_exists").await;
+    drained(&app).await;
+    assert!(sink.to("held@example.com").is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+async fn bad_phone_numbers_and_bad_ids_are_refused_before_anything_is_written() {
+    let sms = SmsEndpoint::start(201, json!({})).await;
+    let settings = sms.settings("twilio");
+    let app = spawn_with(move |c| c.file.sms = Some(settings)).await;
+    for phone in ["16505550123", "+1", "+99912345678", "+1 650 555 0123x"] {
+        let r = app
+            .req(Method::POST, "/v1/account/tokens/phone")
+            .json(&json!({"userId": "unique()", "phone": phone}))
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, 400, "general_argument_invalid").await;
+    }
+    let r = app
+        .req(Method::POST, "/v1/account/tokens/phone")
+        .json(&json!({"userId": "_bad", "phone": "+16505550123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "general_argument_invalid").await;
+    let r = app
+        .req(Method::POST, "/v1/account/sessions/token")
+        .json(&json!({"userId": "someone", "secret": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "general_argument_invalid").await;
+    drained(&app).await;
+    assert!(sms.requests().is_empty());
+}
