@@ -214,20 +214,7 @@ pub async fn update_password(
 ) -> Result<UserRow> {
     let auth = &env.project.settings.auth;
     require_password(env, user, old_password).await?;
-    if auth.password_history > 0 {
-        let history: Vec<String> =
-            serde_json::from_str(user.password_history.expose()).unwrap_or_default();
-        for old in history {
-            if env
-                .hasher
-                .verify(password, Some(&Secret::new(old)))
-                .await
-                .map_err(Error::internal)?
-            {
-                return Err(ErrorType::PasswordRecentlyUsed.into());
-            }
-        }
-    }
+    check_history(env, user, password).await?;
     if auth.personal_data_check
         && contains_personal_data(
             password,
@@ -258,6 +245,26 @@ pub async fn update_password(
     env.commit_audited(tx, &fresh, "user.update", format!("user/{}", fresh.id))
         .await?;
     Ok(fresh)
+}
+
+/// `password_recently_used` when `password` is one of the user's last `passwordHistory`.
+pub async fn check_history(env: &Env<'_>, user: &UserRow, password: &str) -> Result<()> {
+    if env.project.settings.auth.password_history == 0 {
+        return Ok(());
+    }
+    let history: Vec<String> =
+        serde_json::from_str(user.password_history.expose()).unwrap_or_default();
+    for old in history {
+        if env
+            .hasher
+            .verify(password, Some(&Secret::new(old)))
+            .await
+            .map_err(Error::internal)?
+        {
+            return Err(ErrorType::PasswordRecentlyUsed.into());
+        }
+    }
+    Ok(())
 }
 
 /// A new email or phone must not be another target's identifier already (Appwrite checks

@@ -56,20 +56,36 @@ async fn user_for_email(
     let mut user = new_user(user_id.unwrap_or_else(unique_id), now);
     set_email(&mut user, email)?;
     email_policy::check(env, &user)?;
-    tx.insert_user(env.pid(), &user)
+    let target = (flow == EmailFlow::Otp).then_some(("email", email));
+    insert_new_user(env, tx, &user, target).await?;
+    Ok(user)
+}
+
+/// Writes a user created by a first sign-in, with its messaging target (`(type, identifier)`,
+/// unless another target holds the identifier) and the `user.create` audit record.
+async fn insert_new_user(
+    env: &Env<'_>,
+    tx: &mut Box<dyn Tx>,
+    user: &UserRow,
+    target: Option<(&str, &str)>,
+) -> Result<()> {
+    tx.insert_user(env.pid(), user)
         .await
         .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
-    if flow == EmailFlow::Otp && !tx.target_identifier_taken(env.pid(), email).await? {
-        tx.insert_target(env.pid(), &messaging_target(&user.id, "email", email, now))
+    if let Some((kind, identifier)) = target
+        && !tx.target_identifier_taken(env.pid(), identifier).await?
+    {
+        let t = messaging_target(&user.id, kind, identifier, user.created_at);
+        tx.insert_target(env.pid(), &t)
             .await
             .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
     }
     tx.insert_audit(
         env.pid(),
-        &env.audit(&user, "user.create", format!("user/{}", user.id)),
+        &env.audit(user, "user.create", format!("user/{}", user.id)),
     )
     .await?;
-    Ok(user)
+    Ok(())
 }
 
 fn require_email(env: &Env<'_>) -> Result<()> {
@@ -207,19 +223,7 @@ pub async fn create_phone_token(
             let now = env.now();
             let mut user = new_user(user_id.unwrap_or_else(unique_id), now);
             user.phone = Some(phone.to_owned());
-            tx.insert_user(env.pid(), &user)
-                .await
-                .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
-            if !tx.target_identifier_taken(env.pid(), phone).await? {
-                tx.insert_target(env.pid(), &messaging_target(&user.id, "sms", phone, now))
-                    .await
-                    .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
-            }
-            tx.insert_audit(
-                env.pid(),
-                &env.audit(&user, "user.create", format!("user/{}", user.id)),
-            )
-            .await?;
+            insert_new_user(env, &mut tx, &user, Some(("sms", phone))).await?;
             user
         }
     };

@@ -3,12 +3,11 @@
 //! work; each confirmation consumes the token in the unit of work that applies it.
 
 use crate::domain::Env;
-use crate::domain::accounts::set_password;
+use crate::domain::accounts::{check_history, set_password};
 use crate::domain::messages::Template;
 use crate::domain::passwordless::mock_otp;
 use crate::domain::tokens::{self, Issued, TokenKind, long_secret, six_digits};
 use crate::error::{Error, ErrorType, Result};
-use crate::secret::Secret;
 use crate::store::{TokenRow, UserRow};
 
 /// Recovery and email-verification tokens, and phone verification codes, live an hour.
@@ -152,20 +151,7 @@ pub async fn update_recovery(
         By::Code => TokenKind::RecoveryOtp,
     };
     let (user, token) = confirmation(env, user_id, secret, kind).await?;
-    if auth.password_history > 0 {
-        let history: Vec<String> =
-            serde_json::from_str(user.password_history.expose()).unwrap_or_default();
-        for old in history {
-            if env
-                .hasher
-                .verify(password, Some(&Secret::new(old)))
-                .await
-                .map_err(Error::internal)?
-            {
-                return Err(ErrorType::PasswordRecentlyUsed.into());
-            }
-        }
-    }
+    check_history(env, &user, password).await?;
     let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
     let mut tx = env.begin().await?;
     let mut fresh = tx

@@ -209,6 +209,17 @@ impl TestApp {
         login_from(r).await
     }
 
+    /// `GET /v1/account` as `login`.
+    pub async fn account(&self, login: &Login) -> Value {
+        let r = self
+            .as_user(Method::GET, "/v1/account", login)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "get account");
+        r.json().await.unwrap()
+    }
+
     /// A new user, signed in.
     pub async fn user(&self) -> (String, Login) {
         let email = unique_email();

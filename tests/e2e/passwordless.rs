@@ -85,14 +85,7 @@ async fn an_emailed_code_signs_in_creates_the_user_and_verifies_the_email() {
         (session["provider"].as_str(), session["factors"].clone()),
         (Some("token"), json!(["email"]))
     );
-    let account: Value = app
-        .as_user(Method::GET, "/v1/account", &login)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let account: Value = app.account(&login).await;
     assert_eq!(account["email"], email.as_str());
     assert_eq!(account["emailVerification"], true);
     assert_eq!(account["targets"][0]["identifier"], email.as_str());
@@ -325,14 +318,7 @@ async fn a_mock_number_signs_in_with_its_fixed_code_and_sends_nothing() {
     .await;
     assert_eq!(r.status(), 201);
     let login = login_from(r).await;
-    let account: Value = app
-        .as_user(Method::GET, "/v1/account", &login)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let account: Value = app.account(&login).await;
     assert_eq!(
         (
             account["phone"].as_str(),
@@ -476,8 +462,18 @@ async fn an_email_an_identity_holds_is_refused_with_each_flows_own_error() {
             .send()
     };
     // appwrite 1.9.6: createEmailToken says 400 general_bad_request, createMagicURLToken 409.
-    assert_error(send("/v1/account/tokens/email").await.unwrap(), 400, "general_bad_request").await;
-    assert_error(send("/v1/account/tokens/magic-url").await.unwrap(), 409, "user_email_already_exists").await;
+    assert_error(
+        send("/v1/account/tokens/email").await.unwrap(),
+        400,
+        "general_bad_request",
+    )
+    .await;
+    assert_error(
+        send("/v1/account/tokens/magic-url").await.unwrap(),
+        409,
+        "user_email_already_exists",
+    )
+    .await;
     drained(&app).await;
     assert!(sink.to("held@example.com").is_empty(), "nothing was sent");
 }

@@ -88,14 +88,7 @@ async fn a_recovery_link_resets_the_password_once_and_ends_every_session() {
         .unwrap();
     assert_error(r, 401, "general_unauthorized_scope").await;
     let fresh = app.login(&email, "a-new-password-1").await;
-    let account: Value = app
-        .as_user(Method::GET, "/v1/account", &fresh)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let account: Value = app.account(&fresh).await;
     assert_eq!(account["emailVerification"], true);
     let r = put(
         &app,
@@ -186,14 +179,7 @@ async fn an_email_verification_link_verifies_once_on_both_paths() {
     )
     .await;
     assert_eq!(r.status(), 200);
-    let account: Value = app
-        .as_user(Method::GET, "/v1/account", &login)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let account: Value = app.account(&login).await;
     assert_eq!(account["emailVerification"], true);
     let r = put(
         &app,
@@ -237,14 +223,7 @@ async fn an_email_verification_code_verifies_the_email() {
     )
     .await;
     assert_eq!(r.status(), 200);
-    let account: Value = app
-        .as_user(Method::GET, "/v1/account", &login)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let account: Value = app.account(&login).await;
     assert_eq!(account["emailVerification"], true);
 }
 
