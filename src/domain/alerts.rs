@@ -8,12 +8,14 @@ use crate::domain::messages::Template;
 use crate::error::Result;
 use crate::store::{SessionRow, Tx, UserRow};
 
-/// Queues the alert for `session` in the unit of work that creates it, if one is due.
+/// Queues the alert for `session` in the unit of work that creates it, if one is due;
+/// `first` says the user had no session before it.
 pub async fn session_alert(
     env: &Env<'_>,
     tx: &mut Box<dyn Tx>,
     user: &UserRow,
     session: &SessionRow,
+    first: bool,
 ) -> Result<()> {
     let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) else {
         return Ok(());
@@ -26,8 +28,7 @@ pub async fn session_alert(
     if by_email {
         return Ok(());
     }
-    // The reader sees committed sessions only: none means this is the first.
-    if env.store.list_sessions(env.pid(), &user.id, 1).await?.total == 0 {
+    if first {
         return Ok(());
     }
     let mut m = env.message(

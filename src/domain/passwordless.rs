@@ -37,15 +37,11 @@ async fn user_for_email(
     email: &str,
     flow: EmailFlow,
 ) -> Result<UserRow> {
-    if let Some(u) = env.store.find_user_by_email(env.pid(), email).await? {
+    if let Some(u) = tx.find_user_by_email(env.pid(), email).await? {
         return Ok(u);
     }
     check_user_limit(env, Some(tx)).await?;
-    if env
-        .store
-        .identity_email_taken(env.pid(), email, None)
-        .await?
-    {
+    if tx.identity_email_taken(env.pid(), email, None).await? {
         return Err(match flow {
             EmailFlow::Otp => ErrorType::GeneralBadRequest,
             EmailFlow::MagicUrl => ErrorType::UserEmailAlreadyExists,
@@ -216,7 +212,7 @@ pub async fn create_phone_token(
     let mock = mock_otp(env, phone);
     let code = mock.clone().unwrap_or_else(six_digits);
     let mut tx = env.begin().await?;
-    let user = match env.store.find_user_by_phone(env.pid(), phone).await? {
+    let user = match tx.find_user_by_phone(env.pid(), phone).await? {
         Some(u) => u,
         None => {
             check_user_limit(env, Some(&mut tx)).await?;
@@ -303,10 +299,11 @@ pub async fn create_session(
         fresh.updated_at = env.now();
         tx.update_user(env.pid(), &fresh).await?;
     }
+    let first = tx.count_sessions(env.pid(), &fresh.id).await? == 0;
     tx.insert_session(env.pid(), &new.session).await?;
     tx.evict_sessions(env.pid(), &fresh.id, env.project.settings.auth.max_sessions)
         .await?;
-    alerts::session_alert(env, &mut tx, &fresh, &new.session).await?;
+    alerts::session_alert(env, &mut tx, &fresh, &new.session, first).await?;
     env.commit_audited(tx, &fresh, "session.create", format!("user/{}", fresh.id))
         .await?;
     Ok((fresh, new))

@@ -121,10 +121,11 @@ pub async fn create_email_password_session(
         tx.update_user(env.pid(), &fresh).await?;
     }
     let new = build(env, &fresh.id, "email", email, &["password"]);
+    let first = tx.count_sessions(env.pid(), &fresh.id).await? == 0;
     tx.insert_session(env.pid(), &new.session).await?;
     tx.evict_sessions(env.pid(), &fresh.id, env.project.settings.auth.max_sessions)
         .await?;
-    crate::domain::alerts::session_alert(env, &mut tx, &fresh, &new.session).await?;
+    crate::domain::alerts::session_alert(env, &mut tx, &fresh, &new.session, first).await?;
     env.commit_audited(tx, &fresh, "session.create", format!("user/{}", fresh.id))
         .await?;
     Ok((fresh, new))

@@ -233,6 +233,18 @@ pub trait UserTx: Send {
     /// Reads the user and locks its row until the unit ends, so that a decision made on its
     /// password or status cannot be overtaken by a concurrent change.
     async fn lock_user(&mut self, project: &str, id: &str) -> StoreResult<Option<UserRow>>;
+    /// Reads inside the unit of work (an in-memory SQLite reads on the writer, so a rule
+    /// must not read through the store while it holds one).
+    async fn find_user_by_email(
+        &mut self,
+        project: &str,
+        email: &str,
+    ) -> StoreResult<Option<UserRow>>;
+    async fn find_user_by_phone(
+        &mut self,
+        project: &str,
+        phone: &str,
+    ) -> StoreResult<Option<UserRow>>;
     /// `Conflict` on a taken id, email or phone.
     async fn insert_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()>;
     /// Overwrites every column of the user; `Conflict` on a taken email or phone.
@@ -244,6 +256,8 @@ pub trait UserTx: Send {
 /// Session writes.
 #[async_trait]
 pub trait SessionTx: Send {
+    /// How many sessions the user has, as this unit of work sees them.
+    async fn count_sessions(&mut self, project: &str, user: &str) -> StoreResult<i64>;
     async fn insert_session(&mut self, project: &str, session: &SessionRow) -> StoreResult<()>;
     /// Deletes the user's oldest sessions so that at most `keep` remain (0 = no limit).
     async fn evict_sessions(&mut self, project: &str, user: &str, keep: u64) -> StoreResult<()>;
@@ -295,6 +309,13 @@ pub trait TargetTx: Send {
 /// Identity writes.
 #[async_trait]
 pub trait IdentityTx: Send {
+    /// [`IdentityStore::identity_email_taken`] inside the unit of work.
+    async fn identity_email_taken(
+        &mut self,
+        project: &str,
+        email: &str,
+        except_user: Option<&str>,
+    ) -> StoreResult<bool>;
     /// `Conflict` on a taken id or provider uid.
     async fn insert_identity(&mut self, project: &str, identity: &IdentityRow) -> StoreResult<()>;
     /// Deletes an identity; whether it existed.

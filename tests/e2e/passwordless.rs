@@ -509,3 +509,36 @@ async fn bad_phone_numbers_and_bad_ids_are_refused_before_anything_is_written() 
     drained(&app).await;
     assert!(sms.requests().is_empty());
 }
+
+#[tokio::test]
+async fn an_in_memory_database_serves_the_code_flow_without_waiting_on_itself() {
+    let sink = MailSink::start().await;
+    let mail = sink.configure();
+    let app = spawn_with(move |c| {
+        mail(c);
+        c.database_url = Some(latchkey::secret::Secret::new("sqlite::memory:"));
+        c.file.projects[0].auth.session_alerts = true;
+    })
+    .await;
+    let email = unique_email();
+    let flow = async {
+        let r = app
+            .req(Method::POST, "/v1/account/tokens/email")
+            .json(&json!({"userId": "unique()", "email": email}))
+            .send()
+            .await
+            .unwrap();
+        let user_id = r.json::<Value>().await.unwrap()["userId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let code = sink.wait_for(&email).await.code();
+        exchange(&app, SESSION_TOKEN, &user_id, &code)
+            .await
+            .status()
+    };
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), flow)
+        .await
+        .expect("the flow finished (a read inside a unit of work would wait forever)");
+    assert_eq!(status, 201);
+}

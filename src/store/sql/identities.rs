@@ -42,6 +42,27 @@ fn identity_from(r: &AnyRow) -> StoreResult<IdentityRow> {
     })
 }
 
+async fn email_taken(
+    conn: &mut AnyConnection,
+    project: &str,
+    email: &str,
+    except_user: Option<&str>,
+) -> StoreResult<bool> {
+    Ok(fetch_count(
+        conn,
+        "SELECT COUNT(*) AS n FROM identities \
+         WHERE project_id = $1 AND provider_email = $2 AND user_id <> $3"
+            .into(),
+        &[
+            project.into(),
+            email.into(),
+            except_user.unwrap_or("").into(),
+        ],
+    )
+    .await?
+        > 0)
+}
+
 #[async_trait]
 impl IdentityStore for SqlStore {
     async fn identity_email_taken(
@@ -50,19 +71,7 @@ impl IdentityStore for SqlStore {
         email: &str,
         except_user: Option<&str>,
     ) -> StoreResult<bool> {
-        Ok(fetch_count(
-            &mut *self.reader().await?,
-            "SELECT COUNT(*) AS n FROM identities \
-             WHERE project_id = $1 AND provider_email = $2 AND user_id <> $3"
-                .into(),
-            &[
-                project.into(),
-                email.into(),
-                except_user.unwrap_or("").into(),
-            ],
-        )
-        .await?
-            > 0)
+        email_taken(&mut *self.reader().await?, project, email, except_user).await
     }
 
     async fn list_identities(
@@ -100,6 +109,15 @@ impl IdentityStore for SqlStore {
 
 #[async_trait]
 impl IdentityTx for SqlTx {
+    async fn identity_email_taken(
+        &mut self,
+        project: &str,
+        email: &str,
+        except_user: Option<&str>,
+    ) -> StoreResult<bool> {
+        email_taken(self.conn(), project, email, except_user).await
+    }
+
     async fn insert_identity(&mut self, project: &str, i: &IdentityRow) -> StoreResult<()> {
         sqlx::query(insert_sql("identities", IDENTITY_COLS))
             .bind(project)

@@ -147,6 +147,15 @@ impl SessionStore for SqlStore {
 
 #[async_trait]
 impl SessionTx for SqlTx {
+    async fn count_sessions(&mut self, project: &str, user: &str) -> StoreResult<i64> {
+        fetch_count(
+            self.conn(),
+            "SELECT COUNT(*) AS n FROM sessions WHERE project_id = $1 AND user_id = $2".into(),
+            &[project.into(), user.into()],
+        )
+        .await
+    }
+
     async fn insert_session(&mut self, project: &str, s: &SessionRow) -> StoreResult<()> {
         bind_session(
             sqlx::query(insert_sql("sessions", SESSION_COLS)).bind(project),

@@ -163,6 +163,34 @@ impl UserStore for SqlStore {
 
 #[async_trait]
 impl UserTx for SqlTx {
+    async fn find_user_by_email(
+        &mut self,
+        project: &str,
+        email: &str,
+    ) -> StoreResult<Option<UserRow>> {
+        fetch_opt(
+            self.conn(),
+            format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND email = $2"),
+            &[project.into(), email.into()],
+            user_from,
+        )
+        .await
+    }
+
+    async fn find_user_by_phone(
+        &mut self,
+        project: &str,
+        phone: &str,
+    ) -> StoreResult<Option<UserRow>> {
+        fetch_opt(
+            self.conn(),
+            format!("SELECT {USER_COLS} FROM users WHERE project_id = $1 AND phone = $2"),
+            &[project.into(), phone.into()],
+            user_from,
+        )
+        .await
+    }
+
     async fn lock_project(&mut self, project: &str) -> StoreResult<()> {
         let sql = format!(
             "SELECT id FROM projects WHERE id = $1{}",

@@ -186,3 +186,70 @@ async fn the_outbox_leases_retries_finishes_and_prunes_messages() {
         assert!(s.find_message("b").await.unwrap().is_some());
     }
 }
+
+#[tokio::test]
+async fn a_unit_of_work_reads_its_own_writes_without_a_second_connection() {
+    let (stores, _dir) = stores().await;
+    for (name, s) in stores {
+        let mut tx = s.begin().await.unwrap();
+        let mut u = user("u", "u@example.com");
+        u.phone = Some("+16505550100".into());
+        tx.insert_user("p", &u).await.unwrap();
+        assert_eq!(
+            tx.find_user_by_email("p", "u@example.com")
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some("u".into()),
+            "{name}"
+        );
+        assert_eq!(
+            tx.find_user_by_phone("p", "+16505550100")
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some("u".into()),
+            "{name}"
+        );
+        assert!(
+            tx.find_user_by_email("q", "u@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(tx.count_sessions("p", "u").await.unwrap(), 0);
+        tx.insert_identity(
+            "p",
+            &IdentityRow {
+                id: "i".into(),
+                user_id: "u".into(),
+                provider: "github".into(),
+                provider_uid: "1".into(),
+                provider_email: "gh@example.com".into(),
+                ..IdentityRow::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(
+            tx.identity_email_taken("p", "gh@example.com", None)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !tx.identity_email_taken("p", "gh@example.com", Some("u"))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        // On in-memory SQLite this read would wait for the writer this unit holds.
+        tx.commit().await.unwrap();
+        assert!(
+            s.find_user_by_phone("p", "+16505550100")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
