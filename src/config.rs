@@ -318,6 +318,10 @@ impl FileConfig {
                 p.id
             );
             anyhow::ensure!(!p.name.is_empty(), "{at}.name: expected a non-empty name");
+            if let Some(u) = p.url.as_deref().filter(|u| !u.is_empty()) {
+                url::Url::parse(u)
+                    .map_err(|e| anyhow::anyhow!("{at}.url: expected an absolute URL ({e})"))?;
+            }
             for (j, pl) in p.platforms.iter().enumerate() {
                 anyhow::ensure!(
                     PLATFORM_TYPES.contains(&pl.kind.as_str()),

@@ -41,9 +41,9 @@ pub async fn serve_state(
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
-    // Let a send in flight finish (what it does not finish is sent again at the next start).
+    // The worker lets sends in flight finish (what they do not finish is sent again later).
     let _ = stop.send(true);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), worker).await;
+    let _ = worker.await;
     served?;
     Ok(())
 }

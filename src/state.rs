@@ -9,8 +9,8 @@ use ipnet::IpNet;
 
 use crate::config::{Config, parse_trusted_proxies};
 use crate::delivery::Delivery;
+use crate::delivery::outbox::Outbox;
 use crate::domain::hashing::PasswordHasher;
-use crate::domain::messages::Outbox;
 use crate::domain::project::{Project, ProjectSettings};
 use crate::domain::time::{Clock, SystemClock};
 use crate::secret::Secret;
@@ -28,6 +28,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub trusted_proxies: Vec<IpNet>,
     pub clock: Arc<dyn Clock>,
+    /// `publicUrl` without a trailing `/`: the base of links this server emails.
+    pub public_url: Option<String>,
     /// Where rules queue messages (sealed with a key derived from the instance key).
     pub outbox: Outbox,
     /// SMTP and SMS transports and templates of the delivery worker.
@@ -156,6 +158,12 @@ impl AppState {
             hasher: PasswordHasher::new(config.file.passwords)?,
             trusted_proxies: parse_trusted_proxies(config.file.trusted_proxies.as_deref())?,
             clock,
+            public_url: config
+                .file
+                .public_url
+                .as_deref()
+                .filter(|u| !u.is_empty())
+                .map(|u| u.trim_end_matches('/').to_owned()),
             outbox: Outbox::new(&instance_key),
             instance_key,
             delivery,

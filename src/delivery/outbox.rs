@@ -1,6 +1,8 @@
-//! The delivery worker. Each cycle it reads due messages, leases each (so that of several
-//! nodes on one database only one sends it), sends them concurrently and records the outcome.
-//! It wakes when a rule commits a message, and at least every second for retries.
+//! The outbox's two ends: [`Outbox`], through which rules seal what they queue and ring for
+//! the worker, and the delivery worker ([`run`]). The worker leases due messages (so that of
+//! several nodes on one database only one sends each), sends up to [`MAX_IN_FLIGHT`] at once,
+//! and records each outcome under its lease. It wakes when a rule commits a message, and at
+//! least every second for retries.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,17 +10,59 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::delivery::SendError;
+use crate::domain::messages::{Message, Postbox};
+use crate::seal::Sealer;
+use crate::secret::Secret;
 use crate::state::AppState;
 use crate::store::OutboxRow;
 
-/// Messages taken per cycle.
-const BATCH: i64 = 32;
+/// Messages being sent at once by one node.
+pub const MAX_IN_FLIGHT: usize = 32;
 /// How long a leased message is left to its node before another may send it (ms).
 const LEASE_MS: i64 = 120_000;
+/// How long one send may take before it counts as failed (well inside the lease).
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest wait between two attempts (ms).
 const MAX_BACKOFF_MS: i64 = 3_600_000;
-/// How often counts are logged and finished messages pruned (ms of the server clock).
+/// How often counts are logged and finished messages and expired tokens pruned (ms of the
+/// server clock).
 const HOUSEKEEPING_MS: i64 = 60_000;
+
+/// Seals payloads with a key derived from the instance key, and wakes the worker.
+pub struct Outbox {
+    sealer: Sealer,
+    wake: tokio::sync::Notify,
+}
+
+impl Outbox {
+    pub fn new(instance_key: &Secret) -> Self {
+        Outbox {
+            sealer: Sealer::new(instance_key, "outbox"),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Opens a stored payload; `None` if it was not sealed by this instance's key for this row.
+    pub fn open(&self, row: &OutboxRow) -> Option<Message> {
+        let sealed = row.payload.as_ref()?;
+        let plain = self.sealer.open(&row.id, sealed.expose())?;
+        serde_json::from_slice(&plain).ok()
+    }
+
+    async fn notified(&self) {
+        self.wake.notified().await;
+    }
+}
+
+impl Postbox for Outbox {
+    fn seal(&self, id: &str, plain: &[u8]) -> String {
+        self.sealer.seal(id, plain)
+    }
+
+    fn notify(&self) {
+        self.wake.notify_one();
+    }
+}
 
 /// The wait before attempt `attempts + 1`: 1 s, 2 s, 4 s … up to an hour.
 pub fn backoff_ms(attempts: i64) -> i64 {
@@ -63,24 +107,30 @@ async fn deliver(state: &AppState, row: &OutboxRow) -> Result<(), SendError> {
     }
 }
 
-/// Records the outcome of one attempt.
-async fn record(state: &AppState, row: &OutboxRow, outcome: Result<(), SendError>) {
+/// Records the outcome of the attempt made under `lease` (its `attempts` already counts it).
+async fn record(state: &AppState, row: &OutboxRow, lease: i64, outcome: Result<(), SendError>) {
     let now = state.clock.now_ms();
     let attempts = row.attempts + 1;
     let max = i64::from(state.delivery.settings.max_attempts.max(1));
+    let expired = row.expires_at.is_some_and(|e| e < now);
     let result = match outcome {
         Ok(()) => {
             tracing::info!(id = %row.id, kind = %row.kind, channel = %row.channel, attempts, "message sent");
-            state.store.mark_sent(&row.id, now).await
+            state.store.mark_sent(&row.id, lease, now).await
         }
-        Err(SendError::Transient(e)) if attempts < max => {
+        Err(SendError::Transient(e)) if attempts < max && !expired => {
             let next = now.saturating_add(backoff_ms(row.attempts));
             tracing::warn!(id = %row.id, kind = %row.kind, attempts, retry_in_ms = next - now, error = %e, "message not sent; will retry");
-            state.store.mark_retry(&row.id, attempts, next, &e).await
+            state.store.mark_retry(&row.id, lease, next, &e).await
         }
         Err(SendError::Transient(e) | SendError::Permanent(e)) => {
+            let e = if expired {
+                format!("{e} (its token expired)")
+            } else {
+                e
+            };
             tracing::error!(id = %row.id, kind = %row.kind, attempts, error = %e, "message given up on");
-            state.store.mark_failed(&row.id, attempts, now, &e).await
+            state.store.mark_failed(&row.id, lease, now, &e).await
         }
     };
     if let Err(e) = result {
@@ -89,21 +139,29 @@ async fn record(state: &AppState, row: &OutboxRow, outcome: Result<(), SendError
     }
 }
 
-/// One pass: lease and send what is due. Returns how many messages were attempted.
-pub async fn cycle(state: &Arc<AppState>) -> usize {
+/// Leases what is due and starts sending it, keeping at most [`MAX_IN_FLIGHT`] sends in
+/// `sends`. Returns how many sends it started.
+pub async fn cycle(state: &Arc<AppState>, sends: &mut JoinSet<()>) -> usize {
+    while sends.try_join_next().is_some() {}
+    let room = MAX_IN_FLIGHT.saturating_sub(sends.len());
+    if room == 0 {
+        return 0;
+    }
     let now = state.clock.now_ms();
-    let due = match state.store.due_messages(now, BATCH).await {
+    let due = match state.store.due_messages(now, room as i64).await {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "outbox: cannot read due messages");
             return 0;
         }
     };
-    let mut sends = JoinSet::new();
+    let max = i64::from(state.delivery.settings.max_attempts.max(1));
+    let mut started = 0;
     for row in due {
+        let lease = now.saturating_add(LEASE_MS);
         match state
             .store
-            .lease_message(&row.id, row.next_attempt_at, now.saturating_add(LEASE_MS))
+            .lease_message(&row.id, row.next_attempt_at, lease)
             .await
         {
             Ok(true) => {}
@@ -114,14 +172,25 @@ pub async fn cycle(state: &Arc<AppState>) -> usize {
             }
         }
         let state = state.clone();
+        started += 1;
         sends.spawn(async move {
-            let outcome = deliver(&state, &row).await;
-            record(&state, &row, outcome).await;
+            // A node that died mid-send left its attempts counted: past the limit, stop.
+            let outcome = if row.attempts >= max {
+                Err(SendError::Permanent("too many attempts".into()))
+            } else if row.expires_at.is_some_and(|e| e < now) {
+                Err(SendError::Permanent(
+                    "not sent before its token expired".into(),
+                ))
+            } else {
+                match tokio::time::timeout(SEND_TIMEOUT, deliver(&state, &row)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(SendError::Transient("the send timed out".into())),
+                }
+            };
+            record(&state, &row, lease, outcome).await;
         });
     }
-    let n = sends.len();
-    while sends.join_next().await.is_some() {}
-    n
+    started
 }
 
 async fn housekeeping(state: &AppState) {
@@ -136,6 +205,9 @@ async fn housekeeping(state: &AppState) {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "outbox: cannot prune"),
     }
+    if let Err(e) = state.store.prune_tokens(now).await {
+        tracing::error!(error = %e, "cannot prune expired tokens");
+    }
     match state.store.count_messages().await {
         Ok(c) if c.pending > 0 || c.failed > 0 => {
             tracing::info!(pending = c.pending, failed = c.failed, "outbox")
@@ -145,11 +217,13 @@ async fn housekeeping(state: &AppState) {
     }
 }
 
-/// Runs the worker until `stop` turns true; a cycle in flight finishes first.
+/// Runs the worker until `stop` turns true, then gives sends in flight 15 s to finish (what
+/// they do not finish is sent again once its lease ends).
 pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut sends = JoinSet::new();
     let mut last_housekeeping = i64::MIN;
     loop {
-        cycle(&state).await;
+        cycle(&state, &mut sends).await;
         let now = state.clock.now_ms();
         if now.saturating_sub(last_housekeeping) >= HOUSEKEEPING_MS {
             housekeeping(&state).await;
@@ -158,6 +232,7 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
         tokio::select! {
             _ = state.outbox.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            Some(_) = sends.join_next(), if !sends.is_empty() => {}
             changed = stop.changed() => {
                 if changed.is_err() {
                     break;
@@ -168,6 +243,10 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
             break;
         }
     }
+    let _ = tokio::time::timeout(Duration::from_secs(15), async {
+        while sends.join_next().await.is_some() {}
+    })
+    .await;
 }
 
 #[cfg(test)]

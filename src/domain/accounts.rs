@@ -374,6 +374,14 @@ async fn save_contact(
     tx.update_user(env.pid(), &fresh)
         .await
         .map_err(|e| e.conflict_as(taken))?;
+    if old.as_deref() != Some(new.as_str()) {
+        // Links and codes sent to the old address must not verify (or sign in to) the new one.
+        let kinds = match contact {
+            Contact::Email(_) => crate::domain::tokens::EMAIL_KINDS,
+            Contact::Phone(_) => crate::domain::tokens::PHONE_KINDS,
+        };
+        tx.delete_user_tokens(env.pid(), &fresh.id, kinds).await?;
+    }
     if let Some(old) = old {
         tx.rename_target(env.pid(), &fresh.id, &old, &new, now)
             .await

@@ -57,5 +57,5 @@ pub async fn session_alert(
         "time".into(),
         format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second()),
     );
-    env.outbox.enqueue(tx, &m, env.now()).await
+    env.enqueue(tx, &m, None).await
 }

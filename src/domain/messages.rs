@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use crate::domain::Env;
 use crate::domain::ids::unique_id;
 use crate::error::{Error, Result};
-use crate::seal::Sealer;
 use crate::secret::Secret;
 use crate::store::{OutboxRow, Tx};
 
@@ -91,44 +90,30 @@ impl Message {
     }
 }
 
-/// The outbox as rules see it: sealing, and a bell that wakes the delivery worker.
-pub struct Outbox {
-    sealer: Sealer,
-    wake: tokio::sync::Notify,
+/// Where rules queue messages, implemented by the delivery layer: it seals a payload for the
+/// store and is told when a unit of work that queued one has committed.
+pub trait Postbox: Send + Sync {
+    /// The sealed form of `plain`, bound to the outbox row `id`.
+    fn seal(&self, id: &str, plain: &[u8]) -> String;
+    /// Something was committed to the outbox.
+    fn notify(&self);
 }
 
-impl Outbox {
-    /// An outbox whose payloads are sealed with a key derived from `instance_key`.
-    pub fn new(instance_key: &Secret) -> Self {
-        Outbox {
-            sealer: Sealer::new(instance_key, "outbox"),
-            wake: tokio::sync::Notify::new(),
-        }
-    }
-
-    /// Opens a stored payload; `None` if it was not sealed by this instance's key for this row.
-    pub fn open(&self, row: &OutboxRow) -> Option<Message> {
-        let sealed = row.payload.as_ref()?;
-        let plain = self.sealer.open(&row.id, sealed.expose())?;
-        serde_json::from_slice(&plain).ok()
-    }
-
-    /// Wakes the worker: something was committed.
-    pub fn notify(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Waits until [`Outbox::notify`] is called.
-    pub async fn notified(&self) {
-        self.wake.notified().await;
-    }
-
-    /// Writes `message` in the unit of work, due now.
-    pub async fn enqueue(&self, tx: &mut Box<dyn Tx>, message: &Message, now: i64) -> Result<()> {
+impl Env<'_> {
+    /// Writes `message` in the unit of work, due now; `expires_at` is when the token it
+    /// carries stops working (the message is given up on then). [`Env::commit`] then wakes
+    /// the delivery worker.
+    pub async fn enqueue(
+        &self,
+        tx: &mut Box<dyn Tx>,
+        message: &Message,
+        expires_at: Option<i64>,
+    ) -> Result<()> {
         let id = unique_id();
         let plain = serde_json::to_vec(message).map_err(Error::internal)?;
+        let now = self.now();
         let row = OutboxRow {
-            payload: Some(Secret::new(self.sealer.seal(&id, &plain))),
+            payload: Some(Secret::new(self.postbox.seal(&id, &plain))),
             id,
             project_id: message.project_id.clone(),
             channel: message.channel().into(),
@@ -139,13 +124,14 @@ impl Outbox {
             next_attempt_at: now,
             last_error: String::new(),
             done_at: None,
+            expires_at,
         };
         tx.enqueue_message(&row).await?;
+        self.queued
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
-}
 
-impl Env<'_> {
     /// A message of `template` to `to` in the client's locale, with the variables every
     /// template gets (`project`, `user`) and the client's agent where the template shows it.
     pub fn message(&self, template: Template, to: &str, to_name: &str) -> Message {

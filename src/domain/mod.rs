@@ -28,7 +28,7 @@ pub mod validate;
 use std::sync::OnceLock;
 
 use crate::domain::hashing::PasswordHasher;
-use crate::domain::messages::Outbox;
+use crate::domain::messages::Postbox;
 use crate::domain::project::Project;
 use crate::domain::time::Clock;
 use crate::error::Result;
@@ -91,7 +91,10 @@ impl ClientInfo {
 /// outbox.
 pub struct Env<'a> {
     pub store: &'a dyn Store,
-    pub outbox: &'a Outbox,
+    pub postbox: &'a dyn Postbox,
+    /// Set when the unit of work queued a message, so [`Env::commit`] wakes the worker only
+    /// then.
+    pub queued: std::sync::atomic::AtomicBool,
     pub hasher: &'a PasswordHasher,
     pub project: &'a Project,
     pub client: &'a ClientInfo,
@@ -131,10 +134,15 @@ impl Env<'_> {
         self.commit(tx).await
     }
 
-    /// Commits a unit of work and wakes the delivery worker, in case it queued a message.
+    /// Commits a unit of work, and wakes the delivery worker if it queued a message.
     pub async fn commit(&self, tx: Box<dyn Tx>) -> Result<()> {
         tx.commit().await?;
-        self.outbox.notify();
+        if self
+            .queued
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            self.postbox.notify();
+        }
         Ok(())
     }
 

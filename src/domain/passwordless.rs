@@ -141,12 +141,13 @@ pub async fn create_email_token(
 }
 
 /// `POST /v1/account/tokens/magic-url`: a sign-in link by email, valid an hour. `url` is the
-/// page the link opens (already checked against the project's platforms).
+/// page the link opens (already checked against the project's platforms), or the project's
+/// default; without either the request is refused.
 pub async fn create_magic_url_token(
     env: &Env<'_>,
     user_id: Option<String>,
     email: &str,
-    url: &str,
+    url: Option<&str>,
     with_phrase: bool,
 ) -> Result<Issued> {
     require_email(env)?;
@@ -165,6 +166,12 @@ pub async fn create_magic_url_token(
         &secret,
         MAGIC_URL_LIFETIME,
     );
+    let url = url.ok_or_else(|| {
+        Error::invalid_param(
+            "url",
+            "Pass the page the link opens: this project has no `url` and the server no `publicUrl`.",
+        )
+    })?;
     let redirect = tokens::link(
         url,
         &[
@@ -255,15 +262,13 @@ pub async fn create_session(
         .find_user(env.pid(), user_id)
         .await?
         .ok_or(ErrorType::UserInvalidToken)?;
-    let sign_in = |k| {
-        matches!(
-            k,
-            TokenKind::MagicUrl | TokenKind::EmailOtp | TokenKind::Phone | TokenKind::Generic
-        )
-    };
-    let (token, kind) = tokens::find_token(env, &user, secret, sign_in)
-        .await?
-        .ok_or(ErrorType::UserInvalidToken)?;
+    const SIGN_IN: &[TokenKind] = &[
+        TokenKind::MagicUrl,
+        TokenKind::EmailOtp,
+        TokenKind::Phone,
+        TokenKind::Generic,
+    ];
+    let (token, kind) = tokens::verify(env, &user, secret, SIGN_IN).await?;
     let (factor, provider) = match kind {
         TokenKind::MagicUrl => ("email", "magic-url"),
         TokenKind::EmailOtp => ("email", "token"),

@@ -129,9 +129,7 @@ async fn confirmation(
         .find_user(env.pid(), user_id)
         .await?
         .ok_or(ErrorType::UserNotFound)?;
-    let (token, _) = tokens::find_token(env, &user, secret, |k| k == kind)
-        .await?
-        .ok_or(ErrorType::UserInvalidToken)?;
+    let (token, _) = tokens::verify(env, &user, secret, &[kind]).await?;
     Ok((user, token))
 }
 

@@ -123,29 +123,57 @@ pub async fn store_token(
 ) -> Result<()> {
     tx.insert_token(env.pid(), token).await?;
     if let Some(m) = message {
-        env.outbox.enqueue(tx, m, env.now()).await?;
+        env.enqueue(tx, m, Some(token.expire)).await?;
     }
     Ok(())
 }
 
-/// The user's unexpired token whose secret is `secret` and whose kind `accept`s; Appwrite's
-/// `tokenVerify`. The comparison is of SHA-256 hashes, found by index.
-pub async fn find_token(
+/// Wrong guesses a user's tokens of one kind survive: Appwrite's per-route limit (10 an hour
+/// per user) is what stops guessing a six-digit code there, and until our limiter enforces it
+/// the tokens themselves give out after this many misses.
+pub const MAX_WRONG_GUESSES: i64 = 10;
+
+/// The user's unexpired token whose secret is `secret` and whose kind is one of `kinds`;
+/// Appwrite's `tokenVerify`. The comparison is of SHA-256 hashes, found by index. A miss is
+/// `user_invalid_token` and counts against the user's tokens of those kinds
+/// ([`MAX_WRONG_GUESSES`]).
+pub async fn verify(
     env: &Env<'_>,
     user: &UserRow,
     secret: &str,
-    accept: impl Fn(TokenKind) -> bool,
-) -> Result<Option<(TokenRow, TokenKind)>> {
+    kinds: &[TokenKind],
+) -> Result<(TokenRow, TokenKind)> {
     let now = env.now();
     let found = env
         .store
         .find_tokens_by_secret_hash(env.pid(), &user.id, &sha256_hex(secret))
         .await?;
-    Ok(found.into_iter().find_map(|t| {
+    let hit = found.into_iter().find_map(|t| {
         let kind = TokenKind::of(t.kind)?;
-        (t.expire >= now && accept(kind)).then_some((t, kind))
-    }))
+        (t.expire >= now && kinds.contains(&kind)).then_some((t, kind))
+    });
+    if let Some(hit) = hit {
+        return Ok(hit);
+    }
+    let numbers: Vec<i64> = kinds.iter().map(|k| *k as i64).collect();
+    let mut tx = env.begin().await?;
+    tx.record_failed_attempt(env.pid(), &user.id, &numbers, MAX_WRONG_GUESSES)
+        .await?;
+    tx.commit().await?;
+    Err(ErrorType::UserInvalidToken.into())
 }
+
+/// The token kinds an address change voids: they were sent to, or prove, the old address.
+pub const EMAIL_KINDS: &[i64] = &[
+    TokenKind::Verification as i64,
+    TokenKind::Recovery as i64,
+    TokenKind::MagicUrl as i64,
+    TokenKind::EmailOtp as i64,
+    TokenKind::RecoveryOtp as i64,
+    TokenKind::VerificationOtp as i64,
+];
+/// See [`EMAIL_KINDS`].
+pub const PHONE_KINDS: &[i64] = &[TokenKind::Phone as i64];
 
 /// Deletes a token in the unit of work; a token another request consumed first is
 /// `user_invalid_token`.

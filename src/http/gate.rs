@@ -318,7 +318,8 @@ impl Ctx {
     pub fn env(&self) -> Env<'_> {
         Env {
             store: &*self.state.store,
-            outbox: &self.state.outbox,
+            postbox: &self.state.outbox,
+            queued: Default::default(),
             hasher: &self.state.hasher,
             project: &self.project,
             client: &self.client,

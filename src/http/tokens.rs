@@ -28,9 +28,10 @@ pub async fn create_email_token(ctx: Ctx, a: Args) -> Result<Reply> {
     Ok(issued(&ctx, &i))
 }
 
-/// Where a magic link opens when the client names no page: the project's URL, else this
-/// server's `/auth/magic-url` (Appwrite uses its console's page).
-fn default_magic_url(ctx: &Ctx) -> String {
+/// Where a magic link opens when the client names no page: the project's `url`, else
+/// `<publicUrl>/auth/magic-url` (Appwrite uses its console's page). Never the request's
+/// `Host`: a forged one would send the victim's secret to the forger's host.
+fn default_magic_url(ctx: &Ctx) -> Option<String> {
     match ctx
         .project
         .settings
@@ -38,26 +39,26 @@ fn default_magic_url(ctx: &Ctx) -> String {
         .as_deref()
         .filter(|u| !u.is_empty())
     {
-        Some(u) => u.to_owned(),
-        None => format!(
-            "{}://{}/auth/magic-url",
-            if ctx.request.https { "https" } else { "http" },
-            ctx.request.host
-        ),
+        Some(u) => Some(u.to_owned()),
+        None => ctx
+            .state
+            .public_url
+            .as_ref()
+            .map(|base| format!("{base}/auth/magic-url")),
     }
 }
 
 /// `account.createMagicURLToken` — POST /v1/account/tokens/magic-url.
 pub async fn create_magic_url_token(ctx: Ctx, a: Args) -> Result<Reply> {
     let url = match a.opt_str("url").filter(|u| !u.is_empty()) {
-        Some(u) => u.to_owned(),
+        Some(u) => Some(u.to_owned()),
         None => default_magic_url(&ctx),
     };
     let i = passwordless::create_magic_url_token(
         &ctx.env(),
         a.custom_id("userId")?,
         a.str("email")?,
-        &url,
+        url.as_deref(),
         a.bool("phrase")?,
     )
     .await?;

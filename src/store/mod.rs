@@ -182,6 +182,8 @@ pub trait LogStore: Send + Sync {
 /// Reads of tokens.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
+    /// Deletes tokens that expired before `before`; how many went.
+    async fn prune_tokens(&self, before: i64) -> StoreResult<u64>;
     /// The user's tokens whose secret has this hash (any type, expired ones too).
     async fn find_tokens_by_secret_hash(
         &self,
@@ -196,15 +198,16 @@ pub trait TokenStore: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Pending messages due at `now`, oldest first, at most `limit`.
     async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<OutboxRow>>;
-    /// Leases a due message until `until` (a pending message seen by several nodes is sent by
-    /// the one whose lease lands); whether this caller got it.
+    /// Leases a due message until `until` and counts the attempt (a pending message seen by
+    /// several nodes is sent by the one whose lease lands); whether this caller got it. `until`
+    /// then identifies the lease: the outcome is recorded only while it holds.
     async fn lease_message(&self, id: &str, seen_next: i64, until: i64) -> StoreResult<bool>;
-    /// Marks a message delivered and drops its payload.
-    async fn mark_sent(&self, id: &str, now: i64) -> StoreResult<()>;
-    /// Records a failed attempt and when to try again.
-    async fn mark_retry(&self, id: &str, attempts: i64, next: i64, error: &str) -> StoreResult<()>;
-    /// Gives up on a message and drops its payload.
-    async fn mark_failed(&self, id: &str, attempts: i64, now: i64, error: &str) -> StoreResult<()>;
+    /// Marks a leased message delivered and drops its payload.
+    async fn mark_sent(&self, id: &str, lease: i64, now: i64) -> StoreResult<()>;
+    /// Records why a leased attempt failed and when to try again.
+    async fn mark_retry(&self, id: &str, lease: i64, next: i64, error: &str) -> StoreResult<()>;
+    /// Gives up on a leased message and drops its payload.
+    async fn mark_failed(&self, id: &str, lease: i64, now: i64, error: &str) -> StoreResult<()>;
     /// Deletes sent and failed messages finished before `before`; how many went.
     async fn prune_messages(&self, before: i64) -> StoreResult<u64>;
     async fn count_messages(&self) -> StoreResult<OutboxCounts>;
@@ -328,6 +331,22 @@ pub trait TokenTx: Send {
     async fn insert_token(&mut self, project: &str, token: &TokenRow) -> StoreResult<()>;
     /// Deletes a token; whether it existed (a token consumed twice at once is consumed once).
     async fn delete_token(&mut self, project: &str, id: &str) -> StoreResult<bool>;
+    /// Deletes the user's tokens of these types (their address changed); how many went.
+    async fn delete_user_tokens(
+        &mut self,
+        project: &str,
+        user: &str,
+        kinds: &[i64],
+    ) -> StoreResult<u64>;
+    /// Counts a wrong guess against the user's tokens of these types and deletes those that
+    /// reached `max` wrong guesses, so a short code cannot be guessed at leisure.
+    async fn record_failed_attempt(
+        &mut self,
+        project: &str,
+        user: &str,
+        kinds: &[i64],
+        max: i64,
+    ) -> StoreResult<()>;
 }
 
 /// Outbox writes inside a unit of work: a message lands with the token it carries.

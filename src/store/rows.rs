@@ -164,6 +164,8 @@ pub struct OutboxRow {
     pub next_attempt_at: i64,
     pub last_error: String,
     pub done_at: Option<i64>,
+    /// When the token the message carries expires: it is given up on after that.
+    pub expires_at: Option<i64>,
     /// The sealed message; `None` once it is sent or given up on.
     pub payload: Option<Secret>,
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::delivery::{MailSink, SmsEndpoint};
 use crate::harness::*;
 use crate::passwordless::drained;
+use latchkey::domain::messages::Postbox;
 
 async fn request_code(app: &TestApp, email: &str) {
     let r = app
@@ -22,7 +23,11 @@ async fn request_code(app: &TestApp, email: &str) {
 async fn attempts_reach(app: &TestApp, n: i64) -> latchkey::store::OutboxRow {
     for _ in 0..800 {
         let due = app.state.store.due_messages(i64::MAX, 10).await.unwrap();
-        if let Some(m) = due.into_iter().find(|m| m.attempts >= n) {
+        // The lease counts the attempt; its error lands once the attempt is over.
+        if let Some(m) = due
+            .into_iter()
+            .find(|m| m.attempts >= n && !m.last_error.is_empty())
+        {
             return m;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;

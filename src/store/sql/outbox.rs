@@ -3,7 +3,7 @@
 use super::*;
 
 const OUTBOX_COLS: &str = "id, project_id, channel, kind, created_at, status, attempts, \
-    next_attempt_at, last_error, done_at, payload";
+    next_attempt_at, last_error, done_at, expires_at, payload";
 
 fn message_from(r: &AnyRow) -> StoreResult<OutboxRow> {
     Ok(OutboxRow {
@@ -17,6 +17,7 @@ fn message_from(r: &AnyRow) -> StoreResult<OutboxRow> {
         next_attempt_at: r.try_get("next_attempt_at")?,
         last_error: r.try_get("last_error")?,
         done_at: r.try_get("done_at")?,
+        expires_at: r.try_get("expires_at")?,
         payload: r
             .try_get::<Option<String>, _>("payload")?
             .map(crate::secret::Secret::new),
@@ -41,7 +42,7 @@ impl OutboxStore for SqlStore {
     async fn lease_message(&self, id: &str, seen_next: i64, until: i64) -> StoreResult<bool> {
         Ok(execute(
             &mut *self.write.acquire().await?,
-            "UPDATE outbox SET next_attempt_at = $1 \
+            "UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1 \
              WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3",
             &[until.into(), id.into(), seen_next.into()],
         )
@@ -49,34 +50,34 @@ impl OutboxStore for SqlStore {
             == 1)
     }
 
-    async fn mark_sent(&self, id: &str, now: i64) -> StoreResult<()> {
+    async fn mark_sent(&self, id: &str, lease: i64, now: i64) -> StoreResult<()> {
         execute(
             &mut *self.write.acquire().await?,
-            "UPDATE outbox SET status = 'sent', attempts = attempts + 1, done_at = $1, \
-             payload = NULL, last_error = '' WHERE id = $2",
-            &[now.into(), id.into()],
+            "UPDATE outbox SET status = 'sent', done_at = $1, payload = NULL, last_error = '' \
+             WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3",
+            &[now.into(), id.into(), lease.into()],
         )
         .await?;
         Ok(())
     }
 
-    async fn mark_retry(&self, id: &str, attempts: i64, next: i64, error: &str) -> StoreResult<()> {
+    async fn mark_retry(&self, id: &str, lease: i64, next: i64, error: &str) -> StoreResult<()> {
         execute(
             &mut *self.write.acquire().await?,
-            "UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 \
-             WHERE id = $4 AND status = 'pending'",
-            &[attempts.into(), next.into(), error.into(), id.into()],
+            "UPDATE outbox SET next_attempt_at = $1, last_error = $2 \
+             WHERE id = $3 AND status = 'pending' AND next_attempt_at = $4",
+            &[next.into(), error.into(), id.into(), lease.into()],
         )
         .await?;
         Ok(())
     }
 
-    async fn mark_failed(&self, id: &str, attempts: i64, now: i64, error: &str) -> StoreResult<()> {
+    async fn mark_failed(&self, id: &str, lease: i64, now: i64, error: &str) -> StoreResult<()> {
         execute(
             &mut *self.write.acquire().await?,
-            "UPDATE outbox SET status = 'failed', attempts = $1, done_at = $2, last_error = $3, \
-             payload = NULL WHERE id = $4 AND status = 'pending'",
-            &[attempts.into(), now.into(), error.into(), id.into()],
+            "UPDATE outbox SET status = 'failed', done_at = $1, last_error = $2, payload = NULL \
+             WHERE id = $3 AND status = 'pending' AND next_attempt_at = $4",
+            &[now.into(), error.into(), id.into(), lease.into()],
         )
         .await?;
         Ok(())
@@ -117,7 +118,7 @@ impl OutboxStore for SqlStore {
 impl OutboxTx for SqlTx {
     async fn enqueue_message(&mut self, m: &OutboxRow) -> StoreResult<()> {
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO outbox ({OUTBOX_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO outbox ({OUTBOX_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         )))
         .bind(&m.id)
         .bind(&m.project_id)
@@ -129,6 +130,7 @@ impl OutboxTx for SqlTx {
         .bind(m.next_attempt_at)
         .bind(&m.last_error)
         .bind(m.done_at)
+        .bind(m.expires_at)
         .bind(m.payload.as_ref().map(|p| p.expose().to_owned()))
         .execute(self.conn())
         .await

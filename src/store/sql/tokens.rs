@@ -15,8 +15,33 @@ fn token_from(r: &AnyRow) -> StoreResult<TokenRow> {
     })
 }
 
+/// `$from, …` placeholders for `kinds` and their bound values.
+fn kinds_in(from: usize, kinds: &[i64]) -> (String, Vec<Arg>) {
+    let list = (0..kinds.len())
+        .map(|i| format!("${}", from + i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (list, kinds.iter().map(|k| Arg::Int(*k)).collect())
+}
+
+async fn run(conn: &mut AnyConnection, sql: String, args: &[Arg]) -> StoreResult<u64> {
+    Ok(bind_args(sqlx::query(AssertSqlSafe(sql)), args)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
 #[async_trait]
 impl TokenStore for SqlStore {
+    async fn prune_tokens(&self, before: i64) -> StoreResult<u64> {
+        execute(
+            &mut *self.write.acquire().await?,
+            "DELETE FROM tokens WHERE expire < $1",
+            &[before.into()],
+        )
+        .await
+    }
+
     async fn find_tokens_by_secret_hash(
         &self,
         project: &str,
@@ -50,6 +75,62 @@ impl TokenTx for SqlTx {
             .execute(self.conn())
             .await
             .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn delete_user_tokens(
+        &mut self,
+        project: &str,
+        user: &str,
+        kinds: &[i64],
+    ) -> StoreResult<u64> {
+        if kinds.is_empty() {
+            return Ok(0);
+        }
+        let (list, mut args) = kinds_in(3, kinds);
+        args.splice(0..0, [project.into(), user.into()]);
+        run(
+            self.conn(),
+            format!(
+                "DELETE FROM tokens WHERE project_id = $1 AND user_id = $2 AND type IN ({list})"
+            ),
+            &args,
+        )
+        .await
+    }
+
+    async fn record_failed_attempt(
+        &mut self,
+        project: &str,
+        user: &str,
+        kinds: &[i64],
+        max: i64,
+    ) -> StoreResult<()> {
+        if kinds.is_empty() {
+            return Ok(());
+        }
+        let (list, mut args) = kinds_in(3, kinds);
+        args.splice(0..0, [project.into(), user.into()]);
+        run(
+            self.conn(),
+            format!(
+                "UPDATE tokens SET attempts = attempts + 1 \
+                 WHERE project_id = $1 AND user_id = $2 AND type IN ({list})"
+            ),
+            &args,
+        )
+        .await?;
+        let (list, mut args) = kinds_in(4, kinds);
+        args.splice(0..0, [project.into(), user.into(), max.into()]);
+        run(
+            self.conn(),
+            format!(
+                "DELETE FROM tokens WHERE project_id = $1 AND user_id = $2 AND attempts >= $3 \
+                 AND type IN ({list})"
+            ),
+            &args,
+        )
+        .await?;
         Ok(())
     }
 

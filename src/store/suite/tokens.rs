@@ -92,12 +92,77 @@ async fn a_token_and_its_message_land_together_or_not_at_all() {
                 .is_empty()
         );
 
+        // Wrong guesses count against the user's tokens of the named types; at the limit
+        // they go. Other types are untouched.
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_token(
+            "p",
+            &TokenRow {
+                kind: 9,
+                ..token("t3", "u", "h3", 10)
+            },
+        )
+        .await
+        .unwrap();
+        for _ in 0..2 {
+            tx.record_failed_attempt("p", "u", &[9, 6], 3)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(
+            s.find_tokens_by_secret_hash("p", "u", "h3")
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{name}"
+        );
+        let mut tx = s.begin().await.unwrap();
+        tx.record_failed_attempt("p", "u", &[9], 3).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            s.find_tokens_by_secret_hash("p", "u", "h3")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+        assert_eq!(
+            s.find_tokens_by_secret_hash("p", "u", "h2")
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{name}: type 3 untouched"
+        );
+
+        let mut tx = s.begin().await.unwrap();
+        assert_eq!(tx.delete_user_tokens("p", "u", &[2, 5]).await.unwrap(), 0);
+        assert_eq!(
+            tx.delete_user_tokens("p", "u", &[3]).await.unwrap(),
+            1,
+            "{name}"
+        );
+        tx.insert_token("p", &token("t4", "u", "h4", 10))
+            .await
+            .unwrap();
+        tx.insert_token("p", &token("t5", "u", "h5", 20))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            s.prune_tokens(11).await.unwrap(),
+            1,
+            "{name}: only t4 expired before 11"
+        );
+
         // Deleting the user takes its tokens with it.
         let mut tx = s.begin().await.unwrap();
         tx.delete_user("p", "u").await.unwrap();
         tx.commit().await.unwrap();
         assert!(
-            s.find_tokens_by_secret_hash("p", "u", "h2")
+            s.find_tokens_by_secret_hash("p", "u", "h5")
                 .await
                 .unwrap()
                 .is_empty(),
@@ -129,7 +194,7 @@ async fn the_outbox_leases_retries_finishes_and_prunes_messages() {
             "{name}: limit"
         );
 
-        // Two nodes saw `a` due at 10: only one lease lands.
+        // Two nodes saw `a` due at 10: only one lease lands, and it counts the attempt.
         assert!(s.lease_message("a", 10, 100).await.unwrap(), "{name}");
         assert!(!s.lease_message("a", 10, 100).await.unwrap(), "{name}");
         assert!(
@@ -139,15 +204,29 @@ async fn the_outbox_leases_retries_finishes_and_prunes_messages() {
                 .iter()
                 .all(|m| m.id != "a")
         );
-
-        s.mark_sent("a", 50).await.unwrap();
+        assert_eq!(s.find_message("a").await.unwrap().unwrap().attempts, 1);
+        // An outcome recorded under a lease that is no longer the row's is ignored.
+        s.mark_sent("a", 99, 50).await.unwrap();
+        assert_eq!(
+            s.find_message("a").await.unwrap().unwrap().status,
+            "pending",
+            "{name}"
+        );
+        s.mark_sent("a", 100, 50).await.unwrap();
         let a = s.find_message("a").await.unwrap().unwrap();
         assert_eq!(
             (a.status.as_str(), a.payload, a.done_at, a.attempts),
             ("sent", None, Some(50), 1)
         );
+        s.mark_failed("a", 100, 60, "late").await.unwrap();
+        assert_eq!(
+            s.find_message("a").await.unwrap().unwrap().status,
+            "sent",
+            "{name}: a sent message stays sent"
+        );
 
-        s.mark_retry("b", 1, 200, "connection refused")
+        assert!(s.lease_message("b", 20, 150).await.unwrap());
+        s.mark_retry("b", 150, 200, "connection refused")
             .await
             .unwrap();
         let b = s.find_message("b").await.unwrap().unwrap();
@@ -160,7 +239,8 @@ async fn the_outbox_leases_retries_finishes_and_prunes_messages() {
             "{name}: a retried message keeps its payload"
         );
 
-        s.mark_failed("c", 12, 60, "550 mailbox unavailable")
+        assert!(s.lease_message("c", 30, 160).await.unwrap());
+        s.mark_failed("c", 160, 60, "550 mailbox unavailable")
             .await
             .unwrap();
         let c = s.find_message("c").await.unwrap().unwrap();
