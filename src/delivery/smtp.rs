@@ -34,6 +34,16 @@ impl Smtp {
             _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
         };
         let mut builder = builder.timeout(Some(Duration::from_secs(10)));
+        let loopback = matches!(host, "localhost" | "127.0.0.1" | "::1");
+        if s.secure.as_deref().unwrap_or_default().is_empty()
+            && s.username.as_deref().is_some_and(|u| !u.is_empty())
+            && !loopback
+        {
+            tracing::warn!(
+                host,
+                "SMTP credentials go to this server unencrypted: set `secure = \"tls\"` or `\"ssl\"`"
+            );
+        }
         if let Some(port) = s.port {
             builder = builder.port(port);
         }

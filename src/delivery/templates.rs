@@ -37,12 +37,20 @@ pub const LOCALES: &[(&str, &str)] = &[
 const LAYOUT_HTML: &str = include_str!("../../templates/email/layout.html");
 const LAYOUT_TEXT: &str = include_str!("../../templates/email/layout.txt");
 
-/// A rendered email.
-#[derive(Debug, Clone, PartialEq)]
+/// A rendered email; its parts hold a live link or code, so `Debug` shows the subject only.
+#[derive(Clone, PartialEq)]
 pub struct Rendered {
     pub subject: String,
     pub html: String,
     pub text: String,
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rendered")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A project's own files for one template (any may be missing).

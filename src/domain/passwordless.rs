@@ -108,6 +108,23 @@ pub async fn create_email_token(
     email: &str,
     with_phrase: bool,
 ) -> Result<Issued> {
+    // Two first sign-ins for one new address at once: the second insert loses the race on
+    // the unique index (PostgreSQL); once more, it finds the user the first one created.
+    match create_email_token_once(env, user_id.clone(), email, with_phrase).await {
+        Err(e) if e.ty == ErrorType::UserAlreadyExists => {
+            create_email_token_once(env, user_id.clone(), email, with_phrase).await
+        }
+        other => other,
+    }
+}
+
+/// One attempt of [`create_email_token`].
+async fn create_email_token_once(
+    env: &Env<'_>,
+    user_id: Option<String>,
+    email: &str,
+    with_phrase: bool,
+) -> Result<Issued> {
     require_email(env)?;
     let phrase = if with_phrase {
         tokens::phrase()
@@ -144,6 +161,24 @@ pub async fn create_email_token(
 /// page the link opens (already checked against the project's platforms), or the project's
 /// default; without either the request is refused.
 pub async fn create_magic_url_token(
+    env: &Env<'_>,
+    user_id: Option<String>,
+    email: &str,
+    url: Option<&str>,
+    with_phrase: bool,
+) -> Result<Issued> {
+    // Two first sign-ins for one new address at once: the second insert loses the race on
+    // the unique index (PostgreSQL); once more, it finds the user the first one created.
+    match create_magic_url_token_once(env, user_id.clone(), email, url, with_phrase).await {
+        Err(e) if e.ty == ErrorType::UserAlreadyExists => {
+            create_magic_url_token_once(env, user_id.clone(), email, url, with_phrase).await
+        }
+        other => other,
+    }
+}
+
+/// One attempt of [`create_magic_url_token`].
+async fn create_magic_url_token_once(
     env: &Env<'_>,
     user_id: Option<String>,
     email: &str,
@@ -211,6 +246,22 @@ pub fn mock_otp(env: &Env<'_>, phone: &str) -> Option<Secret> {
 /// `POST /v1/account/tokens/phone`: a 6-digit code by SMS (none for a mock number), valid 15
 /// minutes. Key callers get the encoded `{id, secret}` as the token's secret.
 pub async fn create_phone_token(
+    env: &Env<'_>,
+    user_id: Option<String>,
+    phone: &str,
+) -> Result<Issued> {
+    // Two first sign-ins for one new address at once: the second insert loses the race on
+    // the unique index (PostgreSQL); once more, it finds the user the first one created.
+    match create_phone_token_once(env, user_id.clone(), phone).await {
+        Err(e) if e.ty == ErrorType::UserAlreadyExists => {
+            create_phone_token_once(env, user_id.clone(), phone).await
+        }
+        other => other,
+    }
+}
+
+/// One attempt of [`create_phone_token`].
+async fn create_phone_token_once(
     env: &Env<'_>,
     user_id: Option<String>,
     phone: &str,

@@ -157,6 +157,10 @@ fn check(kind: Kind, v: &Value, project: &Project) -> Result<Value, String> {
                 Err(describe())
             }
         }
+        Kind::StrictBoolean => match v {
+            Value::Bool(b) => Ok(Value::Bool(*b)),
+            _ => Err("Value must be a valid boolean".to_owned()),
+        },
         Kind::Boolean => {
             let b = match v {
                 Value::Bool(b) => Some(*b),
@@ -213,9 +217,16 @@ fn check(kind: Kind, v: &Value, project: &Project) -> Result<Value, String> {
     }
 }
 
+/// The longest redirect URL accepted (browsers and mail clients handle this much; the link
+/// we email adds about 400 characters).
+pub const MAX_REDIRECT_CHARS: usize = 2048;
+
 /// Appwrite's `Redirect` validator: an absolute URL of a registered platform, with the
 /// loopback spellings `localhost` allows (appwrite 1.9.6 src/Appwrite/Network/Validator/Redirect.php).
 fn check_redirect(s: &str, project: &Project) -> Result<(), String> {
+    if s.chars().count() > MAX_REDIRECT_CHARS {
+        return Err("Invalid URI.".to_owned());
+    }
     let parsed = url::Url::parse(s).map_err(|_| "Invalid URI.".to_owned())?;
     // The URL parser normalises `127.1`, `2130706433` and `[0:0::1]` to the loopback
     // addresses; Appwrite compares the host as written, so only the exact spellings pass.
@@ -360,6 +371,36 @@ mod tests {
         );
         assert!(!run(P, json!({"total": 0})).unwrap().bool("total").unwrap());
         assert!(run(P, json!({"total": "maybe"})).is_err());
+    }
+
+    #[test]
+    fn strict_booleans_take_json_booleans_only() {
+        static P: &[Param] = &[p::strict_boolean("phrase").or_bool(false)];
+        assert!(!run(P, json!({})).unwrap().bool("phrase").unwrap());
+        assert!(
+            run(P, json!({"phrase": true}))
+                .unwrap()
+                .bool("phrase")
+                .unwrap()
+        );
+        for bad in [json!({"phrase": "true"}), json!({"phrase": 1})] {
+            assert_eq!(
+                run(P, bad).unwrap_err().message(),
+                "Invalid `phrase` param: Value must be a valid boolean"
+            );
+        }
+    }
+
+    #[test]
+    fn redirects_must_be_registered_absolute_and_short() {
+        static P: &[Param] = &[p::redirect("url")];
+        assert!(run(P, json!({"url": "http://localhost/x?y=1"})).is_ok());
+        let long = format!("http://localhost/{}", "a".repeat(MAX_REDIRECT_CHARS));
+        assert_eq!(
+            run(P, json!({"url": long})).unwrap_err().message(),
+            "Invalid `url` param: Invalid URI."
+        );
+        assert!(run(P, json!({"url": "http://127.1/"})).is_err());
     }
 
     #[test]

@@ -136,11 +136,11 @@ fn no_cache(builder: axum::http::response::Builder) -> axum::http::response::Bui
         .header("x-content-type-options", "nosniff")
 }
 
-/// The version [`API_VERSION`] as a [`Format`].
 /// The newest response format we render: the 2.x shapes of the newest official SDKs (crate
 /// `appwrite` 0.22 sends 2.6.2, PyPI 27 sends 2.5.0, npm `appwrite` 28 sends 2.3.0).
 pub const NEWEST_FORMAT: Format = (2, 6, 2);
 
+/// The format a client gets when it names none, or one newer than ours: the newest.
 fn served_format() -> Format {
     NEWEST_FORMAT
 }

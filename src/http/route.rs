@@ -96,6 +96,8 @@ pub enum Kind {
     Integer { min: i64, max: i64 },
     /// A loose boolean (`true/false/1/0` in any case).
     Boolean,
+    /// A JSON boolean and nothing else (Appwrite's strict `Boolean`, e.g. `phrase`).
+    StrictBoolean,
     /// An array of query strings.
     Queries,
     /// A JSON object of at most `max_bytes` as PHP encodes it.
@@ -201,6 +203,9 @@ pub mod p {
     }
     pub const fn boolean(name: &'static str) -> Param {
         param(name, Kind::Boolean)
+    }
+    pub const fn strict_boolean(name: &'static str) -> Param {
+        param(name, Kind::StrictBoolean)
     }
     pub const fn queries(name: &'static str) -> Param {
         param(name, Kind::Queries).optional()

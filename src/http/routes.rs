@@ -86,11 +86,11 @@ pub static ROUTES: &[Route] = &[
         .aliases(&["/v1/account/sessions/magic-url"])
         .scope(SESSIONS_WRITE).auth(MagicUrl).limit(60, 3600, EMAIL_AND_IP)
         .params(&[p::custom_id("userId"), p::email("email"), p::redirect("url").or_text(""),
-                  p::boolean("phrase").or_bool(false)])
+                  p::strict_boolean("phrase").or_bool(false)])
         .returns(201, Model::Token),
     Route::new(Post, "/v1/account/tokens/email", "account.createEmailToken", h!(tokens::create_email_token))
         .scope(SESSIONS_WRITE).auth(EmailOtp).limit(10, 3600, EMAIL_AND_IP)
-        .params(&[p::custom_id("userId"), p::email("email"), p::boolean("phrase").or_bool(false)])
+        .params(&[p::custom_id("userId"), p::email("email"), p::strict_boolean("phrase").or_bool(false)])
         .returns(201, Model::Token),
     Route::new(Post, "/v1/account/tokens/phone", "account.createPhoneToken", h!(tokens::create_phone_token))
         .aliases(&["/v1/account/sessions/phone"])
@@ -108,7 +108,7 @@ pub static ROUTES: &[Route] = &[
         .returns(200, Model::Token),
     Route::new(Post, "/v1/account/recovery/otp", "account.createRecoveryOTP", h!(recovery::create_recovery_otp))
         .scope(SESSIONS_WRITE).limit(10, 3600, EMAIL_AND_IP)
-        .params(&[p::email("email"), p::boolean("phrase").or_bool(false)])
+        .params(&[p::email("email"), p::strict_boolean("phrase").or_bool(false)])
         .returns(201, Model::Token),
     Route::new(Put, "/v1/account/recovery/otp", "account.updateRecoveryOTP", h!(recovery::update_recovery_otp))
         .scope(SESSIONS_WRITE).limit(10, 3600, &["url:{url},userId:{param-userId}"])
@@ -129,7 +129,7 @@ pub static ROUTES: &[Route] = &[
     Route::new(Post, "/v1/account/verifications/email/otp", "account.createEmailVerificationOTP",
                h!(verification::create_email_verification_otp))
         .scope(ACCOUNT).limit(10, 3600, &["url:{url},userId:{userId}"])
-        .params(&[p::boolean("phrase").or_bool(false)])
+        .params(&[p::strict_boolean("phrase").or_bool(false)])
         .returns(201, Model::Token),
     Route::new(Put, "/v1/account/verifications/email/otp", "account.updateEmailVerificationOTP",
                h!(verification::update_email_verification_otp))

@@ -260,3 +260,43 @@ async fn a_provider_error_is_retried_and_the_code_still_signs_in() {
     let session: Value = r.json().await.unwrap();
     assert_eq!(session["provider"], "phone");
 }
+
+#[tokio::test]
+async fn a_number_vonage_refuses_is_given_up_at_once_and_a_throttled_one_retried() {
+    for (status, permanent) in [("3", true), ("1", false)] {
+        let sms = SmsEndpoint::start(
+            200,
+            json!({"messages": [{"status": status, "error-text": "nope"}]}),
+        )
+        .await;
+        let settings = sms.settings("vonage");
+        let app = spawn_with(move |c| c.file.sms = Some(settings)).await;
+        let r = app
+            .req(Method::POST, "/v1/account/tokens/phone")
+            .json(&json!({"userId": "unique()", "phone": "+16505550125"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        sms.wait_for_n(1).await;
+        for _ in 0..800 {
+            let c = app.state.store.count_messages().await.unwrap();
+            if c.failed == 1 || attempts_done(&app).await {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let c = app.state.store.count_messages().await.unwrap();
+        assert_eq!(
+            (c.failed == 1, c.pending == 1),
+            (permanent, !permanent),
+            "vonage status {status}"
+        );
+    }
+}
+
+/// Whether the one pending message has finished an attempt (its error is recorded).
+async fn attempts_done(app: &TestApp) -> bool {
+    let due = app.state.store.due_messages(i64::MAX, 10).await.unwrap();
+    due.iter().any(|m| !m.last_error.is_empty())
+}

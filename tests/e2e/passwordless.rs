@@ -657,3 +657,20 @@ async fn a_link_sent_to_an_old_address_does_not_verify_the_new_one() {
     assert_error(r, 401, "user_invalid_token").await;
     assert_eq!(app.account(&login).await["emailVerification"], false);
 }
+
+#[tokio::test]
+async fn two_first_sign_ins_for_one_new_address_make_one_user() {
+    let (app, sink) = app_with_mail().await;
+    let email = unique_email();
+    let send = || {
+        app.req(Method::POST, "/v1/account/tokens/email")
+            .json(&json!({"userId": "unique()", "email": email}))
+            .send()
+    };
+    let (a, b) = tokio::join!(send(), send());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (201, 201));
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_eq!(a["userId"], b["userId"]);
+    assert_eq!(sink.wait_for_n(&email, 2).await.len(), 2);
+}

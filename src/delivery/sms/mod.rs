@@ -28,8 +28,24 @@ pub struct Sms {
     client: reqwest::Client,
 }
 
-/// How an adapter reads its provider's answer: `Err` carries the provider's error text.
-type Check = fn(u16, &serde_json::Value) -> Result<(), String>;
+/// How an adapter reads its provider's answer.
+type Check = fn(u16, &serde_json::Value) -> Result<(), Failure>;
+
+/// A provider's refusal: its error text, and whether trying again can help (`None`: judge by
+/// the HTTP status).
+pub(crate) struct Failure {
+    pub text: String,
+    pub permanent: Option<bool>,
+}
+
+impl From<String> for Failure {
+    fn from(text: String) -> Self {
+        Failure {
+            text,
+            permanent: None,
+        }
+    }
+}
 
 /// What a provider adapter needs to build its request.
 pub(crate) struct Request<'a> {
@@ -116,11 +132,14 @@ impl Sms {
         let text = response.text().await.unwrap_or_default();
         let json: serde_json::Value =
             serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-        check(status, &json).map_err(|e| {
-            let e = format!("{} {status}: {e}", self.provider);
+        check(status, &json).map_err(|f| {
+            let e = format!("{} {status}: {}", self.provider, f.text);
             // A refused request (bad number, bad credentials) will be refused again; a
             // throttled or failing provider may recover.
-            if (400..500).contains(&status) && status != 429 && status != 408 {
+            let permanent = f
+                .permanent
+                .unwrap_or((400..500).contains(&status) && status != 429 && status != 408);
+            if permanent {
                 SendError::Permanent(e)
             } else {
                 SendError::Transient(e)

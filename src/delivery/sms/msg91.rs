@@ -2,7 +2,7 @@
 //! recipients: [{mobiles, content, otp}]}` (mobiles as digits without `+`). The username is
 //! the sender id and `templateId` the flow template.
 
-use super::Request;
+use super::{Failure, Request};
 
 pub const BASE: &str = "https://control.msg91.com";
 
@@ -21,7 +21,7 @@ pub fn request(c: &reqwest::Client, r: &Request<'_>) -> reqwest::RequestBuilder 
         }))
 }
 
-pub fn check(status: u16, json: &serde_json::Value) -> Result<(), String> {
+pub fn check(status: u16, json: &serde_json::Value) -> Result<(), Failure> {
     let failed = json.get("type").and_then(|t| t.as_str()) == Some("error");
     if (200..300).contains(&status) && !failed {
         Ok(())
@@ -30,6 +30,7 @@ pub fn check(status: u16, json: &serde_json::Value) -> Result<(), String> {
             .get("message")
             .and_then(|v| v.as_str())
             .unwrap_or("Unknown error")
-            .to_owned())
+            .to_owned()
+            .into())
     }
 }

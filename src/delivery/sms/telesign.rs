@@ -2,7 +2,7 @@
 //! (digits, no `+`), `message` and `message_type=OTP`. Success is 200 with
 //! `status.code` below 300 (Telesign's documented codes: 290 = queued).
 
-use super::Request;
+use super::{Failure, Request};
 
 pub const BASE: &str = "https://rest-api.telesign.com";
 
@@ -16,7 +16,7 @@ pub fn request(c: &reqwest::Client, r: &Request<'_>) -> reqwest::RequestBuilder 
         ])
 }
 
-pub fn check(status: u16, json: &serde_json::Value) -> Result<(), String> {
+pub fn check(status: u16, json: &serde_json::Value) -> Result<(), Failure> {
     let code = json
         .pointer("/status/code")
         .and_then(serde_json::Value::as_i64);
@@ -28,6 +28,7 @@ pub fn check(status: u16, json: &serde_json::Value) -> Result<(), String> {
             .or_else(|| json.pointer("/errors/0/description"))
             .and_then(|v| v.as_str())
             .unwrap_or("Unknown error")
-            .to_owned())
+            .to_owned()
+            .into())
     }
 }

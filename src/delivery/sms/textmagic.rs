@@ -1,7 +1,7 @@
 //! TextMagic: `POST /api/v2/messages`, headers `X-TM-Username` and `X-TM-Key`, form body
 //! `text`, `phones` (digits, no `+`) and `from`.
 
-use super::{Request, error_text};
+use super::{Failure, Request, error_text};
 
 pub const BASE: &str = "https://rest.textmagic.com";
 
@@ -16,10 +16,10 @@ pub fn request(c: &reqwest::Client, r: &Request<'_>) -> reqwest::RequestBuilder 
         .form(&form)
 }
 
-pub fn check(status: u16, json: &serde_json::Value) -> Result<(), String> {
+pub fn check(status: u16, json: &serde_json::Value) -> Result<(), Failure> {
     if (200..300).contains(&status) {
         Ok(())
     } else {
-        Err(error_text(json, "/message"))
+        Err(error_text(json, "/message").into())
     }
 }

@@ -1,7 +1,7 @@
 //! Twilio: `POST /2010-04-01/Accounts/{sid}/Messages.json`, HTTP Basic `sid:token`, form body
 //! `To`, `From`, `Body` (a `from` starting with `MG` is a Messaging Service SID).
 
-use super::{Request, error_text};
+use super::{Failure, Request, error_text};
 
 pub const BASE: &str = "https://api.twilio.com";
 
@@ -20,10 +20,10 @@ pub fn request(c: &reqwest::Client, r: &Request<'_>) -> reqwest::RequestBuilder 
     .form(&form)
 }
 
-pub fn check(status: u16, json: &serde_json::Value) -> Result<(), String> {
+pub fn check(status: u16, json: &serde_json::Value) -> Result<(), Failure> {
     if (200..300).contains(&status) {
         Ok(())
     } else {
-        Err(error_text(json, "/message"))
+        Err(error_text(json, "/message").into())
     }
 }

@@ -2,7 +2,7 @@
 //! (digits, no `+`), `text`. It answers 200 even on failure: success is `messages[0].status`
 //! `"0"` (a string in Vonage's documentation; a number is accepted too).
 
-use super::{Request, error_text};
+use super::{Failure, Request, error_text};
 
 pub const BASE: &str = "https://rest.nexmo.com";
 
@@ -16,13 +16,19 @@ pub fn request(c: &reqwest::Client, r: &Request<'_>) -> reqwest::RequestBuilder 
     ])
 }
 
-pub fn check(status: u16, json: &serde_json::Value) -> Result<(), String> {
-    let s = json.pointer("/messages/0/status");
-    let ok = matches!(s, Some(serde_json::Value::String(v)) if v == "0")
-        || s.and_then(serde_json::Value::as_i64) == Some(0);
-    if (200..300).contains(&status) && ok {
-        Ok(())
-    } else {
-        Err(error_text(json, "/messages/0/error-text"))
+pub fn check(status: u16, json: &serde_json::Value) -> Result<(), Failure> {
+    let code = match json.pointer("/messages/0/status") {
+        Some(serde_json::Value::String(v)) => v.parse::<i64>().ok(),
+        Some(v) => v.as_i64(),
+        None => None,
+    };
+    if (200..300).contains(&status) && code == Some(0) {
+        return Ok(());
     }
+    Err(Failure {
+        text: error_text(json, "/messages/0/error-text"),
+        // Vonage's documented codes: 1 throttled and 5 internal error may pass later; the
+        // others (bad parameters, credentials, barred or illegal numbers …) will not.
+        permanent: code.map(|c| !matches!(c, 1 | 5)),
+    })
 }
