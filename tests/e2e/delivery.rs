@@ -318,3 +318,14 @@ impl SmsEndpoint {
         }
     }
 }
+
+/// Waits until the outbox has nothing pending: every accepted message was handed over.
+pub async fn drained(app: &crate::harness::TestApp) {
+    for _ in 0..800 {
+        if app.state.store.count_messages().await.unwrap().pending == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the outbox did not drain");
+}

@@ -2,6 +2,7 @@
 //! Set `LATCHKEY_TEST_POSTGRES_URL` to run them all on PostgreSQL instead of SQLite.
 
 mod account;
+mod alerts;
 mod callers;
 mod concurrency;
 mod delivery;
@@ -20,3 +21,4 @@ mod secrets;
 mod session_rules;
 mod sessions;
 mod targets;
+mod token_rules;

@@ -4,9 +4,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::delivery::drained;
 use crate::delivery::{MailSink, SmsEndpoint};
 use crate::harness::*;
-use crate::passwordless::drained;
 use latchkey::domain::messages::Postbox;
 
 async fn request_code(app: &TestApp, email: &str) {

@@ -4,16 +4,16 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::delivery::{MailSink, SmsEndpoint};
+use crate::delivery::{MailSink, SmsEndpoint, drained};
 use crate::harness::*;
 
-async fn app_with_mail() -> (TestApp, MailSink) {
+pub async fn app_with_mail() -> (TestApp, MailSink) {
     let sink = MailSink::start().await;
     let app = spawn_with(sink.configure()).await;
     (app, sink)
 }
 
-async fn exchange(
+pub async fn exchange(
     app: &TestApp,
     path_method: (Method, &str),
     user_id: &str,
@@ -26,7 +26,7 @@ async fn exchange(
         .unwrap()
 }
 
-const SESSION_TOKEN: (Method, &str) = (Method::POST, "/v1/account/sessions/token");
+pub const SESSION_TOKEN: (Method, &str) = (Method::POST, "/v1/account/sessions/token");
 
 #[tokio::test]
 async fn an_emailed_code_signs_in_creates_the_user_and_verifies_the_email() {
@@ -332,113 +332,6 @@ async fn a_mock_number_signs_in_with_its_fixed_code_and_sends_nothing() {
 }
 
 #[tokio::test]
-async fn session_alerts_tell_of_every_new_session_but_the_first_and_email_ones() {
-    let sink = MailSink::start().await;
-    let mail = sink.configure();
-    let app = spawn_with(move |c| {
-        mail(c);
-        c.file.projects[0].auth.session_alerts = true;
-    })
-    .await;
-    let email = unique_email();
-    app.signup(&email).await;
-    app.login(&email, PASSWORD).await;
-    let r = app
-        .req(Method::POST, "/v1/account/sessions/email")
-        .header("user-agent", CHROME_UA)
-        .header("x-appwrite-locale", "de")
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let alert = sink.wait_for(&email).await;
-    assert!(alert.subject().contains("Test App"), "{}", alert.subject());
-    assert_ne!(
-        alert.subject(),
-        "Security alert: new session on your Test App account",
-        "German, not English"
-    );
-    assert!(
-        alert.text().contains("Chrome") && alert.text().contains("127.0.0.1"),
-        "{}",
-        alert.text()
-    );
-    // An email-code sign-in proves the inbox: no alert for it.
-    let r = app
-        .req(Method::POST, "/v1/account/tokens/email")
-        .json(&json!({"userId": "unique()", "email": email}))
-        .send()
-        .await
-        .unwrap();
-    let user_id = r.json::<Value>().await.unwrap()["userId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let code = sink.wait_for_n(&email, 2).await[1].code();
-    let r = exchange(&app, SESSION_TOKEN, &user_id, &code).await;
-    assert_eq!(r.status(), 201);
-    app.login(&email, PASSWORD).await;
-    drained(&app).await;
-    let subjects: Vec<String> = sink
-        .to(&email)
-        .iter()
-        .map(|m| m.subject().to_owned())
-        .collect();
-    assert_eq!(subjects.len(), 3, "alert, code, alert: {subjects:?}");
-    assert_eq!(subjects[1], "OTP for Test App Login");
-    assert_eq!(
-        subjects[2],
-        "Security alert: new session on your Test App account"
-    );
-}
-
-/// Waits until the outbox has nothing pending: every accepted message was handed over.
-pub async fn drained(app: &TestApp) {
-    for _ in 0..800 {
-        if app.state.store.count_messages().await.unwrap().pending == 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("the outbox did not drain");
-}
-
-#[tokio::test]
-async fn emails_follow_the_locale_with_english_as_the_fallback() {
-    let (app, sink) = app_with_mail().await;
-    for (locale, subject_part, rtl) in [
-        ("ar", "Test App", true),
-        ("fr-CA", "Test App", false),
-        ("xx", "OTP for Test App Login", false),
-    ] {
-        let email = unique_email();
-        let r = app
-            .req(Method::POST, "/v1/account/tokens/email")
-            .header("x-appwrite-locale", locale)
-            .json(&json!({"userId": "unique()", "email": email}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let m = sink.wait_for(&email).await;
-        assert!(
-            m.subject().contains(subject_part),
-            "{locale}: {}",
-            m.subject()
-        );
-        assert_eq!(m.html().contains("dir=\"rtl\""), rtl, "{locale}");
-        if locale == "fr-CA" {
-            assert_ne!(
-                m.subject(),
-                "OTP for Test App Login",
-                "fr-CA falls back to fr"
-            );
-        }
-    }
-}
-
-#[tokio::test]
 async fn an_email_an_identity_holds_is_refused_with_each_flows_own_error() {
     let (app, sink) = app_with_mail().await;
     let (_, owner) = app.user().await;
@@ -509,168 +402,4 @@ async fn bad_phone_numbers_and_bad_ids_are_refused_before_anything_is_written() 
     assert_error(r, 400, "general_argument_invalid").await;
     drained(&app).await;
     assert!(sms.requests().is_empty());
-}
-
-#[tokio::test]
-async fn an_in_memory_database_serves_the_code_flow_without_waiting_on_itself() {
-    let sink = MailSink::start().await;
-    let mail = sink.configure();
-    let app = spawn_with(move |c| {
-        mail(c);
-        c.database_url = Some(latchkey::secret::Secret::new("sqlite::memory:"));
-        c.file.projects[0].auth.session_alerts = true;
-    })
-    .await;
-    let email = unique_email();
-    let flow = async {
-        let r = app
-            .req(Method::POST, "/v1/account/tokens/email")
-            .json(&json!({"userId": "unique()", "email": email}))
-            .send()
-            .await
-            .unwrap();
-        let user_id = r.json::<Value>().await.unwrap()["userId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let code = sink.wait_for(&email).await.code();
-        exchange(&app, SESSION_TOKEN, &user_id, &code)
-            .await
-            .status()
-    };
-    let status = tokio::time::timeout(std::time::Duration::from_secs(30), flow)
-        .await
-        .expect("the flow finished (a read inside a unit of work would wait forever)");
-    assert_eq!(status, 201);
-}
-
-#[tokio::test]
-async fn a_magic_link_never_points_at_the_requests_host() {
-    let sink = MailSink::start().await;
-    let mail = sink.configure();
-    let app = spawn_with(move |c| {
-        mail(c);
-        c.file.public_url = Some("https://auth.example.com/".into());
-    })
-    .await;
-    let email = unique_email();
-    let r = app
-        .req(Method::POST, "/v1/account/tokens/magic-url")
-        .header("host", "evil.example.org")
-        .json(&json!({"userId": "unique()", "email": email}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let link = sink.wait_for(&email).await.link();
-    assert!(
-        link.starts_with("https://auth.example.com/auth/magic-url?userId="),
-        "{link}"
-    );
-
-    // Without a project url or publicUrl there is no safe default: the client must say.
-    let (bare, bare_sink) = app_with_mail().await;
-    let r = bare
-        .req(Method::POST, "/v1/account/tokens/magic-url")
-        .json(&json!({"userId": "unique()", "email": unique_email()}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(r, 400, "general_argument_invalid").await;
-    drained(&bare).await;
-    assert!(bare_sink.all().is_empty());
-}
-
-#[tokio::test]
-async fn a_code_works_once_even_when_two_exchanges_race() {
-    let (app, sink) = app_with_mail().await;
-    let email = unique_email();
-    let r = app
-        .req(Method::POST, "/v1/account/tokens/email")
-        .json(&json!({"userId": "unique()", "email": email}))
-        .send()
-        .await
-        .unwrap();
-    let user_id = r.json::<Value>().await.unwrap()["userId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let code = sink.wait_for(&email).await.code();
-    let (a, b) = tokio::join!(
-        exchange(&app, SESSION_TOKEN, &user_id, &code),
-        exchange(&app, SESSION_TOKEN, &user_id, &code)
-    );
-    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
-    statuses.sort();
-    assert_eq!(statuses, [201, 401]);
-}
-
-#[tokio::test]
-async fn ten_wrong_guesses_void_the_code() {
-    let (app, sink) = app_with_mail().await;
-    let email = unique_email();
-    let r = app
-        .req(Method::POST, "/v1/account/tokens/email")
-        .json(&json!({"userId": "unique()", "email": email}))
-        .send()
-        .await
-        .unwrap();
-    let user_id = r.json::<Value>().await.unwrap()["userId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let code = sink.wait_for(&email).await.code();
-    let wrong = if code == "000000" { "000001" } else { "000000" };
-    for _ in 0..10 {
-        let r = exchange(&app, SESSION_TOKEN, &user_id, wrong).await;
-        assert_error(r, 401, "user_invalid_token").await;
-    }
-    let r = exchange(&app, SESSION_TOKEN, &user_id, &code).await;
-    assert_error(r, 401, "user_invalid_token").await;
-}
-
-#[tokio::test]
-async fn a_link_sent_to_an_old_address_does_not_verify_the_new_one() {
-    let (app, sink) = app_with_mail().await;
-    let (email, login) = app.user().await;
-    let r = app
-        .as_user(Method::POST, "/v1/account/verifications/email", &login)
-        .json(&json!({"url": "http://localhost/verify"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let secret = sink.wait_for(&email).await.link_param("secret");
-    let r = app
-        .as_user(Method::PATCH, "/v1/account/email", &login)
-        .json(&json!({"email": unique_email(), "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let r = app
-        .req(Method::PUT, "/v1/account/verifications/email")
-        .json(&json!({"userId": login.user_id, "secret": secret}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(r, 401, "user_invalid_token").await;
-    assert_eq!(app.account(&login).await["emailVerification"], false);
-}
-
-#[tokio::test]
-async fn two_first_sign_ins_for_one_new_address_make_one_user() {
-    let (app, sink) = app_with_mail().await;
-    let email = unique_email();
-    let send = || {
-        app.req(Method::POST, "/v1/account/tokens/email")
-            .json(&json!({"userId": "unique()", "email": email}))
-            .send()
-    };
-    let (a, b) = tokio::join!(send(), send());
-    let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!((a.status().as_u16(), b.status().as_u16()), (201, 201));
-    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
-    assert_eq!(a["userId"], b["userId"]);
-    assert_eq!(sink.wait_for_n(&email, 2).await.len(), 2);
 }

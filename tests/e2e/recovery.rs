@@ -279,6 +279,6 @@ async fn phone_verification_uses_the_mock_code_and_needs_a_phone() {
         .await
         .unwrap();
     assert_error(r, 409, "user_phone_already_verified").await;
-    crate::passwordless::drained(&app).await;
+    crate::delivery::drained(&app).await;
     assert!(sms.requests().is_empty());
 }
