@@ -114,6 +114,27 @@ describe('appwrite (web) 28.0.0', () => {
     assert.equal((await me.get()).emailVerification, true);
   });
 
+  test('phone verification by SMS code, and the deprecated phone-session exchange', async () => {
+    const address = email();
+    const me = account();
+    const user = await me.create(ID.unique(), address, PASSWORD);
+    await me.createEmailPasswordSession(address, PASSWORD);
+    const phone = `+1650557${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`;
+    await me.updatePhone(phone, PASSWORD);
+    await me.createPhoneVerification();
+    const code = (await smsTo(phone)).form.Body;
+    await rejects(account().updatePhoneVerification({ userId: user.$id, secret: '000000' === code ? '111111' : '000000' }), 401, 'user_invalid_token');
+    await account().updatePhoneVerification({ userId: user.$id, secret: code });
+    assert.equal((await me.get()).phoneVerification, true);
+    await rejects(me.createPhoneVerification(), 409, 'user_phone_already_verified');
+
+    store.clear();
+    const token = await account().createPhoneToken({ userId: ID.unique(), phone: `${phone.slice(0, -1)}${(Number(phone.slice(-1)) + 1) % 10}` });
+    const other = await received(smsDir, (m) => m.form.To !== phone && m.form.To.startsWith(phone.slice(0, -1)));
+    const session = await account().updatePhoneSession(token.userId, other.form.Body);
+    assert.equal(session.provider, 'phone');
+  });
+
   test('a phone code by SMS signs in', async () => {
     const phone = `+1650555${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`;
     const token = await account().createPhoneToken({ userId: ID.unique(), phone });
