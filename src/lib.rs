@@ -43,7 +43,14 @@ pub async fn serve_state(
         .await;
     // The worker lets sends in flight finish (what they do not finish is sent again later).
     let _ = stop.send(true);
-    let _ = worker.await;
+    if tokio::time::timeout(std::time::Duration::from_secs(20), worker)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the delivery worker did not stop in 20 s; what it had leased is sent later"
+        );
+    }
     served?;
     Ok(())
 }

@@ -20,8 +20,10 @@ use crate::store::OutboxRow;
 pub const MAX_IN_FLIGHT: usize = 32;
 /// How long a leased message is left to its node before another may send it (ms).
 const LEASE_MS: i64 = 120_000;
-/// How long one send may take before it counts as failed (well inside the lease).
-const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one send may take before it counts as failed: inside the lease, and long enough
+/// that lettre's own 10 s per SMTP command ends a stuck exchange first (cancelling one
+/// mid-exchange could return a confused connection to its pool).
+const SEND_TIMEOUT: Duration = Duration::from_secs(110);
 /// The longest wait between two attempts (ms).
 const MAX_BACKOFF_MS: i64 = 3_600_000;
 /// How often counts are logged and finished messages and expired tokens pruned (ms of the
@@ -123,26 +125,33 @@ async fn record(state: &AppState, row: &OutboxRow, lease: i64, outcome: Result<(
             tracing::warn!(id = %row.id, kind = %row.kind, attempts, retry_in_ms = next - now, error = %e, "message not sent; will retry");
             state.store.mark_retry(&row.id, lease, next, &e).await
         }
+        Err(SendError::Transient(e)) if expired => {
+            let e = format!("{e}; its token has expired since");
+            tracing::error!(id = %row.id, kind = %row.kind, attempts, error = %e, "message given up on");
+            state.store.mark_failed(&row.id, lease, now, &e).await
+        }
         Err(SendError::Transient(e) | SendError::Permanent(e)) => {
-            let e = if expired {
-                format!("{e} (its token expired)")
-            } else {
-                e
-            };
             tracing::error!(id = %row.id, kind = %row.kind, attempts, error = %e, "message given up on");
             state.store.mark_failed(&row.id, lease, now, &e).await
         }
     };
-    if let Err(e) = result {
+    match result {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            id = %row.id,
+            "the lease ran out before the outcome was recorded; another attempt may follow"
+        ),
         // The lease runs out and the message is tried again: at least once.
-        tracing::error!(id = %row.id, error = %e, "could not record a delivery outcome");
+        Err(e) => tracing::error!(id = %row.id, error = %e, "could not record a delivery outcome"),
     }
 }
 
 /// Leases what is due and starts sending it, keeping at most [`MAX_IN_FLIGHT`] sends in
 /// `sends`. Returns how many sends it started.
 pub async fn cycle(state: &Arc<AppState>, sends: &mut JoinSet<()>) -> usize {
-    while sends.try_join_next().is_some() {}
+    while let Some(done) = sends.try_join_next() {
+        log_panic(done);
+    }
     let room = MAX_IN_FLIGHT.saturating_sub(sends.len());
     if room == 0 {
         return 0;
@@ -175,8 +184,12 @@ pub async fn cycle(state: &Arc<AppState>, sends: &mut JoinSet<()>) -> usize {
         started += 1;
         sends.spawn(async move {
             // A node that died mid-send left its attempts counted: past the limit, stop.
+            // (`record` reports the attempt number, one past the limit in this case.)
             let outcome = if row.attempts >= max {
-                Err(SendError::Permanent("too many attempts".into()))
+                Err(SendError::Permanent(format!(
+                    "{} attempts made, the last one never finished",
+                    row.attempts
+                )))
             } else if row.expires_at.is_some_and(|e| e < now) {
                 Err(SendError::Permanent(
                     "not sent before its token expired".into(),
@@ -191,6 +204,13 @@ pub async fn cycle(state: &Arc<AppState>, sends: &mut JoinSet<()>) -> usize {
         });
     }
     started
+}
+
+/// A send that panicked is logged; its lease runs out and it is tried again.
+fn log_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        tracing::error!(error = %e, "a message send panicked");
+    }
 }
 
 async fn housekeeping(state: &AppState) {
@@ -232,7 +252,7 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
         tokio::select! {
             _ = state.outbox.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            Some(_) = sends.join_next(), if !sends.is_empty() => {}
+            Some(done) = sends.join_next(), if !sends.is_empty() => log_panic(done),
             changed = stop.changed() => {
                 if changed.is_err() {
                     break;
@@ -244,7 +264,9 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(15), async {
-        while sends.join_next().await.is_some() {}
+        while let Some(done) = sends.join_next().await {
+            log_panic(done);
+        }
     })
     .await;
 }

@@ -38,7 +38,12 @@ async fn user_for_email(
     flow: EmailFlow,
 ) -> Result<UserRow> {
     if let Some(u) = tx.find_user_by_email(env.pid(), email).await? {
-        return Ok(u);
+        // Locked, so an email change cannot commit between this check and the token.
+        if let Some(locked) = tx.lock_user(env.pid(), &u.id).await?
+            && locked.email.as_deref() == Some(email)
+        {
+            return Ok(locked);
+        }
     }
     check_user_limit(env, Some(tx)).await?;
     if tx.identity_email_taken(env.pid(), email, None).await? {
@@ -221,7 +226,7 @@ async fn create_magic_url_token_once(
         email,
         user.name.as_deref().unwrap_or_default(),
     );
-    message.vars.insert("redirect".into(), redirect);
+    message.vars.insert("redirect".into(), redirect?);
     message.vars.insert("phrase".into(), phrase.clone());
     tokens::store_token(env, &mut tx, &token, Some(&message)).await?;
     env.commit(tx).await?;
@@ -270,7 +275,14 @@ async fn create_phone_token_once(
     let mock = mock_otp(env, phone);
     let code = mock.clone().unwrap_or_else(six_digits);
     let mut tx = env.begin().await?;
-    let user = match tx.find_user_by_phone(env.pid(), phone).await? {
+    let found = match tx.find_user_by_phone(env.pid(), phone).await? {
+        Some(u) => tx
+            .lock_user(env.pid(), &u.id)
+            .await?
+            .filter(|l| l.phone.as_deref() == Some(phone)),
+        None => None,
+    };
+    let user = match found {
         Some(u) => u,
         None => {
             check_user_limit(env, Some(&mut tx)).await?;

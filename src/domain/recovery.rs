@@ -74,8 +74,10 @@ async fn issue_by_email(
     let mut m = env.message(template, email, user.name.as_deref().unwrap_or_default());
     match delivery {
         Delivery::Link(url) => {
-            m.vars
-                .insert("redirect".into(), tokens::secret_link(url, &token, &secret));
+            m.vars.insert(
+                "redirect".into(),
+                tokens::secret_link(url, &token, &secret)?,
+            );
         }
         Delivery::Code { .. } => {
             m.vars.insert("otp".into(), secret.expose().to_owned());
@@ -83,6 +85,12 @@ async fn issue_by_email(
         }
     }
     let mut tx = env.begin().await?;
+    // The address is checked again under the user's lock: an email change committed since the
+    // user was read voids tokens, and this one would otherwise outlive it.
+    let fresh = tx.lock_user(env.pid(), &user.id).await?;
+    if fresh.as_ref().and_then(|u| u.email.as_deref()) != Some(email) {
+        return Err(ErrorType::UserNotFound.into());
+    }
     tokens::store_token(env, &mut tx, &token, Some(&m)).await?;
     env.commit_audited(tx, user, event, format!("user/{}", user.id))
         .await?;

@@ -128,15 +128,27 @@ pub async fn store_token(
     Ok(())
 }
 
-/// Wrong guesses a user's tokens of one kind survive: Appwrite's per-route limit (10 an hour
-/// per user) is what stops guessing a six-digit code there, and until our limiter enforces it
-/// the tokens themselves give out after this many misses.
+/// Wrong guesses a user's short codes survive: Appwrite's per-route limit (10 an hour per
+/// user) is what stops guessing a six-digit code there, and until our limiter enforces it the
+/// codes themselves give out after this many misses.
 pub const MAX_WRONG_GUESSES: i64 = 10;
 
+/// The kinds whose secret is short enough to guess (six digits; generic tokens may be as
+/// short as four characters). Link secrets (64–256 hex) are not counted, so nobody can void
+/// another user's links by guessing.
+const GUESSABLE: &[TokenKind] = &[
+    TokenKind::Phone,
+    TokenKind::Generic,
+    TokenKind::EmailOtp,
+    TokenKind::RecoveryOtp,
+    TokenKind::VerificationOtp,
+];
+
 /// The user's unexpired token whose secret is `secret` and whose kind is one of `kinds`;
-/// Appwrite's `tokenVerify`. The comparison is of SHA-256 hashes, found by index. A miss is
-/// `user_invalid_token` and counts against the user's tokens of those kinds
-/// ([`MAX_WRONG_GUESSES`]).
+/// Appwrite's `tokenVerify`. The comparison is of SHA-256 hashes, found by index; a miss is
+/// `user_invalid_token`. When short codes are among `kinds`, the guess is counted first, in a
+/// unit of work that holds the counted rows, and kept only when it missed: parallel guesses
+/// queue behind each other and cannot overtake [`MAX_WRONG_GUESSES`].
 pub async fn verify(
     env: &Env<'_>,
     user: &UserRow,
@@ -144,23 +156,39 @@ pub async fn verify(
     kinds: &[TokenKind],
 ) -> Result<(TokenRow, TokenKind)> {
     let now = env.now();
-    let found = env
-        .store
-        .find_tokens_by_secret_hash(env.pid(), &user.id, &sha256_hex(secret))
-        .await?;
-    let hit = found.into_iter().find_map(|t| {
-        let kind = TokenKind::of(t.kind)?;
-        (t.expire >= now && kinds.contains(&kind)).then_some((t, kind))
-    });
-    if let Some(hit) = hit {
-        return Ok(hit);
+    let hash = sha256_hex(secret);
+    let pick = |found: Vec<TokenRow>| {
+        found.into_iter().find_map(|t| {
+            let kind = TokenKind::of(t.kind)?;
+            (t.expire >= now && kinds.contains(&kind)).then_some((t, kind))
+        })
+    };
+    let counted: Vec<i64> = kinds
+        .iter()
+        .filter(|k| GUESSABLE.contains(k))
+        .map(|k| *k as i64)
+        .collect();
+    if counted.is_empty() {
+        let found = env
+            .store
+            .find_tokens_by_secret_hash(env.pid(), &user.id, &hash)
+            .await?;
+        return pick(found).ok_or_else(|| ErrorType::UserInvalidToken.into());
     }
-    let numbers: Vec<i64> = kinds.iter().map(|k| *k as i64).collect();
     let mut tx = env.begin().await?;
-    tx.record_failed_attempt(env.pid(), &user.id, &numbers, MAX_WRONG_GUESSES)
+    tx.record_failed_attempt(env.pid(), &user.id, &counted, MAX_WRONG_GUESSES)
         .await?;
-    tx.commit().await?;
-    Err(ErrorType::UserInvalidToken.into())
+    let found = tx
+        .find_tokens_by_secret_hash(env.pid(), &user.id, &hash)
+        .await?;
+    match pick(found) {
+        // Dropping the unit rolls the count back: a right guess costs nothing.
+        Some(hit) => Ok(hit),
+        None => {
+            tx.commit().await?;
+            Err(ErrorType::UserInvalidToken.into())
+        }
+    }
 }
 
 /// The token kinds an address change voids: they were sent to, or prove, the old address.
@@ -185,11 +213,12 @@ pub async fn consume(env: &Env<'_>, tx: &mut Box<dyn Tx>, token: &TokenRow) -> R
 }
 
 /// `url` with `params` merged into its query (existing params kept, ours replacing any of the
-/// same name), as Appwrite builds emailed links.
-pub fn link(url: &str, params: &[(&str, &str)]) -> String {
-    let Ok(mut u) = url::Url::parse(url) else {
-        return url.to_owned();
-    };
+/// same name), as Appwrite builds emailed links. Redirects and project URLs are checked
+/// before they get here, so a URL that does not parse is a server error, never a link sent
+/// without its secret.
+pub fn link(url: &str, params: &[(&str, &str)]) -> Result<String> {
+    let mut u = url::Url::parse(url)
+        .map_err(|e| crate::error::Error::internal(anyhow::anyhow!("link base: {e}")))?;
     let kept: Vec<(String, String)> = u
         .query_pairs()
         .filter(|(k, _)| !params.iter().any(|(n, _)| n == k))
@@ -205,11 +234,11 @@ pub fn link(url: &str, params: &[(&str, &str)]) -> String {
             q.append_pair(k, v);
         }
     }
-    u.to_string()
+    Ok(u.to_string())
 }
 
 /// The link of a verification or recovery email: `userId`, `secret`, `expire` added.
-pub fn secret_link(url: &str, token: &TokenRow, secret: &Secret) -> String {
+pub fn secret_link(url: &str, token: &TokenRow, secret: &Secret) -> Result<String> {
     link(
         url,
         &[
@@ -244,15 +273,21 @@ mod tests {
             link(
                 "https://app.example.com/reset?lang=fr&secret=old#top",
                 &[("userId", "u1"), ("secret", "s")]
-            ),
+            )
+            .unwrap(),
             "https://app.example.com/reset?lang=fr&userId=u1&secret=s#top"
         );
         assert_eq!(
             link(
                 "http://localhost/v",
                 &[("expire", "2026-01-01T00:00:00.000+00:00")]
-            ),
+            )
+            .unwrap(),
             "http://localhost/v?expire=2026-01-01T00%3A00%3A00.000%2B00%3A00"
+        );
+        assert!(
+            link("not a url", &[]).is_err(),
+            "never a link without its secret"
         );
     }
 

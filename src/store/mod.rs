@@ -203,11 +203,12 @@ pub trait OutboxStore: Send + Sync {
     /// then identifies the lease: the outcome is recorded only while it holds.
     async fn lease_message(&self, id: &str, seen_next: i64, until: i64) -> StoreResult<bool>;
     /// Marks a leased message delivered and drops its payload.
-    async fn mark_sent(&self, id: &str, lease: i64, now: i64) -> StoreResult<()>;
+    /// Each `mark_*` answers whether the lease still held (else another node has the message).
+    async fn mark_sent(&self, id: &str, lease: i64, now: i64) -> StoreResult<bool>;
     /// Records why a leased attempt failed and when to try again.
-    async fn mark_retry(&self, id: &str, lease: i64, next: i64, error: &str) -> StoreResult<()>;
+    async fn mark_retry(&self, id: &str, lease: i64, next: i64, error: &str) -> StoreResult<bool>;
     /// Gives up on a leased message and drops its payload.
-    async fn mark_failed(&self, id: &str, lease: i64, now: i64, error: &str) -> StoreResult<()>;
+    async fn mark_failed(&self, id: &str, lease: i64, now: i64, error: &str) -> StoreResult<bool>;
     /// Deletes sent and failed messages finished before `before`; how many went.
     async fn prune_messages(&self, before: i64) -> StoreResult<u64>;
     async fn count_messages(&self) -> StoreResult<OutboxCounts>;
@@ -331,6 +332,13 @@ pub trait TokenTx: Send {
     async fn insert_token(&mut self, project: &str, token: &TokenRow) -> StoreResult<()>;
     /// Deletes a token; whether it existed (a token consumed twice at once is consumed once).
     async fn delete_token(&mut self, project: &str, id: &str) -> StoreResult<bool>;
+    /// [`TokenStore::find_tokens_by_secret_hash`] inside the unit of work.
+    async fn find_tokens_by_secret_hash(
+        &mut self,
+        project: &str,
+        user: &str,
+        secret_hash: &str,
+    ) -> StoreResult<Vec<TokenRow>>;
     /// Deletes the user's tokens of these types (their address changed); how many went.
     async fn delete_user_tokens(
         &mut self,
@@ -338,8 +346,10 @@ pub trait TokenTx: Send {
         user: &str,
         kinds: &[i64],
     ) -> StoreResult<u64>;
-    /// Counts a wrong guess against the user's tokens of these types and deletes those that
-    /// reached `max` wrong guesses, so a short code cannot be guessed at leisure.
+    /// Counts a guess against the user's tokens of these types and deletes those that have
+    /// had more than `max`, so a short code cannot be guessed at leisure. Counted before the
+    /// guess is checked (and rolled back with the unit when it was right), so guesses sent in
+    /// parallel queue on the counted rows and cannot overtake the limit.
     async fn record_failed_attempt(
         &mut self,
         project: &str,

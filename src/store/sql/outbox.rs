@@ -50,37 +50,37 @@ impl OutboxStore for SqlStore {
             == 1)
     }
 
-    async fn mark_sent(&self, id: &str, lease: i64, now: i64) -> StoreResult<()> {
-        execute(
+    async fn mark_sent(&self, id: &str, lease: i64, now: i64) -> StoreResult<bool> {
+        Ok(execute(
             &mut *self.write.acquire().await?,
             "UPDATE outbox SET status = 'sent', done_at = $1, payload = NULL, last_error = '' \
              WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3",
             &[now.into(), id.into(), lease.into()],
         )
-        .await?;
-        Ok(())
+        .await?
+            == 1)
     }
 
-    async fn mark_retry(&self, id: &str, lease: i64, next: i64, error: &str) -> StoreResult<()> {
-        execute(
+    async fn mark_retry(&self, id: &str, lease: i64, next: i64, error: &str) -> StoreResult<bool> {
+        Ok(execute(
             &mut *self.write.acquire().await?,
             "UPDATE outbox SET next_attempt_at = $1, last_error = $2 \
              WHERE id = $3 AND status = 'pending' AND next_attempt_at = $4",
             &[next.into(), error.into(), id.into(), lease.into()],
         )
-        .await?;
-        Ok(())
+        .await?
+            == 1)
     }
 
-    async fn mark_failed(&self, id: &str, lease: i64, now: i64, error: &str) -> StoreResult<()> {
-        execute(
+    async fn mark_failed(&self, id: &str, lease: i64, now: i64, error: &str) -> StoreResult<bool> {
+        Ok(execute(
             &mut *self.write.acquire().await?,
             "UPDATE outbox SET status = 'failed', done_at = $1, last_error = $2, payload = NULL \
              WHERE id = $3 AND status = 'pending' AND next_attempt_at = $4",
             &[now.into(), error.into(), id.into(), lease.into()],
         )
-        .await?;
-        Ok(())
+        .await?
+            == 1)
     }
 
     async fn prune_messages(&self, before: i64) -> StoreResult<u64> {

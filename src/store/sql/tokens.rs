@@ -31,6 +31,24 @@ async fn run(conn: &mut AnyConnection, sql: String, args: &[Arg]) -> StoreResult
         .rows_affected())
 }
 
+async fn by_secret_hash(
+    conn: &mut AnyConnection,
+    project: &str,
+    user: &str,
+    secret_hash: &str,
+) -> StoreResult<Vec<TokenRow>> {
+    fetch_rows(
+        conn,
+        format!(
+            "SELECT {TOKEN_COLS} FROM tokens \
+             WHERE project_id = $1 AND user_id = $2 AND secret_hash = $3 ORDER BY created_at, id"
+        ),
+        &[project.into(), user.into(), secret_hash.into()],
+        token_from,
+    )
+    .await
+}
+
 #[async_trait]
 impl TokenStore for SqlStore {
     async fn prune_tokens(&self, before: i64) -> StoreResult<u64> {
@@ -48,21 +66,21 @@ impl TokenStore for SqlStore {
         user: &str,
         secret_hash: &str,
     ) -> StoreResult<Vec<TokenRow>> {
-        fetch_rows(
-            &mut *self.reader().await?,
-            format!(
-                "SELECT {TOKEN_COLS} FROM tokens \
-                 WHERE project_id = $1 AND user_id = $2 AND secret_hash = $3 ORDER BY created_at, id"
-            ),
-            &[project.into(), user.into(), secret_hash.into()],
-            token_from,
-        )
-        .await
+        by_secret_hash(&mut *self.reader().await?, project, user, secret_hash).await
     }
 }
 
 #[async_trait]
 impl TokenTx for SqlTx {
+    async fn find_tokens_by_secret_hash(
+        &mut self,
+        project: &str,
+        user: &str,
+        secret_hash: &str,
+    ) -> StoreResult<Vec<TokenRow>> {
+        by_secret_hash(self.conn(), project, user, secret_hash).await
+    }
+
     async fn insert_token(&mut self, project: &str, t: &TokenRow) -> StoreResult<()> {
         sqlx::query(insert_sql("tokens", TOKEN_COLS))
             .bind(project)
@@ -125,7 +143,7 @@ impl TokenTx for SqlTx {
         run(
             self.conn(),
             format!(
-                "DELETE FROM tokens WHERE project_id = $1 AND user_id = $2 AND attempts >= $3 \
+                "DELETE FROM tokens WHERE project_id = $1 AND user_id = $2 AND attempts > $3 \
                  AND type IN ({list})"
             ),
             &args,

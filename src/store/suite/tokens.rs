@@ -92,7 +92,7 @@ async fn a_token_and_its_message_land_together_or_not_at_all() {
                 .is_empty()
         );
 
-        // Wrong guesses count against the user's tokens of the named types; at the limit
+        // Guesses count against the user's tokens of the named types; past the limit
         // they go. Other types are untouched.
         let mut tx = s.begin().await.unwrap();
         tx.insert_token(
@@ -104,7 +104,7 @@ async fn a_token_and_its_message_land_together_or_not_at_all() {
         )
         .await
         .unwrap();
-        for _ in 0..2 {
+        for _ in 0..3 {
             tx.record_failed_attempt("p", "u", &[9, 6], 3)
                 .await
                 .unwrap();
@@ -116,7 +116,26 @@ async fn a_token_and_its_message_land_together_or_not_at_all() {
                 .unwrap()
                 .len(),
             1,
-            "{name}"
+            "{name}: three guesses are within a limit of three"
+        );
+        // A guess counted and rolled back (it was right) leaves the count as it was.
+        let mut tx = s.begin().await.unwrap();
+        tx.record_failed_attempt("p", "u", &[9], 3).await.unwrap();
+        assert!(
+            tx.find_tokens_by_secret_hash("p", "u", "h3")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}: the fourth is over"
+        );
+        drop(tx);
+        assert_eq!(
+            s.find_tokens_by_secret_hash("p", "u", "h3")
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{name}: rolled back"
         );
         let mut tx = s.begin().await.unwrap();
         tx.record_failed_attempt("p", "u", &[9], 3).await.unwrap();
