@@ -146,7 +146,7 @@ for backend in sqlite postgres; do
     suite "SDK PyPI appwrite $v on $backend" \
       sh -c "cd tests/sdk/python && .venv-$v/bin/pytest -q -p no:cacheprovider test_account.py"
   done
-  suite "SDK crate appwrite 0.1.0 on $backend" \
+  suite "SDK crate appwrite 0.1.0 + 0.22.0 on $backend" \
     env CARGO_TARGET_DIR="$root/target/sdk-rust" sh -c 'cd tests/sdk/rust && cargo test --quiet'
   suite "graceful shutdown on SIGTERM ($backend)" stop_server
 done
