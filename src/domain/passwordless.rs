@@ -4,7 +4,7 @@
 use crate::domain::accounts::{check_user_limit, messaging_target, new_user, set_email};
 use crate::domain::alerts;
 use crate::domain::ids::unique_id;
-use crate::domain::messages::Template;
+use crate::domain::messages::{Message, Template};
 use crate::domain::sessions::{self, NewSession, encode_session};
 use crate::domain::tokens::{self, Issued, TokenKind, long_secret, six_digits};
 use crate::domain::{Env, email_policy};
@@ -131,11 +131,7 @@ async fn create_email_token_once(
     with_phrase: bool,
 ) -> Result<Issued> {
     require_email(env)?;
-    let phrase = if with_phrase {
-        tokens::phrase()
-    } else {
-        String::new()
-    };
+    let phrase = tokens::phrase_if(with_phrase);
     let code = six_digits();
     let mut tx = env.begin().await?;
     let user = user_for_email(env, &mut tx, user_id, email, EmailFlow::Otp).await?;
@@ -191,11 +187,7 @@ async fn create_magic_url_token_once(
     with_phrase: bool,
 ) -> Result<Issued> {
     require_email(env)?;
-    let phrase = if with_phrase {
-        tokens::phrase()
-    } else {
-        String::new()
-    };
+    let phrase = tokens::phrase_if(with_phrase);
     let secret = long_secret(MAGIC_URL_BYTES);
     let mut tx = env.begin().await?;
     let user = user_for_email(env, &mut tx, user_id, email, EmailFlow::MagicUrl).await?;
@@ -248,6 +240,30 @@ pub fn mock_otp(env: &Env<'_>, phone: &str) -> Option<Secret> {
         .map(|m| m.otp.clone())
 }
 
+/// The SMS that carries `code` to `phone`.
+fn sms_message(env: &Env<'_>, user: &UserRow, phone: &str, code: &Secret) -> Message {
+    let mut m = env.message(
+        Template::Sms,
+        phone,
+        user.name.as_deref().unwrap_or_default(),
+    );
+    m.vars.insert("secret".into(), code.expose().to_owned());
+    m
+}
+
+/// A phone code for `user` and the SMS that carries it: a mock number's fixed code and no SMS,
+/// or six random digits.
+pub fn sms_code(env: &Env<'_>, user: &UserRow, phone: &str) -> (Secret, Option<Message>) {
+    match mock_otp(env, phone) {
+        Some(fixed) => (fixed, None),
+        None => {
+            let code = six_digits();
+            let m = sms_message(env, user, phone, &code);
+            (code, Some(m))
+        }
+    }
+}
+
 /// `POST /v1/account/tokens/phone`: a 6-digit code by SMS (none for a mock number), valid 15
 /// minutes. Key callers get the encoded `{id, secret}` as the token's secret.
 pub async fn create_phone_token(
@@ -294,15 +310,9 @@ async fn create_phone_token_once(
         }
     };
     let token = tokens::new_token(env, &user.id, TokenKind::Phone, &code, PHONE_LOGIN_LIFETIME);
-    let message = mock.is_none().then(|| {
-        let mut m = env.message(
-            Template::Sms,
-            phone,
-            user.name.as_deref().unwrap_or_default(),
-        );
-        m.vars.insert("secret".into(), code.expose().to_owned());
-        m
-    });
+    let message = mock
+        .is_none()
+        .then(|| sms_message(env, &user, phone, &code));
     tokens::store_token(env, &mut tx, &token, message.as_ref()).await?;
     env.commit(tx).await?;
     Ok(Issued {

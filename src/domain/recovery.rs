@@ -5,7 +5,7 @@
 use crate::domain::Env;
 use crate::domain::accounts::{check_history, set_password};
 use crate::domain::messages::Template;
-use crate::domain::passwordless::mock_otp;
+use crate::domain::passwordless::sms_code;
 use crate::domain::tokens::{self, Issued, TokenKind, long_secret, six_digits};
 use crate::error::{Error, ErrorType, Result};
 use crate::store::{TokenRow, UserRow};
@@ -255,18 +255,8 @@ pub async fn create_phone_verification(env: &Env<'_>, user: &UserRow) -> Result<
     if user.phone_verification {
         return Err(ErrorType::UserPhoneAlreadyVerified.into());
     }
-    let mock = mock_otp(env, phone);
-    let code = mock.clone().unwrap_or_else(six_digits);
+    let (code, message) = sms_code(env, user, phone);
     let token = tokens::new_token(env, &user.id, TokenKind::Phone, &code, LIFETIME);
-    let message = mock.is_none().then(|| {
-        let mut m = env.message(
-            Template::Sms,
-            phone,
-            user.name.as_deref().unwrap_or_default(),
-        );
-        m.vars.insert("secret".into(), code.expose().to_owned());
-        m
-    });
     let mut tx = env.begin().await?;
     tokens::store_token(env, &mut tx, &token, message.as_ref()).await?;
     env.commit_audited(tx, user, "verification.create", format!("user/{}", user.id))

@@ -86,6 +86,11 @@ pub fn phrase() -> String {
     )
 }
 
+/// A phrase when one was asked for, else `""`.
+pub fn phrase_if(asked: bool) -> String {
+    if asked { phrase() } else { String::new() }
+}
+
 /// A token just issued: the row stored, and what only this response may reveal.
 pub struct Issued {
     pub token: TokenRow,
