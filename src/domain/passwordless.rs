@@ -288,8 +288,6 @@ async fn create_phone_token_once(
     phone: &str,
 ) -> Result<Issued> {
     require_sms(env)?;
-    let mock = mock_otp(env, phone);
-    let code = mock.clone().unwrap_or_else(six_digits);
     let mut tx = env.begin().await?;
     let found = match tx.find_user_by_phone(env.pid(), phone).await? {
         Some(u) => tx
@@ -309,10 +307,8 @@ async fn create_phone_token_once(
             user
         }
     };
+    let (code, message) = sms_code(env, &user, phone);
     let token = tokens::new_token(env, &user.id, TokenKind::Phone, &code, PHONE_LOGIN_LIFETIME);
-    let message = mock
-        .is_none()
-        .then(|| sms_message(env, &user, phone, &code));
     tokens::store_token(env, &mut tx, &token, message.as_ref()).await?;
     env.commit(tx).await?;
     Ok(Issued {
