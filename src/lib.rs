@@ -1,5 +1,6 @@
 //! Latchkey: the Appwrite Account API on SQLite or PostgreSQL.
 
+pub mod abuse;
 pub mod config;
 pub mod delivery;
 pub mod domain;

@@ -28,6 +28,10 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub trusted_proxies: Vec<IpNet>,
     pub clock: Arc<dyn Clock>,
+    /// Counters of the rate limits.
+    pub limiter: Arc<dyn crate::abuse::Limiter>,
+    /// Whether rate limits are enforced (`rateLimits`, `_APP_OPTIONS_ABUSE`).
+    pub rate_limits: bool,
     /// `publicUrl` without a trailing `/`: the base of links this server emails.
     pub public_url: Option<String>,
     /// Where rules queue messages (sealed with a key derived from the instance key).
@@ -158,6 +162,8 @@ impl AppState {
             hasher: PasswordHasher::new(config.file.passwords)?,
             trusted_proxies: parse_trusted_proxies(config.file.trusted_proxies.as_deref())?,
             clock,
+            limiter: Arc::new(crate::abuse::MemoryLimiter::default()),
+            rate_limits: config.file.rate_limits.unwrap_or(true),
             public_url: config
                 .file
                 .public_url

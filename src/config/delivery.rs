@@ -1,5 +1,5 @@
-//! The delivery part of the instance config: Appwrite's SMTP and SMS environment names, and
-//! the checks of `[smtp]` and `[sms]` tables (instance and per project).
+//! Appwrite's environment names (SMTP, SMS, `_APP_OPTIONS_ABUSE`), and the checks of the
+//! `[smtp]` and `[sms]` tables (instance and per project).
 
 use super::FileConfig;
 use crate::domain::project::{SmsSettings, SmtpSettings};
@@ -37,6 +37,9 @@ impl FileConfig {
     /// `_APP_SMS_PROVIDER` (`sms://USER:SECRET@PROVIDER`) and `_APP_SMS_FROM`.
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         let get = |k: &str| env(k).filter(|v| !v.is_empty());
+        if self.rate_limits.is_none() && get("_APP_OPTIONS_ABUSE").as_deref() == Some("disabled") {
+            self.rate_limits = Some(false);
+        }
         if self.smtp.is_none()
             && let Some(host) = get("_APP_SMTP_HOST")
         {

@@ -81,6 +81,10 @@ pub struct FileConfig {
     pub sms: Option<SmsSettings>,
     #[serde(default)]
     pub outbox: crate::delivery::OutboxSettings,
+    /// Whether Appwrite's rate limits are enforced (default yes; `_APP_OPTIONS_ABUSE=disabled`
+    /// turns them off too). Off only for tests.
+    #[serde(default)]
+    pub rate_limits: Option<bool>,
     #[serde(default)]
     pub projects: Vec<ProjectSettings>,
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use ipnet::IpNet;
+use serde_json::Value;
 
 use crate::domain::project::{ApiKey, Project};
 use crate::domain::sessions::decode_session;
@@ -17,6 +18,7 @@ use crate::domain::{ClientInfo, Env};
 use crate::error::{Error, ErrorType, Result};
 use crate::http::cookies::{cookie_name, parse_cookie_headers};
 use crate::http::cors::origin_allowed;
+use crate::http::extract::RawParams;
 use crate::http::reply::{Format, parse_format};
 use crate::http::route::{Group, Route};
 use crate::secret::{Secret, sha256_hex};
@@ -354,6 +356,65 @@ impl Ctx {
     }
 }
 
+/// Renders the route's keys for this request and checks them (spec §2.8). API-key callers
+/// and instances with limits off are counted for the headers only, never refused.
+#[allow(clippy::too_many_arguments)]
+async fn rate_limit(
+    state: &AppState,
+    route: &Route,
+    limit: crate::http::route::RateLimit,
+    project: &Project,
+    caller: &Caller,
+    request: &RequestFacts,
+    raw: &RawParams,
+    is_key: bool,
+) -> Result<crate::abuse::Verdict> {
+    let url = format!(
+        "{}{}",
+        crate::http::cookies::hostname(&request.host),
+        route.path
+    );
+    let user_id = match caller {
+        Caller::User { user, .. } => user.id.as_str(),
+        _ => "",
+    };
+    // Rendered in a block, so nothing borrowed (not `Sync`) lives across the await.
+    let keys: Vec<String> = {
+        let param = |name: &str| -> Option<String> {
+            match raw.get(name)? {
+                Value::String(s) if s.is_empty() => None,
+                Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            }
+        };
+        let inputs = crate::abuse::KeyInputs {
+            url: &url,
+            ip: &request.ip,
+            user_id,
+            method: route.verb.as_str(),
+            project_id: &project.id,
+            user_agent: request.user_agent.as_deref().unwrap_or_default(),
+            param: &param,
+        };
+        limit
+            .keys
+            .iter()
+            .map(|k| crate::abuse::render(k, &inputs))
+            .collect()
+    };
+    let enforce = state.rate_limits && !is_key;
+    crate::abuse::check(
+        &*state.limiter,
+        &keys,
+        u64::from(limit.limit),
+        u64::from(limit.period),
+        state.clock.now_ms().div_euclid(1000),
+        enforce,
+    )
+    .await
+    .map_err(Error::internal)
+}
+
 /// The per-route checks on a resolved caller, in Appwrite's order: scope, blocked, MFA
 /// factors (and the daily `accessedAt` refresh), auth-method switch, `session` group.
 pub async fn authorize(
@@ -362,6 +423,8 @@ pub async fn authorize(
     project: Arc<Project>,
     caller: Caller,
     request: RequestFacts,
+    raw: &RawParams,
+    verdict: &mut Option<crate::abuse::Verdict>,
 ) -> Result<Ctx> {
     let (role, has_scope) = match &caller {
         Caller::Guest => ("guests", GUEST_SCOPES.contains(&route.scope)),
@@ -404,6 +467,17 @@ pub async fn authorize(
     }
 
     let is_key = matches!(caller, Caller::Key(_));
+    if let Some(limit) = route.limit {
+        let v = rate_limit(
+            &state, route, limit, &project, &caller, &request, raw, is_key,
+        )
+        .await?;
+        let exceeded = v.exceeded;
+        *verdict = Some(v);
+        if exceeded {
+            return Err(ErrorType::GeneralRateLimitExceeded.into());
+        }
+    }
     if let (Some(m), false) = (route.auth, is_key) {
         let (enabled, message) = project.settings.auth.methods.check(m);
         if !enabled {

@@ -104,7 +104,12 @@ struct Incoming {
 
 /// The pipeline after the request is read: origin, project, caller, per-route checks,
 /// params, handler.
-async fn run(state: Arc<AppState>, req: Incoming, carried: Carried) -> Result<Reply> {
+async fn run(
+    state: Arc<AppState>,
+    req: Incoming,
+    carried: Carried,
+    verdict: &mut Option<crate::abuse::Verdict>,
+) -> Result<Reply> {
     let route = req.route;
     let project = req.project;
     gate::check_origin(route, &req.facts, project.as_deref())?;
@@ -122,9 +127,18 @@ async fn run(state: Arc<AppState>, req: Incoming, carried: Carried) -> Result<Re
         }
         None => return Err(ErrorType::ProjectNotFound.into()),
     };
-    let ctx = gate::authorize(state, route, project, caller, req.facts).await?;
+    let limiter = state.limiter.clone();
+    let ctx = gate::authorize(state, route, project, caller, req.facts, &req.raw, verdict).await?;
     let args = params::validate(route, &req.raw, &req.path_params, &ctx.project)?;
-    (route.handler)(ctx, args).await
+    let reply = (route.handler)(ctx, args).await?;
+    // appwrite `abuse-reset`: a success clears the failures counted against these keys.
+    if let (Some(limit), Some(v)) = (route.limit, verdict.as_ref())
+        && limit.reset_on.contains(&route.status)
+        && let Err(e) = limiter.reset(&v.counters).await
+    {
+        tracing::error!(error = %e, "could not reset rate-limit counters");
+    }
+    Ok(reply)
 }
 
 async fn dispatch(
@@ -180,12 +194,20 @@ async fn dispatch(
         path_params,
     };
     let span = tracing::debug_span!("request", sdk = route.sdk);
-    let result = run(state, incoming, carried).instrument(span).await;
+    let mut verdict = None;
+    let result = run(state, incoming, carried, &mut verdict)
+        .instrument(span)
+        .await;
 
     let mut resp = match result {
         Ok(reply) => render(reply, route.status, route.model, format),
         Err(e) => render_error(&e),
     };
+    if let Some(v) = &verdict {
+        set_header(&mut resp, "x-ratelimit-limit", &v.limit.to_string());
+        set_header(&mut resp, "x-ratelimit-remaining", &v.remaining.to_string());
+        set_header(&mut resp, "x-ratelimit-reset", &v.reset.to_string());
+    }
     set_header(
         &mut resp,
         "x-debug-fallback",

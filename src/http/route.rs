@@ -38,6 +38,17 @@ impl Verb {
         })
     }
 
+    /// The method's name, as `{method}` renders it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Put => "PUT",
+            Verb::Patch => "PATCH",
+            Verb::Delete => "DELETE",
+        }
+    }
+
     /// Whether requests of this verb carry their params in the body (else the query string).
     pub fn has_body(self) -> bool {
         self != Verb::Get

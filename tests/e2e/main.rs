@@ -16,6 +16,7 @@ mod passwordless;
 mod passwords;
 mod pipeline;
 mod projects;
+mod rate_limits;
 mod recovery;
 mod secrets;
 mod session_rules;

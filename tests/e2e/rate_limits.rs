@@ -1,0 +1,126 @@
+//! Appwrite's rate limits (spec §2.8): fixed windows per route and key, the `X-RateLimit-*`
+//! headers, 429 `general_rate_limit_exceeded`, reset on success, and API keys exempt.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::*;
+
+async fn login_attempt(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.req(Method::POST, "/v1/account/sessions/email")
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()[name].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn ten_failed_logins_per_email_then_429_until_the_window_ends() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.signup(&email).await;
+    for n in 0..10 {
+        let r = login_attempt(&app, &email, "wrong-password-1").await;
+        assert_eq!(header(&r, "x-ratelimit-limit"), "10");
+        assert_eq!(header(&r, "x-ratelimit-remaining"), (9 - n).to_string());
+        assert_error(r, 401, "user_invalid_credentials").await;
+    }
+    let r = login_attempt(&app, &email, PASSWORD).await;
+    assert_eq!(header(&r, "x-ratelimit-remaining"), "0");
+    let reset: i64 = header(&r, "x-ratelimit-reset").parse().unwrap();
+    assert_eq!(
+        assert_error(r, 429, "general_rate_limit_exceeded").await,
+        "Rate limit for the current endpoint has been exceeded. Please try again after some time."
+    );
+    // Another email is another key.
+    let other = unique_email();
+    app.signup(&other).await;
+    assert_eq!(login_attempt(&app, &other, PASSWORD).await.status(), 201);
+    // The window ends on the hour.
+    let now_s = latchkey::domain::time::Clock::now_ms(&*app.clock) / 1000;
+    assert_eq!(reset % 3600, 0);
+    app.clock.advance((reset - now_s) * 1000);
+    assert_eq!(login_attempt(&app, &email, PASSWORD).await.status(), 201);
+}
+
+#[tokio::test]
+async fn a_successful_login_clears_its_failures() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    app.signup(&email).await;
+    for _ in 0..9 {
+        login_attempt(&app, &email, "wrong-password-1").await;
+    }
+    assert_eq!(login_attempt(&app, &email, PASSWORD).await.status(), 201);
+    let r = login_attempt(&app, &email, "wrong-password-1").await;
+    assert_eq!(
+        header(&r, "x-ratelimit-remaining"),
+        "9",
+        "the counter started again"
+    );
+}
+
+#[tokio::test]
+async fn api_keys_are_exempt_and_limits_can_be_turned_off() {
+    let app = spawn_app().await;
+    for _ in 0..12 {
+        let r = app
+            .req(Method::POST, "/v1/account")
+            .header("x-appwrite-key", KEY)
+            .json(&json!({"userId": "unique()", "email": unique_email(), "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "keys are never limited");
+        assert_eq!(header(&r, "x-ratelimit-limit"), "10");
+    }
+    // Guests: ten sign-ups an hour per address.
+    for _ in 0..10 {
+        let r = app
+            .req(Method::POST, "/v1/account")
+            .json(&json!({"userId": "unique()", "email": unique_email(), "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let r = app
+        .req(Method::POST, "/v1/account")
+        .json(&json!({"userId": "unique()", "email": unique_email(), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 429, "general_rate_limit_exceeded").await;
+
+    let off = spawn_with(|c| c.file.rate_limits = Some(false)).await;
+    for _ in 0..12 {
+        let r = off
+            .req(Method::POST, "/v1/account")
+            .json(&json!({"userId": "unique()", "email": unique_email(), "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        assert_eq!(header(&r, "x-ratelimit-limit"), "10", "headers stay");
+    }
+}
+
+#[tokio::test]
+async fn jwts_are_limited_per_user_per_minute() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    let r = app
+        .as_user(Method::POST, "/v1/account/jwts", &login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(header(&r, "x-ratelimit-limit"), "120");
+    assert_eq!(header(&r, "x-ratelimit-remaining"), "119", "spec §12.8");
+    let reset: i64 = header(&r, "x-ratelimit-reset").parse().unwrap();
+    assert_eq!(reset % 60, 0);
+}
