@@ -65,6 +65,19 @@ step "start PostgreSQL"
 pg_url=$("$root/scripts/postgres.sh" start "$pg_dir" "$(free_port)")
 echo "$pg_url"
 
+# Debian's redis-server for the shared rate limiter (two nodes, one Redis).
+step "start redis-server"
+command -v redis-server >/dev/null || apt-get install -y -qq redis-server >/dev/null
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$work/redis.log" 2>&1 &
+sink_pids+=($!)
+for _ in $(seq 1 50); do
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+export LATCHKEY_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
+echo "$LATCHKEY_TEST_REDIS_URL"
+
 suite "cargo test on SQLite (unit, store, contract, e2e)" cargo test --quiet
 suite "cargo test on PostgreSQL (store, e2e)" \
   env LATCHKEY_TEST_POSTGRES_URL="$pg_url" sh -c 'cargo test --quiet --lib store:: && cargo test --quiet --test e2e'

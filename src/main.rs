@@ -30,8 +30,12 @@ enum Command {
         #[arg(long, env = "LATCHKEY_DATA", default_value = "./latchkey-data")]
         data: PathBuf,
         /// `sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB`.
-        #[arg(long, env = "LATCHKEY_DATABASE_URL")]
+        #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
+        /// `redis://HOST:PORT/DB`: rate-limit counters shared by every node (default: in this
+        /// process, for a single node).
+        #[arg(long, env = "LATCHKEY_REDIS_URL", hide_env_values = true)]
+        redis_url: Option<String>,
     },
 }
 
@@ -70,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
             listen,
             data,
             database_url,
+            redis_url,
         } => {
             let mut cfg = Config::new(data);
             cfg.listen = if listen.starts_with(':') {
@@ -78,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
                 listen
             };
             cfg.database_url = database_url.map(latchkey::secret::Secret::new);
+            cfg.redis_url = redis_url.map(latchkey::secret::Secret::new);
             cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1")
                 .ok()
                 .map(latchkey::secret::Secret::new);

@@ -162,7 +162,10 @@ impl AppState {
             hasher: PasswordHasher::new(config.file.passwords)?,
             trusted_proxies: parse_trusted_proxies(config.file.trusted_proxies.as_deref())?,
             clock,
-            limiter: Arc::new(crate::abuse::MemoryLimiter::default()),
+            limiter: match &config.redis_url {
+                Some(url) => Arc::new(crate::abuse::RedisLimiter::connect(url.expose()).await?),
+                None => Arc::new(crate::abuse::MemoryLimiter::default()),
+            },
             rate_limits: config.file.rate_limits.unwrap_or(true),
             public_url: config
                 .file

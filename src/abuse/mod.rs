@@ -2,10 +2,12 @@
 //! [`Limiter`] (in process for one node; a shared one for several).
 
 mod memory;
+mod redis;
 
 use async_trait::async_trait;
 
 pub use memory::MemoryLimiter;
+pub use redis::RedisLimiter;
 
 /// A counter store for fixed windows.
 #[async_trait]
@@ -32,15 +34,17 @@ pub struct Verdict {
     pub counters: Vec<String>,
 }
 
-/// `abuse__<key>__<windowStart>`, as Appwrite names its counters.
-pub fn counter_key(rendered: &str, window_start: i64) -> String {
-    format!("abuse__{rendered}__{window_start}")
+/// `abuse__<key>__<windowStart>`, as Appwrite names its counters, under the project's id
+/// (Appwrite keeps each project's counters in that project's database).
+pub fn counter_key(project: &str, rendered: &str, window_start: i64) -> String {
+    format!("{project}:abuse__{rendered}__{window_start}")
 }
 
 /// Checks (and, when `enforce`, counts) a request whose keys rendered to `keys` against a
 /// limit of `limit` per `period` seconds at `now_s`.
 pub async fn check(
     limiter: &dyn Limiter,
+    project: &str,
     keys: &[String],
     limit: u64,
     period: u64,
@@ -58,7 +62,7 @@ pub async fn check(
     };
     let mut closest: Option<u64> = None;
     for key in keys {
-        let counter = counter_key(key, window_start);
+        let counter = counter_key(project, key, window_start);
         let (before, counted) = if enforce {
             limiter.hit(&counter, limit, period).await?
         } else {
@@ -158,22 +162,24 @@ mod tests {
         let l = MemoryLimiter::default();
         let keys = vec!["ip:1".to_owned()];
         for n in 0..3u64 {
-            let v = check(&l, &keys, 3, 3600, 7200 + 5, true).await.unwrap();
+            let v = check(&l, "p", &keys, 3, 3600, 7200 + 5, true)
+                .await
+                .unwrap();
             assert!(!v.exceeded);
             assert_eq!((v.remaining, v.reset), (2 - n, 10800));
         }
-        let v = check(&l, &keys, 3, 3600, 7300, true).await.unwrap();
+        let v = check(&l, "p", &keys, 3, 3600, 7300, true).await.unwrap();
         assert!(v.exceeded && v.remaining == 0);
         // The next window starts fresh.
         assert!(
-            !check(&l, &keys, 3, 3600, 10800, true)
+            !check(&l, "p", &keys, 3, 3600, 10800, true)
                 .await
                 .unwrap()
                 .exceeded
         );
         l.reset(&v.counters).await.unwrap();
         assert_eq!(
-            check(&l, &keys, 3, 3600, 7300, false)
+            check(&l, "p", &keys, 3, 3600, 7300, false)
                 .await
                 .unwrap()
                 .remaining,
@@ -185,11 +191,18 @@ mod tests {
     async fn several_keys_report_the_closest_and_any_one_blocks() {
         let l = MemoryLimiter::default();
         let a = vec!["email:x".to_owned()];
-        check(&l, &a, 2, 60, 0, true).await.unwrap();
+        check(&l, "p", &a, 2, 60, 0, true).await.unwrap();
         let both = vec!["email:x".to_owned(), "ip:1".to_owned()];
-        let v = check(&l, &both, 2, 60, 1, true).await.unwrap();
+        let v = check(&l, "p", &both, 2, 60, 1, true).await.unwrap();
         assert_eq!((v.remaining, v.exceeded), (0, false));
-        let v = check(&l, &both, 2, 60, 2, true).await.unwrap();
+        let v = check(&l, "p", &both, 2, 60, 2, true).await.unwrap();
         assert!(v.exceeded, "email:x is over while ip:1 is not");
+        // Another project has its own counters.
+        assert!(
+            !check(&l, "q", &both, 2, 60, 3, true)
+                .await
+                .unwrap()
+                .exceeded
+        );
     }
 }

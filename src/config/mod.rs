@@ -25,6 +25,9 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// `_APP_OPENSSL_KEY_V1`; when `None` a key is generated once and kept in the data folder.
     pub instance_key: Option<Secret>,
+    /// `redis://…` of the shared rate-limit counters (several nodes); `None` keeps them in
+    /// the process.
+    pub redis_url: Option<Secret>,
     pub file: FileConfig,
     /// Whether a config file was given (it is then the only source of projects; otherwise
     /// the server runs project `default`).
@@ -39,6 +42,7 @@ impl Config {
             data_dir: data_dir.into(),
             database_url: None,
             instance_key: None,
+            redis_url: None,
             file: FileConfig::default(),
             has_config_file: false,
         }

@@ -405,6 +405,7 @@ async fn rate_limit(
     let enforce = state.rate_limits && !is_key;
     crate::abuse::check(
         &*state.limiter,
+        &project.id,
         &keys,
         u64::from(limit.limit),
         u64::from(limit.period),

@@ -124,3 +124,50 @@ async fn jwts_are_limited_per_user_per_minute() {
     let reset: i64 = header(&r, "x-ratelimit-reset").parse().unwrap();
     assert_eq!(reset % 60, 0);
 }
+
+/// Two nodes on one database and one Redis (`LATCHKEY_TEST_REDIS_URL`, set by the test
+/// script): parallel wrong logins for one email, spread over both, get exactly ten 401s.
+#[tokio::test]
+async fn two_nodes_sharing_redis_never_overshoot_a_limit() {
+    let Ok(redis) = std::env::var("LATCHKEY_TEST_REDIS_URL") else {
+        eprintln!("LATCHKEY_TEST_REDIS_URL is not set: the shared limiter is not tested here");
+        return;
+    };
+    let url = latchkey::secret::Secret::new(redis);
+    let shared = url.clone();
+    let a = spawn_with(move |c| c.redis_url = Some(shared)).await;
+    let db = a.config.database_url.clone().unwrap_or_else(|| {
+        latchkey::secret::Secret::new(format!(
+            "sqlite://{}",
+            a.config.data_dir.join("latchkey.db").display()
+        ))
+    });
+    let b = spawn_with(move |c| {
+        c.redis_url = Some(url);
+        c.database_url = Some(db);
+    })
+    .await;
+    let email = unique_email();
+    a.signup(&email).await;
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let request = node
+            .req(Method::POST, "/v1/account/sessions/email")
+            .json(&json!({"email": email, "password": "wrong-password-1"}));
+        sends.spawn(async move { request.send().await.unwrap().status().as_u16() });
+    }
+    let statuses: Vec<u16> = sends.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        20,
+        "{statuses:?}"
+    );
+    // The right password is limited too until the window ends.
+    assert_eq!(login_attempt(&b, &email, PASSWORD).await.status(), 429);
+}
