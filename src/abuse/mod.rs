@@ -60,7 +60,6 @@ pub async fn check(
         exceeded: false,
         counters: vec![],
     };
-    let mut closest: Option<u64> = None;
     for key in keys {
         let counter = counter_key(project, key, window_start);
         let (before, counted) = if enforce {
@@ -71,11 +70,7 @@ pub async fn check(
         if !counted {
             verdict.exceeded = true;
         }
-        let remaining = limit.saturating_sub(before + 1);
-        if closest.is_none_or(|c| remaining < c) {
-            closest = Some(remaining);
-            verdict.remaining = remaining;
-        }
+        verdict.remaining = verdict.remaining.min(limit.saturating_sub(before + 1));
         verdict.counters.push(counter);
     }
     Ok(verdict)

@@ -51,15 +51,13 @@ impl Default for OutboxSettings {
 }
 
 /// Whether SMTP settings name a server.
-pub fn smtp_configured(s: Option<&SmtpSettings>) -> bool {
-    s.and_then(|s| s.host.as_deref())
-        .is_some_and(|h| !h.is_empty())
+pub fn smtp_configured(s: &SmtpSettings) -> bool {
+    s.host.as_deref().is_some_and(|h| !h.is_empty())
 }
 
 /// Whether SMS settings name a provider.
-pub fn sms_configured(s: Option<&SmsSettings>) -> bool {
-    s.and_then(|s| s.provider.as_deref())
-        .is_some_and(|p| !p.is_empty())
+pub fn sms_configured(s: &SmsSettings) -> bool {
+    s.provider.as_deref().is_some_and(|p| !p.is_empty())
 }
 
 /// The transports of every project (its own, or the instance's) and the templates.
@@ -80,18 +78,18 @@ impl Delivery {
         settings: OutboxSettings,
     ) -> anyhow::Result<Self> {
         let fallback = instance_smtp.cloned().unwrap_or_default();
-        let shared_smtp = match instance_smtp.filter(|s| smtp_configured(Some(s))) {
+        let shared_smtp = match instance_smtp.filter(|s| smtp_configured(s)) {
             Some(s) => Some(Arc::new(Smtp::new(s, &fallback)?)),
             None => None,
         };
-        let shared_sms = match instance_sms.filter(|s| sms_configured(Some(s))) {
+        let shared_sms = match instance_sms.filter(|s| sms_configured(s)) {
             Some(s) => Some(Arc::new(Sms::new(s)?)),
             None => None,
         };
         let mut email = HashMap::new();
         let mut sms = HashMap::new();
         for p in projects {
-            let own_smtp = match p.smtp.as_ref().filter(|s| smtp_configured(Some(s))) {
+            let own_smtp = match p.smtp.as_ref().filter(|s| smtp_configured(s)) {
                 Some(s) => Some(Arc::new(
                     Smtp::new(s, &fallback)
                         .map_err(|e| anyhow::anyhow!("project {}: {e}", p.id))?,
@@ -101,7 +99,7 @@ impl Delivery {
             if let Some(t) = own_smtp {
                 email.insert(p.id.clone(), t);
             }
-            let own_sms = match p.sms.as_ref().filter(|s| sms_configured(Some(s))) {
+            let own_sms = match p.sms.as_ref().filter(|s| sms_configured(s)) {
                 Some(s) => Some(Arc::new(
                     Sms::new(s).map_err(|e| anyhow::anyhow!("project {}: {e}", p.id))?,
                 )),

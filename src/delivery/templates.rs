@@ -171,11 +171,6 @@ impl Templates {
         })
     }
 
-    /// The locale we have texts for (see [`crate::domain::locale::resolve`]).
-    pub fn resolve_locale(&self, requested: &str) -> &'static str {
-        crate::domain::locale::resolve(requested)
-    }
-
     fn find_override(&self, m: &Message, locale: &str) -> Option<&Override> {
         let key = |l: &str| (m.project_id.clone(), l.to_owned(), m.template.name());
         self.overrides
@@ -219,7 +214,7 @@ impl Templates {
 
     /// Renders an email: the project's override where it has one, else our texts.
     pub fn render_email(&self, m: &Message) -> anyhow::Result<Rendered> {
-        let locale = self.resolve_locale(&m.locale);
+        let locale = crate::domain::locale::resolve(&m.locale);
         let table = &self.strings[locale];
         let vars = self.variables(m, table)?;
         let section = m.template.name();
@@ -283,7 +278,7 @@ impl Templates {
 
     /// Renders an SMS body (by default the bare code).
     pub fn render_sms(&self, m: &Message) -> anyhow::Result<String> {
-        let locale = self.resolve_locale(&m.locale);
+        let locale = crate::domain::locale::resolve(&m.locale);
         let table = &self.strings[locale];
         let vars = self.variables(m, table)?;
         if let Some(src) = self.find_override(m, locale).and_then(|o| o.text.as_ref()) {

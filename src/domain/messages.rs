@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::Env;
 use crate::domain::ids::unique_id;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorType, Result};
 use crate::secret::Secret;
 use crate::store::{OutboxRow, Tx};
 
@@ -100,6 +100,25 @@ pub trait Postbox: Send + Sync {
 }
 
 impl Env<'_> {
+    /// 503 `general_smtp_disabled` unless the project can send email.
+    pub fn require_email(&self) -> Result<()> {
+        if self.project.email_enabled {
+            Ok(())
+        } else {
+            Err(Error::from(ErrorType::GeneralSmtpDisabled).with_message("SMTP disabled"))
+        }
+    }
+
+    /// 503 `general_phone_disabled` unless the project can send SMS.
+    pub fn require_sms(&self) -> Result<()> {
+        if self.project.sms_enabled {
+            Ok(())
+        } else {
+            Err(Error::from(ErrorType::GeneralPhoneDisabled)
+                .with_message("Phone provider not configured"))
+        }
+    }
+
     /// Writes `message` in the unit of work, due now; `expires_at` is when the token it
     /// carries stops working (the message is given up on then). [`Env::commit`] then wakes
     /// the delivery worker.

@@ -89,23 +89,6 @@ async fn insert_new_user(
     Ok(())
 }
 
-fn require_email(env: &Env<'_>) -> Result<()> {
-    if env.project.email_enabled {
-        Ok(())
-    } else {
-        Err(Error::from(ErrorType::GeneralSmtpDisabled).with_message("SMTP disabled"))
-    }
-}
-
-fn require_sms(env: &Env<'_>) -> Result<()> {
-    if env.project.sms_enabled {
-        Ok(())
-    } else {
-        Err(Error::from(ErrorType::GeneralPhoneDisabled)
-            .with_message("Phone provider not configured"))
-    }
-}
-
 /// `POST /v1/account/tokens/email`: a 6-digit code by email, valid 15 minutes.
 pub async fn create_email_token(
     env: &Env<'_>,
@@ -130,7 +113,7 @@ async fn create_email_token_once(
     email: &str,
     with_phrase: bool,
 ) -> Result<Issued> {
-    require_email(env)?;
+    env.require_email()?;
     let phrase = tokens::phrase_if(with_phrase);
     let code = six_digits();
     let mut tx = env.begin().await?;
@@ -186,7 +169,7 @@ async fn create_magic_url_token_once(
     url: Option<&str>,
     with_phrase: bool,
 ) -> Result<Issued> {
-    require_email(env)?;
+    env.require_email()?;
     let phrase = tokens::phrase_if(with_phrase);
     let secret = long_secret(MAGIC_URL_BYTES);
     let mut tx = env.begin().await?;
@@ -287,7 +270,7 @@ async fn create_phone_token_once(
     user_id: Option<String>,
     phone: &str,
 ) -> Result<Issued> {
-    require_sms(env)?;
+    env.require_sms()?;
     let mut tx = env.begin().await?;
     let found = match tx.find_user_by_phone(env.pid(), phone).await? {
         Some(u) => tx

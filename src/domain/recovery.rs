@@ -32,14 +32,6 @@ pub enum By {
     Code,
 }
 
-fn require_email(env: &Env<'_>) -> Result<()> {
-    if env.project.email_enabled {
-        Ok(())
-    } else {
-        Err(Error::from(ErrorType::GeneralSmtpDisabled).with_message("SMTP disabled"))
-    }
-}
-
 /// A token for `user` and the email that carries it (link or code).
 async fn issue_by_email(
     env: &Env<'_>,
@@ -63,11 +55,7 @@ async fn issue_by_email(
             OTP_LIFETIME,
             templates.1,
             kinds.1,
-            if phrase {
-                tokens::phrase()
-            } else {
-                String::new()
-            },
+            tokens::phrase_if(phrase),
         ),
     };
     let token = tokens::new_token(env, &user.id, kind, &secret, lifetime);
@@ -104,7 +92,7 @@ async fn issue_by_email(
 /// `POST /v1/account/recovery` (and the 2.x `/recovery/otp`): a reset link or code to the
 /// user with `email`.
 pub async fn create_recovery(env: &Env<'_>, email: &str, delivery: Delivery<'_>) -> Result<Issued> {
-    require_email(env)?;
+    env.require_email()?;
     let user = env
         .store
         .find_user_by_email(env.pid(), email)
@@ -184,7 +172,7 @@ pub async fn create_email_verification(
     user: &UserRow,
     delivery: Delivery<'_>,
 ) -> Result<Issued> {
-    require_email(env)?;
+    env.require_email()?;
     let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) else {
         return Err(ErrorType::UserEmailNotFound.into());
     };
@@ -245,10 +233,7 @@ pub async fn update_email_verification(
 /// `POST /v1/account/verifications/phone`: a code by SMS (none for a mock number), valid an
 /// hour. It is a phone token like a sign-in code, so either completes the other's flow.
 pub async fn create_phone_verification(env: &Env<'_>, user: &UserRow) -> Result<Issued> {
-    if !env.project.sms_enabled {
-        return Err(Error::from(ErrorType::GeneralPhoneDisabled)
-            .with_message("Phone provider not configured"));
-    }
+    env.require_sms()?;
     let Some(phone) = user.phone.as_deref().filter(|p| !p.is_empty()) else {
         return Err(ErrorType::UserPhoneNotFound.into());
     };

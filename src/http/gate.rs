@@ -358,7 +358,6 @@ impl Ctx {
 
 /// Renders the route's keys for this request and checks them (spec §2.8). API-key callers
 /// and instances with limits off are counted for the headers only, never refused.
-#[allow(clippy::too_many_arguments)]
 async fn rate_limit(
     state: &AppState,
     route: &Route,
@@ -367,7 +366,6 @@ async fn rate_limit(
     caller: &Caller,
     request: &RequestFacts,
     raw: &RawParams,
-    is_key: bool,
 ) -> Result<crate::abuse::Verdict> {
     let url = format!(
         "{}{}",
@@ -402,7 +400,7 @@ async fn rate_limit(
             .map(|k| crate::abuse::render(k, &inputs))
             .collect()
     };
-    let enforce = state.rate_limits && !is_key;
+    let enforce = state.rate_limits && !matches!(caller, Caller::Key(_));
     crate::abuse::check(
         &*state.limiter,
         &project.id,
@@ -469,10 +467,7 @@ pub async fn authorize(
 
     let is_key = matches!(caller, Caller::Key(_));
     if let Some(limit) = route.limit {
-        let v = rate_limit(
-            &state, route, limit, &project, &caller, &request, raw, is_key,
-        )
-        .await?;
+        let v = rate_limit(&state, route, limit, &project, &caller, &request, raw).await?;
         let exceeded = v.exceeded;
         *verdict = Some(v);
         if exceeded {

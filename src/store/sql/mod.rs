@@ -142,7 +142,7 @@ pub(super) fn get_secret(r: &AnyRow, c: &str) -> StoreResult<crate::secret::Secr
 }
 
 /// `$from, $from+1, …` for `n` values.
-fn placeholders(from: usize, n: usize) -> String {
+pub(super) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()

@@ -118,7 +118,8 @@ impl OutboxStore for SqlStore {
 impl OutboxTx for SqlTx {
     async fn enqueue_message(&mut self, m: &OutboxRow) -> StoreResult<()> {
         sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO outbox ({OUTBOX_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO outbox ({OUTBOX_COLS}) VALUES ({})",
+            placeholders(1, OUTBOX_COLS.split(',').count())
         )))
         .bind(&m.id)
         .bind(&m.project_id)

@@ -17,11 +17,10 @@ fn token_from(r: &AnyRow) -> StoreResult<TokenRow> {
 
 /// `$from, …` placeholders for `kinds` and their bound values.
 fn kinds_in(from: usize, kinds: &[i64]) -> (String, Vec<Arg>) {
-    let list = (0..kinds.len())
-        .map(|i| format!("${}", from + i))
-        .collect::<Vec<_>>()
-        .join(", ");
-    (list, kinds.iter().map(|k| Arg::Int(*k)).collect())
+    (
+        placeholders(from, kinds.len()),
+        kinds.iter().map(|k| Arg::Int(*k)).collect(),
+    )
 }
 
 async fn run(conn: &mut AnyConnection, sql: String, args: &[Arg]) -> StoreResult<u64> {
