@@ -12,7 +12,6 @@ pub mod state;
 pub mod store;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -38,10 +37,8 @@ pub async fn serve_state(
 ) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(delivery::outbox::run(state.clone(), stopped));
-    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let read_timeout = state.read_timeout;
+    let served = http::server::serve(listener, http::router(state), read_timeout, shutdown).await;
     // The worker lets sends in flight finish (what they do not finish is sent again later).
     let _ = stop.send(true);
     if tokio::time::timeout(std::time::Duration::from_secs(20), worker)

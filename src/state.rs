@@ -32,6 +32,8 @@ pub struct AppState {
     pub limiter: Arc<dyn crate::abuse::Limiter>,
     /// Whether rate limits are enforced (`rateLimits`, `_APP_OPTIONS_ABUSE`).
     pub rate_limits: bool,
+    /// How long a client may take to send its headers, and again its body (`readTimeout`).
+    pub read_timeout: std::time::Duration,
     /// `publicUrl` without a trailing `/`: the base of links this server emails.
     pub public_url: Option<String>,
     /// Where rules queue messages (sealed with a key derived from the instance key).
@@ -41,6 +43,9 @@ pub struct AppState {
 }
 
 const KEY_FILE: &str = "instance.key";
+/// Default `readTimeout`: generous for phones on slow links, short enough that a slowloris
+/// client holds a connection for seconds, not forever.
+pub const DEFAULT_READ_TIMEOUT_S: u64 = 10;
 
 /// Creates the data folder mode 0700 (an existing one keeps its mode, with a warning when
 /// others may read it).
@@ -167,6 +172,9 @@ impl AppState {
                 None => Arc::new(crate::abuse::MemoryLimiter::default()),
             },
             rate_limits: config.file.rate_limits.unwrap_or(true),
+            read_timeout: std::time::Duration::from_secs(
+                config.file.read_timeout.unwrap_or(DEFAULT_READ_TIMEOUT_S),
+            ),
             public_url: config
                 .file
                 .public_url

@@ -89,6 +89,8 @@ pub struct FileConfig {
     /// turns them off too). Off only for tests.
     #[serde(default)]
     pub rate_limits: Option<bool>,
+    /// Seconds a client may take to send its request headers, and again its body (default 10).
+    pub read_timeout: Option<u64>,
     #[serde(default)]
     pub projects: Vec<ProjectSettings>,
 }
@@ -225,6 +227,12 @@ impl FileConfig {
             1,
             100,
         )?;
+        if let Some(t) = self.read_timeout {
+            anyhow::ensure!(
+                (1..=300).contains(&t),
+                "readTimeout: expected seconds between 1 and 300, got {t}"
+            );
+        }
         let mut ids = HashSet::new();
         for (i, p) in self.projects.iter().enumerate() {
             let at = format!("projects[{i}]");

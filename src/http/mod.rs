@@ -16,6 +16,7 @@ pub mod recovery;
 pub mod reply;
 pub mod route;
 pub mod routes;
+pub mod server;
 pub mod sessions;
 pub mod targets;
 pub mod tokens;
@@ -26,8 +27,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
@@ -36,12 +38,117 @@ use crate::domain::project::Project;
 use crate::error::{Error, ErrorType, Result};
 use crate::http::extract::{RawParams, parse_urlencoded};
 use crate::http::gate::{Carried, RequestFacts};
-use crate::http::reply::{Reply, render, render_error, set_header};
+use crate::http::reply::{Reply, render, render_error, render_transport_error, set_header};
 use crate::http::route::Route;
 use crate::state::AppState;
 
 /// Largest request body read (prefs are ≤ 64 kB; everything else is far smaller).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Most cookies read from one request (Chromium keeps at most 180 per domain).
+pub const MAX_COOKIES: usize = 180;
+/// Deepest JSON nesting read from a body (prefs objects included).
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Refuses, before anything is read, a body announced as too large or too many cookies.
+fn refuse_oversized(headers: &HeaderMap) -> Option<Response> {
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Some(too_large());
+    }
+    // hyper's buffer limit is not exact (one large read can carry more); this one is.
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > server::MAX_HEADER_BYTES {
+        return Some(render_transport_error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            &server::headers_too_large(),
+        ));
+    }
+    let cookies: usize = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .map(|v| v.as_bytes().split(|b| *b == b';').count())
+        .sum();
+    (cookies > MAX_COOKIES).then(|| {
+        render_transport_error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            &format!("Too many cookies: at most {MAX_COOKIES} are accepted."),
+        )
+    })
+}
+
+fn too_large() -> Response {
+    render_transport_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("Request body is larger than {MAX_BODY_BYTES} bytes."),
+    )
+}
+
+/// Reads the whole body within the size limit and the read timeout (a client that trickles
+/// its body is cut off with 408); JSON nested deeper than [`MAX_JSON_DEPTH`] is refused.
+async fn read_body(body: Body, timeout: std::time::Duration) -> Result<Bytes, Response> {
+    let read = tokio::time::timeout(timeout, axum::body::to_bytes(body, MAX_BODY_BYTES));
+    let bytes = match read.await {
+        Ok(Ok(b)) => b,
+        Err(_) => {
+            return Err(render_transport_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request body was not received in time.",
+            ));
+        }
+        Ok(Err(e)) => {
+            let too_big = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            return Err(if too_big {
+                too_large()
+            } else {
+                render_transport_error(
+                    StatusCode::BAD_REQUEST,
+                    "The request body could not be read.",
+                )
+            });
+        }
+    };
+    if json_depth(&bytes) > MAX_JSON_DEPTH {
+        return Err(render_error(
+            &Error::from(ErrorType::GeneralArgumentInvalid).with_message(format!(
+                "JSON is nested deeper than {MAX_JSON_DEPTH} levels."
+            )),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The deepest bracket nesting outside strings; any body can be scanned, JSON or not.
+fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
 
 /// The router for a prepared state.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -161,15 +268,12 @@ async fn dispatch(
         return resp;
     }
 
-    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    if let Some(refused) = refuse_oversized(&parts.headers) {
+        return refused;
+    }
+    let bytes = match read_body(body, state.read_timeout).await {
         Ok(b) => b,
-        Err(_) => {
-            return render_error(
-                &Error::from(ErrorType::GeneralArgumentInvalid).with_message(format!(
-                    "Request body is larger than {MAX_BODY_BYTES} bytes."
-                )),
-            );
-        }
+        Err(refused) => return refused,
     };
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let raw = RawParams::from_request(&parts.method, is_json(&parts.headers), &query, &bytes);

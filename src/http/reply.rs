@@ -6,7 +6,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::error::{Error, wire_status};
+use crate::error::{Error, ErrorType, wire_status};
 
 /// The Appwrite API version this server speaks.
 pub const API_VERSION: &str = "1.9.6";
@@ -201,6 +201,26 @@ pub fn render_error(err: &Error) -> Response {
     no_cache(Response::builder().status(status))
         .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
         .body(Body::from(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// The body of an error answered before any route runs (an oversized or slow request), with
+/// its real status: Appwrite's web server answers these itself, outside the pass-through rule.
+pub fn transport_error_body(status: u16, message: &str) -> String {
+    json!({
+        "message": message,
+        "code": status,
+        "type": ErrorType::GeneralBadRequest.as_str(),
+        "version": API_VERSION,
+    })
+    .to_string()
+}
+
+/// [`transport_error_body`] as a response.
+pub fn render_transport_error(status: StatusCode, message: &str) -> Response {
+    no_cache(Response::builder().status(status))
+        .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
+        .body(Body::from(transport_error_body(status.as_u16(), message)))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 

@@ -3,6 +3,7 @@
 
 mod account;
 mod alerts;
+mod bounded_input;
 mod callers;
 mod concurrency;
 mod delivery;

@@ -166,19 +166,6 @@ async fn get_requests_ignore_bodies_and_json_content_types() {
 }
 
 #[tokio::test]
-async fn oversized_bodies_are_rejected_with_an_appwrite_error() {
-    let app = spawn_app().await;
-    let r = app
-        .req(Method::POST, "/v1/account")
-        .header("content-type", "application/json")
-        .body(vec![b' '; 300 * 1024])
-        .send()
-        .await
-        .unwrap();
-    assert_error(r, 400, "general_argument_invalid").await;
-}
-
-#[tokio::test]
 async fn old_response_formats_lose_fields_added_later() {
     let app = spawn_app().await;
     let (_, login) = app.user().await;
