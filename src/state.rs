@@ -32,6 +32,8 @@ pub struct AppState {
     pub limiter: Arc<dyn crate::abuse::Limiter>,
     /// Whether rate limits are enforced (`rateLimits`, `_APP_OPTIONS_ABUSE`).
     pub rate_limits: bool,
+    /// Per-account lockout after wrong passwords (`[lockout]`).
+    pub lockout: crate::abuse::lockout::Lockout,
     /// How long a client may take to send its headers, and again its body (`readTimeout`).
     pub read_timeout: std::time::Duration,
     /// `publicUrl` without a trailing `/`: the base of links this server emails.
@@ -172,6 +174,7 @@ impl AppState {
                 None => Arc::new(crate::abuse::MemoryLimiter::default()),
             },
             rate_limits: config.file.rate_limits.unwrap_or(true),
+            lockout: config.file.lockout,
             read_timeout: std::time::Duration::from_secs(
                 config.file.read_timeout.unwrap_or(DEFAULT_READ_TIMEOUT_S),
             ),

@@ -1,6 +1,7 @@
 //! Appwrite's abuse limits (spec §2.8): fixed windows per route and rendered key, counted in a
 //! [`Limiter`] (in process for one node; a shared one for several).
 
+pub mod lockout;
 mod memory;
 mod redis;
 

@@ -89,6 +89,9 @@ pub struct FileConfig {
     /// turns them off too). Off only for tests.
     #[serde(default)]
     pub rate_limits: Option<bool>,
+    /// Per-account lockout after wrong passwords (off unless `attempts` is set).
+    #[serde(default)]
+    pub lockout: crate::abuse::lockout::Lockout,
     /// Seconds a client may take to send its request headers, and again its body (default 10).
     pub read_timeout: Option<u64>,
     #[serde(default)]
@@ -227,6 +230,8 @@ impl FileConfig {
             1,
             100,
         )?;
+        in_range("lockout", "attempts", self.lockout.attempts, 0, 1000)?;
+        in_range("lockout", "duration", self.lockout.duration, 1, 7 * 86_400)?;
         if let Some(t) = self.read_timeout {
             anyhow::ensure!(
                 (1..=300).contains(&t),

@@ -3,7 +3,7 @@
 use axum::http::HeaderName;
 
 use crate::domain::sessions::{self, NewSession};
-use crate::error::{ErrorType, Result};
+use crate::error::{Error, ErrorType, Result};
 use crate::http::cookies::{domain_verified, expired_cookies, fallback_value, session_cookies};
 use crate::http::gate::Ctx;
 use crate::http::models;
@@ -55,10 +55,33 @@ pub fn logout_headers(ctx: &Ctx, reply: &mut Reply) {
 }
 
 /// `account.createEmailPasswordSession` — POST /v1/account/sessions/email.
+/// With `[lockout]` set, a locked email is refused before its password is checked.
 pub async fn create_email_password_session(ctx: Ctx, a: Args) -> Result<Reply> {
-    let (_, new) =
-        sessions::create_email_password_session(&ctx.env(), a.str("email")?, a.str("password")?)
-            .await?;
+    let email = a.str("email")?;
+    let lockout = ctx.state.lockout;
+    let (limiter, project) = (&*ctx.state.limiter, ctx.project.id.as_str());
+    let now = ctx.state.clock.now_ms() / 1000;
+    if let Some(ends) = lockout
+        .locked_until(limiter, project, email, now)
+        .await
+        .map_err(Error::internal)?
+    {
+        let minutes = (ends - now).max(1).unsigned_abs().div_ceil(60);
+        return Err(Error::from(ErrorType::GeneralRateLimitExceeded).with_message(format!(
+            "Too many wrong passwords for this account. Try again in {minutes} minutes or reset the password."
+        )));
+    }
+    let result =
+        sessions::create_email_password_session(&ctx.env(), email, a.str("password")?).await;
+    if let Err(e) = &result
+        && e.ty == ErrorType::UserInvalidCredentials
+    {
+        lockout
+            .failed(limiter, project, email, now)
+            .await
+            .map_err(Error::internal)?;
+    }
+    let (_, new) = result?;
     Ok(created(&ctx, new))
 }
 

@@ -171,3 +171,44 @@ async fn two_nodes_sharing_redis_never_overshoot_a_limit() {
     // The right password is limited too until the window ends.
     assert_eq!(login_attempt(&b, &email, PASSWORD).await.status(), 429);
 }
+
+#[tokio::test]
+async fn the_optional_lockout_refuses_even_the_right_password_until_its_window_ends() {
+    let app = spawn_with(|c| {
+        c.file.lockout = latchkey::abuse::lockout::Lockout {
+            attempts: 3,
+            duration: 900,
+        }
+    })
+    .await;
+    let email = unique_email();
+    app.signup(&email).await;
+    for _ in 0..2 {
+        assert_eq!(
+            login_attempt(&app, &email, "wrong-password-1")
+                .await
+                .status(),
+            401
+        );
+    }
+    // Unlike Appwrite's limit, a success does not clear the count.
+    assert_eq!(login_attempt(&app, &email, PASSWORD).await.status(), 201);
+    assert_eq!(
+        login_attempt(&app, &email, "wrong-password-1")
+            .await
+            .status(),
+        401
+    );
+    let r = login_attempt(&app, &email, PASSWORD).await;
+    let msg = assert_error(r, 429, "general_rate_limit_exceeded").await;
+    assert!(msg.contains("Too many wrong passwords"), "{msg}");
+    // The email's case does not dodge it; another account is not affected.
+    let r = login_attempt(&app, &email.to_uppercase(), PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    let other = unique_email();
+    app.signup(&other).await;
+    assert_eq!(login_attempt(&app, &other, PASSWORD).await.status(), 201);
+    let now_ms = latchkey::domain::time::Clock::now_ms(&*app.clock);
+    app.clock.advance(900_000 - now_ms % 900_000);
+    assert_eq!(login_attempt(&app, &email, PASSWORD).await.status(), 201);
+}
