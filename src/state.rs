@@ -132,7 +132,11 @@ impl AppState {
             Some(u) => u.expose().to_owned(),
             None => format!("sqlite://{}", config.data_dir.join("latchkey.db").display()),
         };
-        let store = crate::store::open(&url, crate::domain::useragent::parse).await?;
+        let store = crate::store::open(
+            &url,
+            config.file.sqlite_synchronous.unwrap_or_default(),
+            crate::domain::useragent::parse,
+        ).await?;
         let instance_key = instance_key(config)?;
 
         // The config is the source of truth: only the projects it lists run. A project that

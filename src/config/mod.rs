@@ -89,6 +89,8 @@ pub struct FileConfig {
     /// turns them off too). Off only for tests.
     #[serde(default)]
     pub rate_limits: Option<bool>,
+    /// SQLite's `synchronous` (`normal` by default, or `full`).
+    pub sqlite_synchronous: Option<crate::store::Synchronous>,
     /// Per-account lockout after wrong passwords (off unless `attempts` is set).
     #[serde(default)]
     pub lockout: crate::abuse::lockout::Lockout,

@@ -373,12 +373,35 @@ pub trait AuditTx: Send {
 
 pub use sql::ParseUserAgent;
 
+/// When SQLite's commits reach the disk (`sqliteSynchronous`). In WAL mode `normal` survives
+/// a process crash but may lose the last commits on power loss; `full` syncs every commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    #[default]
+    Normal,
+    Full,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "PRAGMA synchronous = NORMAL;",
+            Synchronous::Full => "PRAGMA synchronous = FULL;",
+        }
+    }
+}
+
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`) and migrates it;
 /// `parse_ua` fills in the client fields of audit records written before they were stored.
-pub async fn open(url: &str, parse_ua: ParseUserAgent) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open(
+    url: &str,
+    synchronous: Synchronous,
+    parse_ua: ParseUserAgent,
+) -> anyhow::Result<Arc<dyn Store>> {
     sqlx::any::install_default_drivers();
     let store = if url.starts_with("sqlite:") {
-        sqlite::connect(url).await?
+        sqlite::connect(url, synchronous).await?
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         postgres::connect(url).await?
     } else {

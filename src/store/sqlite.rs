@@ -8,6 +8,7 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, Executor};
 
+use super::Synchronous;
 use super::sql::{Dialect, SqlStore};
 
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -27,9 +28,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
 
 /// `secure_delete` zeroes what a write frees, so a deleted session hash or a replaced row
 /// (the plaintext key secrets an older version recorded) does not linger in free pages.
-const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                       PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                       PRAGMA secure_delete = ON;";
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                       PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;";
 
 /// Read connections: SQLite reads are CPU-bound, so about one per core, at least two.
 fn reader_count() -> u32 {
@@ -66,7 +66,7 @@ fn prepare_files(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Opens (creating if needed) the database.
-pub async fn connect(url: &str) -> anyhow::Result<SqlStore> {
+pub async fn connect(url: &str, synchronous: Synchronous) -> anyhow::Result<SqlStore> {
     let rest = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
@@ -92,6 +92,7 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlStore> {
             .after_connect(move |conn: &mut AnyConnection, _| {
                 Box::pin(async move {
                     conn.execute(PRAGMAS).await?;
+                    conn.execute(synchronous.pragma()).await?;
                     if read_only {
                         conn.execute("PRAGMA query_only = ON;").await?;
                     }
@@ -114,4 +115,26 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlStore> {
         dialect: Dialect::Sqlite,
         migrations: MIGRATIONS,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_synchronous_reaches_every_connection() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        for (setting, expected) in [(Synchronous::Normal, 1i64), (Synchronous::Full, 2)] {
+            let url = format!("sqlite://{}", dir.path().join("s.db").display());
+            let store = connect(&url, setting).await.unwrap();
+            for pool in [&store.write, &store.read] {
+                let got: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                assert_eq!(got, expected, "{setting:?}");
+            }
+        }
+    }
 }

@@ -21,11 +21,16 @@ pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::
     let mut out: Vec<(&'static str, Arc<dyn Store>)> = vec![
         (
             "sqlite-memory",
-            open("sqlite::memory:", parse).await.expect("sqlite"),
+            open("sqlite::memory:", Synchronous::Normal, parse)
+                .await
+                .expect("sqlite"),
         ),
         (
             "sqlite-file",
-            open(&file, parse).await.expect("sqlite file"),
+            // The file store syncs every commit, so both settings run the suite.
+            open(&file, Synchronous::Full, parse)
+                .await
+                .expect("sqlite file"),
         ),
     ];
     if let Ok(base) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
@@ -53,7 +58,7 @@ pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::
         let (prefix, _) = base.rsplit_once('/').expect("database in url");
         out.push((
             "postgres",
-            open(&format!("{prefix}/{name}"), parse)
+            open(&format!("{prefix}/{name}"), Synchronous::Normal, parse)
                 .await
                 .expect("postgres"),
         ));
