@@ -136,7 +136,8 @@ impl AppState {
             &url,
             config.file.sqlite_synchronous.unwrap_or_default(),
             crate::domain::useragent::parse,
-        ).await?;
+        )
+        .await?;
         let instance_key = instance_key(config)?;
 
         // The config is the source of truth: only the projects it lists run. A project that

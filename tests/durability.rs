@@ -83,7 +83,11 @@ async fn client(n: usize, url: String, load: Arc<Load>) -> Vec<Account> {
             session: None,
         };
         let body = json!({"userId": id, "email": a.email, "password": first});
-        let created = send(&load, call(&http, &url, Method::POST, "/v1/account").json(&body)).await;
+        let created = send(
+            &load,
+            call(&http, &url, Method::POST, "/v1/account").json(&body),
+        )
+        .await;
         a.created = created.is_some();
         if !a.created {
             accounts.push(a);
@@ -161,7 +165,11 @@ const ORPHANS: &[(&str, &str)] = &[
 ];
 
 async fn run(database: Option<String>) {
-    let backend = if database.is_some() { "postgres" } else { "sqlite" };
+    let backend = if database.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("latchkey.toml");
     std::fs::write(
@@ -232,7 +240,12 @@ async fn run(database: Option<String>) {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(r.status(), 201, "{backend}: unacknowledged {} is half there", a.id);
+            assert_eq!(
+                r.status(),
+                201,
+                "{backend}: unacknowledged {} is half there",
+                a.id
+            );
             absent += 1;
             continue;
         }
@@ -245,17 +258,18 @@ async fn run(database: Option<String>) {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(r.status(), 200, "{backend}: acknowledged session of {}", a.id);
+            assert_eq!(
+                r.status(),
+                200,
+                "{backend}: acknowledged session of {}",
+                a.id
+            );
         }
     }
     assert!(terminate(server).success());
 
-    let url = database.unwrap_or_else(|| {
-        format!(
-            "sqlite://{}?mode=ro",
-            data.join("latchkey.db").display()
-        )
-    });
+    let url = database
+        .unwrap_or_else(|| format!("sqlite://{}?mode=ro", data.join("latchkey.db").display()));
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
     if backend == "sqlite" {

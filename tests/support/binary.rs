@@ -57,4 +57,3 @@ pub fn terminate(mut s: Server) -> std::process::ExitStatus {
         .unwrap();
     s.child.wait().unwrap()
 }
-
