@@ -79,8 +79,8 @@ export LATCHKEY_TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 echo "$LATCHKEY_TEST_REDIS_URL"
 
 suite "cargo test on SQLite (unit, store, contract, e2e)" cargo test --quiet
-suite "cargo test on PostgreSQL (store, e2e)" \
-  env LATCHKEY_TEST_POSTGRES_URL="$pg_url" sh -c 'cargo test --quiet --lib store:: && cargo test --quiet --test e2e'
+suite "cargo test on PostgreSQL (store, e2e, durability)" \
+  env LATCHKEY_TEST_POSTGRES_URL="$pg_url" sh -c 'cargo test --quiet --lib store:: && cargo test --quiet --test e2e && cargo test --quiet --test durability -- --nocapture'
 
 step "install the pinned SDKs"
 (cd tests/sdk/node && npm ci --no-audit --no-fund --loglevel=error)
@@ -121,7 +121,7 @@ sdk_config="$work/sdk.toml"
 start_server() {
   local data=$1
   shift
-  "$root/target/debug/latchkey" serve --listen 127.0.0.1:0 --data "$data" \
+  LATCHKEY_LOG=debug "$root/target/debug/latchkey" serve --listen 127.0.0.1:0 --data "$data" \
     --config "$sdk_config" "$@" >"$data.out" 2>"$data.log" &
   server_pid=$!
   for _ in $(seq 1 100); do
@@ -163,6 +163,23 @@ for backend in sqlite postgres; do
     env CARGO_TARGET_DIR="$root/target/sdk-rust" sh -c 'cd tests/sdk/rust && cargo test --quiet'
   suite "graceful shutdown on SIGTERM ($backend)" stop_server
 done
+
+# Every log of the SDK runs, at debug level, against every secret the runs used.
+suite "no secret, password, token or code in any server log" \
+  "$LATCHKEY_TEST_PYTHON" tests/support/log_hygiene.py \
+  --logs "$work"/sdk-*.log "$work"/sdk-*.out \
+  --configs "$sdk_config" \
+  --sources tests/sdk/node/*.test.mjs tests/sdk/python/test_account.py tests/sdk/rust/tests/*.rs \
+  --deliveries "$LATCHKEY_MAIL_DIR" "$LATCHKEY_SMS_DIR"
+
+# Licences, banned crates and sources of the dependency graph (advisories need the RustSec
+# database from GitHub, which this machine cannot reach).
+step "install cargo-deny"
+cargo deny --version 2>/dev/null | grep -qx 'cargo-deny 0.20.2' || cargo install --locked --quiet cargo-deny@0.20.2
+suite "cargo deny check licenses bans sources" cargo deny --locked check licenses bans sources
+
+# Fuzzing: replays the corpus kept in fuzz/corpus, then fuzzes each target for a few seconds.
+suite "cargo fuzz: corpus replay and ${FUZZ_SECONDS:-10} s per target" ./fuzz/run.sh "${FUZZ_SECONDS:-10}"
 
 printf '\n'
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
