@@ -161,6 +161,8 @@ for backend in sqlite postgres; do
   done
   suite "SDK crate appwrite 0.1.0 + 0.22.0 on $backend" \
     env CARGO_TARGET_DIR="$root/target/sdk-rust" sh -c 'cd tests/sdk/rust && cargo test --quiet'
+  suite "API fuzzing: schemathesis on /v1/openapi.json, session and key, on $backend" \
+    tests/api/run.sh "${LATCHKEY_ENDPOINT%/v1}" tests/api/.venv "${API_FUZZ_EXAMPLES:-5}"
   suite "graceful shutdown on SIGTERM ($backend)" stop_server
 done
 
@@ -169,7 +171,7 @@ suite "no secret, password, token or code in any server log" \
   "$LATCHKEY_TEST_PYTHON" tests/support/log_hygiene.py \
   --logs "$work"/sdk-*.log "$work"/sdk-*.out \
   --configs "$sdk_config" \
-  --sources tests/sdk/node/*.test.mjs tests/sdk/python/test_account.py tests/sdk/rust/tests/*.rs \
+  --sources tests/sdk/node/*.test.mjs tests/sdk/python/test_account.py tests/sdk/rust/tests/*.rs tests/api/hooks.py \
   --deliveries "$LATCHKEY_MAIL_DIR" "$LATCHKEY_SMS_DIR"
 
 # Licences, banned crates and sources of the dependency graph (advisories need the RustSec

@@ -16,6 +16,12 @@ pub const PHONE_DESCRIPTION: &str =
     "Phone number must start with a '+' can have a maximum of fifteen digits.";
 
 const MAX_ID_LEN: usize = 36;
+/// What [`uid`] accepts, as a regular expression (for the OpenAPI document).
+pub const ID_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$";
+/// What [`custom_id`] accepts.
+pub const CUSTOM_ID_PATTERN: &str = r"^(unique\(\)|[A-Za-z0-9][A-Za-z0-9._-]{0,35})$";
+/// The first check of [`phone`] (libphonenumber then drops unknown calling codes).
+pub const PHONE_PATTERN: &str = r"^\+[1-9]\d{6,14}$";
 
 fn key_chars_ok(s: &str) -> bool {
     !s.is_empty()
@@ -96,7 +102,7 @@ pub fn email(raw: &str) -> Result<String, &'static str> {
 }
 
 static PHONE_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\+[1-9]\d{6,14}$").expect("phone regex"));
+    LazyLock::new(|| Regex::new(PHONE_PATTERN).expect("phone regex"));
 
 /// A phone number in E.164 form that maps to a known calling code (appwrite 1.9.6: regex
 /// `^\+[1-9]\d{6,14}$`, then libphonenumber parsing).
@@ -110,6 +116,29 @@ pub fn phone(s: &str) -> Result<String, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_published_id_patterns_say_what_the_validators_accept() {
+        let id = Regex::new(ID_PATTERN).unwrap();
+        let custom = Regex::new(CUSTOM_ID_PATTERN).unwrap();
+        let long = "a".repeat(37);
+        for s in [
+            "a",
+            "A.b_c-9",
+            "unique()",
+            "_a",
+            ".a",
+            "-a",
+            "",
+            "a b",
+            "é",
+            &long[..36],
+            &long,
+        ] {
+            assert_eq!(id.is_match(s), uid(s).is_ok(), "uid {s:?}");
+            assert_eq!(custom.is_match(s), custom_id(s).is_ok(), "custom id {s:?}");
+        }
+    }
 
     #[test]
     fn custom_id_accepts_unique_and_keys_and_rejects_leading_specials() {

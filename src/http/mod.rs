@@ -11,6 +11,7 @@ pub mod identities;
 pub mod jwts;
 pub mod logs;
 pub mod models;
+pub mod openapi;
 pub mod params;
 pub mod recovery;
 pub mod reply;

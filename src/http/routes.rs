@@ -13,7 +13,8 @@ use crate::http::params::Args;
 use crate::http::reply::{Model, Reply};
 use crate::http::route::{Group::*, Route, URL_IP, Verb, Verb::*, h, p};
 use crate::http::{
-    account, health, identities, jwts, logs, recovery, sessions, targets, tokens, verification,
+    account, health, identities, jwts, logs, openapi, recovery, sessions, targets, tokens,
+    verification,
 };
 
 const ACCOUNT: &str = "account";
@@ -29,6 +30,7 @@ const TOKEN_EXCHANGE: &[&str] = &["ip:{ip},userId:{param-userId}"];
 pub static ROUTES: &[Route] = &[
     Route::new(Get, "/v1/health/version", "health.getVersion", h!(health::get_version))
         .projectless(),
+    Route::new(Get, "/v1/openapi.json", "openapi.get", h!(openapi::get)).projectless(),
     Route::new(Post, "/v1/account", "account.create", h!(account::create))
         .scope(SESSIONS_WRITE).auth(EmailPassword).limit(10, 3600, URL_IP)
         .params(&[p::custom_id("userId"), p::email("email"), p::new_password("password"),

@@ -1,0 +1,140 @@
+"""Schemathesis hooks for latchkey's API fuzzing (loaded through SCHEMATHESIS_HOOKS).
+
+Every generated call gets a fresh user, so a logout, an account deletion or a blocked status
+never turns the rest of the run into 401s. In session mode (LK_MODE=session) the call carries
+that user's session; in key mode (LK_MODE=key) the API key from the command line stands in.
+For valid (positive) cases the hook fills what only the server's state can make valid — the
+fresh user's email and password, a registered redirect host, `current` for a session id — so
+every operation can reach its success path; invalid cases are sent as generated.
+Each answer's status is appended to LK_STATUS_FILE for coverage.py.
+"""
+
+import json
+import os
+import threading
+import uuid
+
+import requests
+import schemathesis
+
+PROJECT = os.environ.get("LK_PROJECT", "sdk")
+MODE = os.environ.get("LK_MODE", "session")
+STATUS_FILE = os.environ["LK_STATUS_FILE"]
+PASSWORD = "api-fuzz-password-1"
+COOKIE = f"a_session_{PROJECT}"
+REDIRECT = "http://localhost/api-fuzz"
+# Operations a guest calls: a session would only change what they test.
+GUEST = {
+    "POST /v1/account",
+    "POST /v1/account/sessions/email",
+    "POST /v1/account/sessions/anonymous",
+    "POST /v1/account/tokens/email",
+    "POST /v1/account/tokens/magic-url",
+    "POST /v1/account/tokens/phone",
+    "POST /v1/account/recovery",
+    "POST /v1/account/recovery/otp",
+}
+
+# Operations whose `email` must be an address no one has yet.
+NEW_EMAIL = {
+    "POST /v1/account",
+    "POST /v1/account/tokens/email",
+    "POST /v1/account/tokens/magic-url",
+    "PATCH /v1/account/email",
+}
+# Operations whose `password` is the current one (elsewhere it is a new password).
+CURRENT_PASSWORD = {
+    "POST /v1/account/sessions/email",
+    "PATCH /v1/account/email",
+    "PATCH /v1/account/phone",
+}
+
+_lock = threading.Lock()
+_local = threading.local()
+
+
+def _http():
+    if not hasattr(_local, "s"):
+        _local.s = requests.Session()
+    return _local.s
+
+
+def fresh_user(base):
+    """A new user and its session secret."""
+    http = _http()
+    http.cookies.clear()
+    email = f"st-{uuid.uuid4().hex[:16]}@example.com"
+    headers = {"X-Appwrite-Project": PROJECT}
+    r = http.post(f"{base}/v1/account", json={"userId": "unique()", "email": email, "password": PASSWORD}, headers=headers, timeout=20)
+    r.raise_for_status()
+    r = http.post(f"{base}/v1/account/sessions/email", json={"email": email, "password": PASSWORD}, headers=headers, timeout=20)
+    r.raise_for_status()
+    secret = json.loads(r.headers.get("X-Fallback-Cookies", "{}")).get(COOKIE) or r.cookies.get(COOKIE)
+    http.cookies.clear()
+    return email, secret
+
+
+def _as(secret):
+    return {"X-Appwrite-Project": PROJECT, "X-Appwrite-Session": secret}
+
+
+def push_target(base, secret):
+    """A push target of the fresh user, for the routes that change or delete one."""
+    r = _http().post(f"{base}/v1/account/targets/push", json={"targetId": "unique()", "identifier": uuid.uuid4().hex}, headers=_as(secret), timeout=20)
+    r.raise_for_status()
+    return r.json()["$id"]
+
+
+def give_phone(base, secret):
+    """A phone number on the fresh user, for phone verification."""
+    phone = "+1555" + str(uuid.uuid4().int)[:7]
+    r = _http().patch(f"{base}/v1/account/phone", json={"phone": phone, "password": PASSWORD}, headers=_as(secret), timeout=20)
+    r.raise_for_status()
+
+
+def _base(case):
+    return (case.operation.base_url or case.operation.schema.get_base_url()).rstrip("/")
+
+
+def _positive(case):
+    meta = case.meta
+    return meta is None or meta.generation.mode.value == "positive"
+
+
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    label = case.operation.label
+    email, secret = fresh_user(_base(case))
+    if _positive(case):
+        if isinstance(case.body, dict):
+            body = dict(case.body)
+            if "email" in body:
+                body["email"] = f"new-{uuid.uuid4().hex[:16]}@example.com" if label in NEW_EMAIL else email
+            if "oldPassword" in body:
+                body["oldPassword"] = PASSWORD
+            if "password" in body and label in CURRENT_PASSWORD:
+                body["password"] = PASSWORD
+            if "url" in body:
+                body["url"] = REDIRECT
+            case.body = body
+        params = dict(case.path_parameters or {})
+        if "sessionId" in params:
+            params["sessionId"] = "current"
+        if "targetId" in params:
+            params["targetId"] = push_target(_base(case), secret)
+        case.path_parameters = params or case.path_parameters
+        if label == "POST /v1/account/verifications/phone":
+            give_phone(_base(case), secret)
+    if case.headers is None:
+        case.headers = {}
+    if MODE == "session" and label not in GUEST:
+        case.headers["X-Appwrite-Session"] = secret
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    with _lock, open(STATUS_FILE, "a") as f:
+        # Schemathesis also tries methods the operation does not have (answered 204 as a
+        # CORS preflight, or 404); those are not calls of the operation.
+        same = case.method.upper() == case.operation.method.upper()
+        f.write(json.dumps({"op": case.operation.label, "status": response.status_code, "mode": MODE, "same_method": same}) + "\n")
