@@ -6,7 +6,7 @@
 #   tests/api/run.sh BASE_URL PYTHON_VENV_DIR EXAMPLES   (LATCHKEY_PROJECT, LATCHKEY_KEY set)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-base=$1 venv=$2 examples=${3:-10}
+base=$1 venv=$(realpath -m "$2") examples=${3:-10}
 [ -x "$venv/bin/st" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 work=$(mktemp -d /tmp/latchkey-api.XXXXXX)
