@@ -176,9 +176,11 @@ suite "no secret, password, token or code in any server log" \
 
 # Licences, banned crates and sources of the dependency graph (advisories need the RustSec
 # database from GitHub, which this machine cannot reach).
-step "install cargo-deny"
-cargo deny --version 2>/dev/null | grep -qx 'cargo-deny 0.20.2' || cargo install --locked --quiet cargo-deny@0.20.2
-suite "cargo deny check licenses bans sources" cargo deny --locked --log-level error check licenses bans sources
+deny_check() {
+  cargo deny --version 2>/dev/null | grep -qx 'cargo-deny 0.20.2' || cargo install --locked --quiet cargo-deny@0.20.2
+  cargo deny --locked --log-level error check licenses bans sources
+}
+suite "cargo deny check licenses bans sources" deny_check
 
 # Fuzzing: replays the corpus kept in fuzz/corpus, then fuzzes each target for a few seconds.
 suite "cargo fuzz: corpus replay and ${FUZZ_SECONDS:-10} s per target" ./fuzz/run.sh "${FUZZ_SECONDS:-10}"

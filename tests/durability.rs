@@ -37,6 +37,8 @@ struct Load {
     stop: AtomicBool,
     in_flight: AtomicUsize,
     acknowledged: AtomicUsize,
+    /// Answers other than 2xx before the kill: under this load there must be none.
+    refused: AtomicUsize,
 }
 
 fn call(http: &reqwest::Client, url: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -50,6 +52,9 @@ async fn send(load: &Load, req: reqwest::RequestBuilder) -> Option<reqwest::Resp
     load.in_flight.fetch_add(1, Ordering::SeqCst);
     let r = req.send().await.ok();
     load.in_flight.fetch_sub(1, Ordering::SeqCst);
+    if r.as_ref().is_some_and(|r| !r.status().is_success()) && !load.stop.load(Ordering::SeqCst) {
+        load.refused.fetch_add(1, Ordering::SeqCst);
+    }
     let r = r.filter(|r| r.status().is_success());
     if r.is_some() {
         load.acknowledged.fetch_add(1, Ordering::SeqCst);
@@ -189,6 +194,7 @@ async fn run(database: Option<String>) {
         stop: AtomicBool::new(false),
         in_flight: AtomicUsize::new(0),
         acknowledged: AtomicUsize::new(0),
+        refused: AtomicUsize::new(0),
     });
     let clients: Vec<_> = (0..CLIENTS)
         .map(|n| tokio::spawn(client(n, server.url.clone(), load.clone())))
@@ -210,6 +216,15 @@ async fn run(database: Option<String>) {
         accounts.extend(c.await.unwrap());
     }
     let acknowledged = load.acknowledged.load(Ordering::SeqCst);
+    assert!(
+        acknowledged >= 100,
+        "{backend}: only {acknowledged} requests succeeded before the kill"
+    );
+    assert_eq!(
+        load.refused.load(Ordering::SeqCst),
+        0,
+        "{backend}: requests refused under load"
+    );
 
     let server = start(&args, &data);
     let http = reqwest::Client::new();
@@ -309,5 +324,11 @@ async fn a_sigkill_under_load_loses_nothing_acknowledged_and_half_writes_nothing
             .unwrap();
         let (prefix, _) = base.rsplit_once('/').unwrap();
         run(Some(format!("{prefix}/{name}"))).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     }
 }

@@ -50,34 +50,35 @@ impl Lockout {
         )
     }
 
-    /// When the lock on `email` ends (epoch seconds), if it is locked now.
-    pub async fn locked_until(
+    /// Reserves one attempt for `email` before its password is checked, atomically, so
+    /// parallel guesses cannot all pass a check made before any of them failed. `Err(ends)`
+    /// when the account is locked (until `ends`, epoch seconds); `Ok(None)` when lockout is
+    /// off; `Ok(Some(slot))` to hand to [`Lockout::succeeded`] if the password was right.
+    pub async fn reserve(
         &self,
         limiter: &dyn Limiter,
         project: &str,
         email: &str,
         now_s: i64,
-    ) -> anyhow::Result<Option<i64>> {
+    ) -> anyhow::Result<Result<Option<String>, i64>> {
         if !self.enabled() {
-            return Ok(None);
+            return Ok(Ok(None));
         }
         let (key, ends) = self.key(project, email, now_s);
-        Ok((limiter.count(&key).await? >= self.attempts).then_some(ends))
+        let (_, counted) = limiter.hit(&key, self.attempts, self.duration).await?;
+        Ok(if counted { Ok(Some(key)) } else { Err(ends) })
     }
 
-    /// Counts one wrong password for `email`.
-    pub async fn failed(
+    /// A right password: the reserved attempt is given back (only wrong ones count).
+    pub async fn succeeded(
         &self,
         limiter: &dyn Limiter,
-        project: &str,
-        email: &str,
-        now_s: i64,
+        slot: Option<String>,
     ) -> anyhow::Result<()> {
-        if self.enabled() {
-            let (key, _) = self.key(project, email, now_s);
-            limiter.hit(&key, u64::MAX, self.duration).await?;
+        match slot {
+            Some(key) => limiter.release(&key).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -87,42 +88,39 @@ mod tests {
     use crate::abuse::memory::MemoryLimiter;
 
     #[tokio::test]
-    async fn the_lock_closes_after_n_failures_and_opens_with_the_next_window() {
+    async fn wrong_passwords_lock_right_ones_do_not_count_and_the_next_window_opens() {
         let limiter = MemoryLimiter::default();
         let l = Lockout {
             attempts: 3,
             duration: 900,
         };
         let t = 9_000;
+        let right = l
+            .reserve(&limiter, "p", "A@x.io", t)
+            .await
+            .unwrap()
+            .unwrap();
+        l.succeeded(&limiter, right).await.unwrap();
         for _ in 0..3 {
-            assert_eq!(
-                l.locked_until(&limiter, "p", "A@x.io", t).await.unwrap(),
-                None
-            );
-            l.failed(&limiter, "p", "A@x.io", t).await.unwrap();
+            // Wrong passwords keep their reserved slot.
+            assert!(l.reserve(&limiter, "p", "A@x.io", t).await.unwrap().is_ok());
         }
         // Case does not matter, the project does.
         assert_eq!(
-            l.locked_until(&limiter, "p", "a@X.io", t + 10)
-                .await
-                .unwrap(),
-            Some(9_900)
+            l.reserve(&limiter, "p", "a@X.io", t + 10).await.unwrap(),
+            Err(9_900)
         );
-        assert_eq!(
-            l.locked_until(&limiter, "q", "a@x.io", t).await.unwrap(),
-            None
-        );
-        assert_eq!(
-            l.locked_until(&limiter, "p", "a@x.io", 9_900)
+        assert!(l.reserve(&limiter, "q", "a@x.io", t).await.unwrap().is_ok());
+        assert!(
+            l.reserve(&limiter, "p", "a@x.io", 9_900)
                 .await
-                .unwrap(),
-            None
+                .unwrap()
+                .is_ok()
         );
         let off = Lockout::default();
-        off.failed(&limiter, "p", "b@x.io", t).await.unwrap();
         assert_eq!(
-            off.locked_until(&limiter, "p", "b@x.io", t).await.unwrap(),
-            None
+            off.reserve(&limiter, "p", "b@x.io", t).await.unwrap(),
+            Ok(None)
         );
     }
 }

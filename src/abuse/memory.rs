@@ -46,6 +46,15 @@ impl Limiter for MemoryLimiter {
         }))
     }
 
+    async fn release(&self, key: &str) -> anyhow::Result<()> {
+        self.with(|map| {
+            if let Some(entry) = map.get_mut(key) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
+        });
+        Ok(())
+    }
+
     async fn count(&self, key: &str) -> anyhow::Result<u64> {
         let now = Instant::now();
         Ok(self.with(|map| match map.get(key) {

@@ -16,6 +16,9 @@ pub trait Limiter: Send + Sync {
     /// Counts one request against `key` if it has fewer than `limit`, atomically; the count
     /// before, and whether this request was counted. `ttl_s` is how long the counter lives.
     async fn hit(&self, key: &str, limit: u64, ttl_s: u64) -> anyhow::Result<(u64, bool)>;
+    /// Gives back one hit counted against `key` (a lockout slot reserved by a login that
+    /// then succeeded).
+    async fn release(&self, key: &str) -> anyhow::Result<()>;
     /// The current count of `key` (headers when limits are not enforced).
     async fn count(&self, key: &str) -> anyhow::Result<u64>;
     /// Sets the counters to zero (a successful login clears its failures).

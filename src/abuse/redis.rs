@@ -17,10 +17,17 @@ end
 return {count, 0}
 ";
 
+/// Gives back one hit (never below zero, never creating the key).
+const RELEASE: &str = r"
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+";
+
 /// Counters in Redis; the connection reconnects by itself.
 pub struct RedisLimiter {
     conn: ConnectionManager,
     hit: redis::Script,
+    release: redis::Script,
 }
 
 impl RedisLimiter {
@@ -36,6 +43,7 @@ impl RedisLimiter {
         Ok(RedisLimiter {
             conn,
             hit: redis::Script::new(HIT),
+            release: redis::Script::new(RELEASE),
         })
     }
 }
@@ -52,6 +60,12 @@ impl Limiter for RedisLimiter {
             .invoke_async(&mut conn)
             .await?;
         Ok((before, counted == 1))
+    }
+
+    async fn release(&self, key: &str) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: i64 = self.release.key(key).invoke_async(&mut conn).await?;
+        Ok(())
     }
 
     async fn count(&self, key: &str) -> anyhow::Result<u64> {

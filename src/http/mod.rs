@@ -59,7 +59,8 @@ fn refuse_oversized(headers: &HeaderMap) -> Option<Response> {
     if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Some(too_large());
     }
-    // hyper's buffer limit is not exact (one large read can carry more); this one is.
+    // hyper's buffer is a ceiling twice as high (one large read may also carry more); this is
+    // the limit.
     let header_bytes: usize = headers
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
@@ -269,12 +270,23 @@ async fn dispatch(
         return resp;
     }
 
+    // Refusals before the params are read still carry CORS headers, so a browser shows the
+    // error instead of a network failure (the project comes from its header only here).
+    let early = |mut resp: Response| {
+        let project = parts
+            .headers
+            .get("x-appwrite-project")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|id| state.projects.get(id.trim()));
+        cors::add_headers(&mut resp, origin.as_deref(), false, project.map(|p| &**p));
+        resp
+    };
     if let Some(refused) = refuse_oversized(&parts.headers) {
-        return refused;
+        return early(refused);
     }
     let bytes = match read_body(body, state.read_timeout).await {
         Ok(b) => b,
-        Err(refused) => return refused,
+        Err(refused) => return early(refused),
     };
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let raw = RawParams::from_request(&parts.method, is_json(&parts.headers), &query, &bytes);

@@ -227,7 +227,7 @@ fn param_schema(p: &Param) -> Value {
     let mut s = match p.kind {
         Kind::CustomId => json!({"type": "string", "pattern": CUSTOM_ID_PATTERN}),
         Kind::Uid => json!({"type": "string", "pattern": ID_PATTERN}),
-        Kind::Email => json!({"type": "string", "format": "email", "maxLength": 254}),
+        Kind::Email => json!({"type": "string", "format": "email"}),
         Kind::Phone => json!({"type": "string", "pattern": PHONE_PATTERN}),
         Kind::Text { min, max } => json!({"type": "string", "minLength": min, "maxLength": max}),
         Kind::NewPassword | Kind::Password => {

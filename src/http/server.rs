@@ -22,8 +22,12 @@ use tower::ServiceExt;
 
 use crate::http::reply::transport_error_body;
 
-/// Largest request line plus headers (hyper's read buffer; nginx allows 32 kB by default).
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Largest header section the dispatcher accepts (nginx's default is 32 kB too).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// hyper's read buffer: past it hyper refuses the request itself (rewritten below).
+const HYPER_BUFFER_BYTES: usize = 2 * MAX_HEADER_BYTES;
+/// How long shutdown waits for open connections to finish their requests.
+const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// Most header lines in one request.
 pub const MAX_HEADERS: usize = 100;
 
@@ -41,7 +45,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(read_timeout)
-        .max_buf_size(MAX_HEADER_BYTES)
+        .max_buf_size(HYPER_BUFFER_BYTES)
         .max_headers(MAX_HEADERS);
     loop {
         let (stream, peer) = tokio::select! {
@@ -79,7 +83,13 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // A client that never reads its answer must not keep the process alive.
+    if tokio::time::timeout(DRAIN_LIMIT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after 30 s; closing them");
+    }
     Ok(())
 }
 

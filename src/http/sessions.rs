@@ -55,29 +55,31 @@ pub fn logout_headers(ctx: &Ctx, reply: &mut Reply) {
 }
 
 /// `account.createEmailPasswordSession` — POST /v1/account/sessions/email.
-/// With `[lockout]` set, a locked email is refused before its password is checked.
+/// With `[lockout]` set, a locked email is refused before its password is checked; each
+/// attempt reserves its count first, so parallel guesses cannot overshoot.
 pub async fn create_email_password_session(ctx: Ctx, a: Args) -> Result<Reply> {
     let email = a.str("email")?;
     let lockout = ctx.state.lockout;
     let (limiter, project) = (&*ctx.state.limiter, ctx.project.id.as_str());
     let now = ctx.state.clock.now_ms() / 1000;
-    if let Some(ends) = lockout
-        .locked_until(limiter, project, email, now)
+    let slot = match lockout
+        .reserve(limiter, project, email, now)
         .await
         .map_err(Error::internal)?
     {
-        let minutes = (ends - now).max(1).unsigned_abs().div_ceil(60);
-        return Err(Error::from(ErrorType::GeneralRateLimitExceeded).with_message(format!(
-            "Too many wrong passwords for this account. Try again in {minutes} minutes or reset the password."
-        )));
-    }
+        Ok(slot) => slot,
+        Err(ends) => {
+            let minutes = (ends - now).max(1).unsigned_abs().div_ceil(60);
+            return Err(Error::from(ErrorType::GeneralRateLimitExceeded).with_message(format!(
+                "Too many wrong passwords for this account. Try again in {minutes} minutes or reset the password."
+            )));
+        }
+    };
     let result =
         sessions::create_email_password_session(&ctx.env(), email, a.str("password")?).await;
-    if let Err(e) = &result
-        && e.ty == ErrorType::UserInvalidCredentials
-    {
+    if !matches!(&result, Err(e) if e.ty == ErrorType::UserInvalidCredentials) {
         lockout
-            .failed(limiter, project, email, now)
+            .succeeded(limiter, slot)
             .await
             .map_err(Error::internal)?;
     }

@@ -4,14 +4,19 @@ Every generated call gets a fresh user, so a logout, an account deletion or a bl
 never turns the rest of the run into 401s. In session mode (LK_MODE=session) the call carries
 that user's session; in key mode (LK_MODE=key) the API key from the command line stands in.
 For valid (positive) cases the hook fills what only the server's state can make valid — the
-fresh user's email and password, a registered redirect host, `current` for a session id — so
-every operation can reach its success path; invalid cases are sent as generated.
+fresh user's email and password, a registered redirect host, `current` for a session id, a
+push target to change, and for the routes that complete a flow the secret or code the server
+emailed or texted (read from the test sinks' folders, LATCHKEY_MAIL_DIR and LATCHKEY_SMS_DIR)
+— so every operation can reach its success path; invalid cases are sent as generated.
 Each answer's status is appended to LK_STATUS_FILE for coverage.py.
 """
 
+import glob
 import json
 import os
+import re
 import threading
+import time
 import uuid
 
 import requests
@@ -21,6 +26,7 @@ PROJECT = os.environ.get("LK_PROJECT", "sdk")
 MODE = os.environ.get("LK_MODE", "session")
 STATUS_FILE = os.environ["LK_STATUS_FILE"]
 PASSWORD = "api-fuzz-password-1"
+NEW_PASSWORD = "api-fuzz-new-password-1"
 COOKIE = f"a_session_{PROJECT}"
 REDIRECT = "http://localhost/api-fuzz"
 # Operations a guest calls: a session would only change what they test.
@@ -87,9 +93,67 @@ def push_target(base, secret):
 
 def give_phone(base, secret):
     """A phone number on the fresh user, for phone verification."""
-    phone = "+1555" + str(uuid.uuid4().int)[:7]
+    phone = new_phone()
     r = _http().patch(f"{base}/v1/account/phone", json={"phone": phone, "password": PASSWORD}, headers=_as(secret), timeout=20)
     r.raise_for_status()
+    return phone
+
+
+MAIL_DIR = os.environ.get("LATCHKEY_MAIL_DIR", "")
+SMS_DIR = os.environ.get("LATCHKEY_SMS_DIR", "")
+LINK_SECRET = re.compile(r"[?&]secret=([0-9a-f]+)")
+CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+def delivered(folder, to, pattern):
+    """The newest match of `pattern` in what the test sinks received for `to` (mail or SMS)."""
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        for f in sorted(glob.glob(os.path.join(folder, "*.json")), reverse=True):
+            record = json.load(open(f))
+            if to in json.dumps(record.get("rcpt_tos") or record.get("form", {}).get("To", "")):
+                found = pattern.search(record.get("text") or record.get("form", {}).get("Body", ""))
+                if found:
+                    return found.group(1)
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing delivered to {to} in {folder}")
+
+
+def new_phone():
+    return "+1555" + str(uuid.uuid4().int)[:7]
+
+
+def prepare(label, base, email, secret):
+    """For an operation that needs a secret the server sends by email or SMS: starts that flow
+    for the fresh user and returns the body fields that complete it."""
+    guest = {"X-Appwrite-Project": PROJECT}
+    post = lambda path, body, headers=guest: _http().post(f"{base}/v1/account{path}", json=body, headers=headers, timeout=20)
+    if label in ("POST /v1/account/sessions/token", "PUT /v1/account/sessions/magic-url"):
+        magic = label.endswith("magic-url")
+        r = post("/tokens/magic-url" if magic else "/tokens/email", {"userId": "unique()", "email": email, **({"url": REDIRECT} if magic else {})})
+        r.raise_for_status()
+        return {"userId": r.json()["userId"], "secret": delivered(MAIL_DIR, email, LINK_SECRET if magic else CODE)}
+    if label == "PUT /v1/account/sessions/phone":
+        phone = new_phone()
+        r = post("/tokens/phone", {"userId": "unique()", "phone": phone})
+        r.raise_for_status()
+        return {"userId": r.json()["userId"], "secret": delivered(SMS_DIR, phone, CODE)}
+    if label in ("PUT /v1/account/recovery", "PUT /v1/account/recovery/otp"):
+        otp = label.endswith("/otp")
+        r = post("/recovery/otp" if otp else "/recovery", {"email": email, **({} if otp else {"url": REDIRECT})})
+        r.raise_for_status()
+        return {"userId": r.json()["userId"], "secret": delivered(MAIL_DIR, email, CODE if otp else LINK_SECRET), "password": NEW_PASSWORD}
+    if label in ("PUT /v1/account/verifications/email", "PUT /v1/account/verifications/email/otp"):
+        otp = label.endswith("/otp")
+        r = post("/verifications/email/otp" if otp else "/verifications/email", {} if otp else {"url": REDIRECT}, _as(secret))
+        r.raise_for_status()
+        return {"userId": r.json()["userId"], "secret": delivered(MAIL_DIR, email, CODE if otp else LINK_SECRET)}
+    if label == "PUT /v1/account/verifications/phone":
+        phone = give_phone(base, secret)
+        r = post("/verifications/phone", {}, _as(secret))
+        r.raise_for_status()
+        return {"userId": r.json()["userId"], "secret": delivered(SMS_DIR, phone, CODE)}
+    return {}
 
 
 def _base(case):
@@ -110,12 +174,18 @@ def before_call(context, case, **kwargs):
             body = dict(case.body)
             if "email" in body:
                 body["email"] = f"new-{uuid.uuid4().hex[:16]}@example.com" if label in NEW_EMAIL else email
+            # A sign-up's id must be new too (generated ids repeat across operations).
+            if label in NEW_EMAIL | {"POST /v1/account/tokens/phone"} and body.get("userId") not in (None, "unique()"):
+                body["userId"] = "u" + uuid.uuid4().hex[:20]
+            if label == "POST /v1/account/tokens/phone" and "phone" in body:
+                body["phone"] = new_phone()
             if "oldPassword" in body:
                 body["oldPassword"] = PASSWORD
             if "password" in body and label in CURRENT_PASSWORD:
                 body["password"] = PASSWORD
             if "url" in body:
                 body["url"] = REDIRECT
+            body.update(prepare(label, _base(case), email, secret))
             case.body = body
         params = dict(case.path_parameters or {})
         if "sessionId" in params:

@@ -24,19 +24,10 @@ for mode in session key; do
     --phases examples,coverage,fuzzing --max-examples "$examples" --seed 7 --generation-database none \
     --workers 1 --request-timeout 20 \
     --checks not_a_server_error,status_code_conformance,response_schema_conformance \
-    --header "X-Appwrite-Project: $LATCHKEY_PROJECT" "${auth[@]}" \
+    --header "X-Appwrite-Project: $LATCHKEY_PROJECT" ${auth[@]+"${auth[@]}"} \
     --report junit --report-junit-path "$work/junit-$mode.xml") || status=1
 done
-# These complete only with a secret sent by email or SMS (the SDK suites follow those), or
-# with an OAuth2 identity (none exist before OAuth2 sign-in lands).
+# An identity exists only after an OAuth2 sign-in, which is not served yet.
 "$venv/bin/python" "$here/coverage.py" "$work/openapi.json" "$LK_STATUS_FILE" \
-  --secret-only "POST /v1/account/sessions/token" \
-  --secret-only "PUT /v1/account/sessions/magic-url" \
-  --secret-only "PUT /v1/account/sessions/phone" \
-  --secret-only "PUT /v1/account/recovery" \
-  --secret-only "PUT /v1/account/recovery/otp" \
-  --secret-only "PUT /v1/account/verifications/email" \
-  --secret-only "PUT /v1/account/verifications/email/otp" \
-  --secret-only "PUT /v1/account/verifications/phone" \
-  --secret-only "DELETE /v1/account/identities/{identityId}" || status=1
+  --impossible "DELETE /v1/account/identities/{identityId}" || status=1
 exit "$status"

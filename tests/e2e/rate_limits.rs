@@ -211,4 +211,23 @@ async fn the_optional_lockout_refuses_even_the_right_password_until_its_window_e
     let now_ms = latchkey::domain::time::Clock::now_ms(&*app.clock);
     app.clock.advance(900_000 - now_ms % 900_000);
     assert_eq!(login_attempt(&app, &email, PASSWORD).await.status(), 201);
+    // Parallel guesses cannot all slip past the check: exactly `attempts` are tried.
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let request = app
+            .req(Method::POST, "/v1/account/sessions/email")
+            .json(&json!({"email": other, "password": "wrong-password-1"}));
+        guesses.spawn(async move { request.send().await.unwrap().status().as_u16() });
+    }
+    let statuses: Vec<u16> = guesses.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        7,
+        "{statuses:?}"
+    );
 }

@@ -45,8 +45,7 @@ def delivered_secrets(folder):
     for f in pathlib.Path(folder).glob("*.json"):
         text = json.dumps(json.loads(f.read_text()))
         for url in re.findall(r"https?://[^\s\"'<>\\]+", text):
-            for values in parse_qs(urlparse(url).query).values():
-                found.update(v for v in values if len(v) >= 16)
+            found.update(parse_qs(urlparse(url).query).get("secret", []))
         found.update(re.findall(r"(?<![\w.])\d{6}(?![\w.])", text))
     return found
 
@@ -66,14 +65,19 @@ def main():
     for d in a.deliveries:
         secrets.update({x: f"delivered in {d}" for x in delivered_secrets(d)})
     logs = {f: pathlib.Path(f).read_text(errors="replace") for f in a.logs}
+    # Whole words of every log, once: a secret made of word characters is looked up in the
+    # set; any other is searched as a substring (thousands of secrets, megabytes of logs).
+    words = {f: set(re.findall(r"\w+", text)) for f, text in logs.items()}
     hits = 0
     for secret, origin in secrets.items():
-        pattern = re.compile(r"(?<![\w])" + re.escape(secret) + r"(?![\w])")
         for f, text in logs.items():
-            n = len(pattern.findall(text))
+            if re.fullmatch(r"\w+", secret):
+                n = int(secret in words[f])
+            else:
+                n = len(re.findall(r"(?<![\w])" + re.escape(secret) + r"(?![\w])", text)) if secret in text else 0
             if n:
                 hits += n
-                print(f"LEAK: a secret ({origin}, {len(secret)} chars) appears {n}x in {f}")
+                print(f"LEAK: a secret ({origin}, {len(secret)} chars) appears in {f}")
     size = sum(len(t) for t in logs.values())
     print(f"log hygiene: {len(secrets)} secrets searched in {len(logs)} logs ({size} bytes): {hits} hits")
     return 1 if hits else 0
