@@ -22,8 +22,9 @@ use tower::ServiceExt;
 
 use crate::http::reply::transport_error_body;
 
-/// Largest header section the dispatcher accepts (nginx's default is 32 kB too).
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// Largest header section the dispatcher accepts: room for a user agent far past Appwrite's
+/// 16,384 bytes, which is cut rather than refused.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// hyper's read buffer: past it hyper refuses the request itself (rewritten below).
 const HYPER_BUFFER_BYTES: usize = 2 * MAX_HEADER_BYTES;
 /// How long shutdown waits for open connections to finish their requests.
