@@ -93,7 +93,8 @@ export CARGO_TARGET_DIR="$root/target/sdk-rust"
 (cd tests/sdk/rust && cargo build --tests --quiet)
 unset CARGO_TARGET_DIR
 
-# Starts a delivery sink (smtp_sink.py or sms_sink.py) on a free port; prints the port.
+# Starts a delivery sink (smtp_sink.py or sms_sink.py) on a free port, in this shell (not a
+# command substitution, so cleanup knows its pid); sets sink_port.
 start_sink() {
   local script=$1 folder=$2 port
   port=$(free_port)
@@ -103,13 +104,15 @@ start_sink() {
     grep -q READY "$folder.out" 2>/dev/null && break
     sleep 0.1
   done
-  echo "$port"
+  sink_port=$port
 }
 
 # The SDK suites read emails and SMS from these folders.
 export LATCHKEY_MAIL_DIR="$work/mail" LATCHKEY_SMS_DIR="$work/sms"
-smtp_port=$(start_sink smtp_sink.py "$LATCHKEY_MAIL_DIR")
-sms_port=$(start_sink sms_sink.py "$LATCHKEY_SMS_DIR")
+start_sink smtp_sink.py "$LATCHKEY_MAIL_DIR"
+smtp_port=$sink_port
+start_sink sms_sink.py "$LATCHKEY_SMS_DIR"
+sms_port=$sink_port
 sdk_config="$work/sdk.toml"
 {
   cat tests/sdk/latchkey.toml
