@@ -41,13 +41,9 @@ impl Lockout {
     }
 
     fn key(&self, project: &str, email: &str, now_s: i64) -> (String, i64) {
-        let period = i64::try_from(self.duration.max(1)).unwrap_or(i64::MAX);
-        let start = now_s - now_s.rem_euclid(period);
+        let (start, end) = super::window(now_s, self.duration);
         let who = sha256_hex(&email.to_lowercase());
-        (
-            format!("{project}:lockout__{who}__{start}"),
-            start.saturating_add(period),
-        )
+        (format!("{project}:lockout__{who}__{start}"), end)
     }
 
     /// Reserves one attempt for `email` before its password is checked, atomically, so

@@ -38,6 +38,13 @@ pub struct Verdict {
     pub counters: Vec<String>,
 }
 
+/// The fixed window of `period` seconds holding `now_s`: its start and its end.
+pub fn window(now_s: i64, period: u64) -> (i64, i64) {
+    let period = i64::try_from(period.max(1)).unwrap_or(i64::MAX);
+    let start = now_s - now_s.rem_euclid(period);
+    (start, start.saturating_add(period))
+}
+
 /// `abuse__<key>__<windowStart>`, as Appwrite names its counters, under the project's id
 /// (Appwrite keeps each project's counters in that project's database).
 pub fn counter_key(project: &str, rendered: &str, window_start: i64) -> String {
@@ -55,12 +62,11 @@ pub async fn check(
     now_s: i64,
     enforce: bool,
 ) -> anyhow::Result<Verdict> {
-    let period_i = i64::try_from(period.max(1)).unwrap_or(i64::MAX);
-    let window_start = now_s - now_s.rem_euclid(period_i);
+    let (window_start, window_end) = window(now_s, period);
     let mut verdict = Verdict {
         limit,
         remaining: limit,
-        reset: window_start.saturating_add(period_i),
+        reset: window_end,
         exceeded: false,
         counters: vec![],
     };

@@ -46,6 +46,14 @@ const ID_DATES: &[(&str, F)] = &[
     ("$updatedAt", F::Str),
 ];
 
+/// The OAuth2 provider fields sessions and identities share.
+const PROVIDER: &[(&str, F)] = &[
+    ("providerUid", F::Str),
+    ("providerAccessToken", F::Str),
+    ("providerAccessTokenExpiry", F::Str),
+    ("providerRefreshToken", F::Str),
+];
+
 const CLIENT: &[(&str, F)] = &[
     ("ip", F::Str),
     ("osCode", F::Str),
@@ -97,15 +105,8 @@ fn fields(name: &str) -> Vec<(&'static str, F)> {
         }
         "session" => {
             f.extend(ID_DATES);
-            f.extend([
-                ("userId", F::Str),
-                ("expire", F::Str),
-                ("provider", F::Str),
-                ("providerUid", F::Str),
-                ("providerAccessToken", F::Str),
-                ("providerAccessTokenExpiry", F::Str),
-                ("providerRefreshToken", F::Str),
-            ]);
+            f.extend([("userId", F::Str), ("expire", F::Str), ("provider", F::Str)]);
+            f.extend(PROVIDER);
             f.extend(CLIENT);
             f.extend([
                 ("current", F::Bool),
@@ -130,13 +131,10 @@ fn fields(name: &str) -> Vec<(&'static str, F)> {
             f.extend([
                 ("userId", F::Str),
                 ("provider", F::Str),
-                ("providerUid", F::Str),
                 ("providerEmail", F::Str),
-                ("providerAccessToken", F::Str),
-                ("providerAccessTokenExpiry", F::Str),
-                ("providerRefreshToken", F::Str),
                 ("providerIdToken", F::Str),
             ]);
+            f.extend(PROVIDER);
         }
         "log" => {
             f.extend([
