@@ -135,6 +135,15 @@ for (const pkg of ['node-appwrite-27', 'node-appwrite-16']) {
       assert.deepEqual([...logs.logs.map((l) => l.event)], ['session.create', 'user.create']);
     });
 
+    test('oversized and too deeply nested prefs are Appwrite errors the SDK parses, and nothing is saved', async () => {
+      const { me } = await signIn();
+      await rejects(me.updatePrefs({ blob: 'x'.repeat(300 * 1024) }), 413, 'general_bad_request');
+      let deep = { leaf: 1 };
+      for (let i = 0; i < 70; i++) deep = { a: deep };
+      await rejects(me.updatePrefs(deep), 400, 'general_argument_invalid');
+      assert.deepEqual({ ...(await me.getPrefs()) }, {});
+    });
+
     test('updateStatus blocks the account', async () => {
       const { me, address } = await signIn();
       const blocked = await me.updateStatus();

@@ -101,6 +101,16 @@ def test_name_prefs_password_email_phone():
     expect_error(400, "general_argument_invalid", me.update_phone, "123", "new-password-1")
 
 
+def test_oversized_and_too_deep_prefs_are_appwrite_errors_and_nothing_is_saved():
+    _, _, _, me = sign_in()
+    expect_error(413, "general_bad_request", me.update_prefs, {"blob": "x" * (300 * 1024)})
+    deep = {"leaf": 1}
+    for _ in range(70):
+        deep = {"a": deep}
+    expect_error(400, "general_argument_invalid", me.update_prefs, deep)
+    assert prefs_of(me.get_prefs()) == {}
+
+
 def test_sessions_list_get_update_delete():
     address, _, session, me = sign_in()
     second = plain(admin().create_email_password_session(address, PASSWORD))
