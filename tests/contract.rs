@@ -296,10 +296,11 @@ async fn an_accepted_email_survives_an_smtp_outage_and_a_sigkill() {
         "smtp sink: {ready:?} (is aiosmtpd installed for {python}?)"
     );
 
-    // Wait until the outbox has nothing pending (it retries with backoff), then count.
+    // Wait until the outbox has nothing pending, then count. It retries with backoff, and a
+    // send the kill interrupted is retried only when its 120 s lease ends: wait past that.
     let db = format!("sqlite://{}?mode=ro", data.join("latchkey.db").display());
     let mut pending = -1i64;
-    for _ in 0..600 {
+    for _ in 0..1500 {
         use sqlx::Connection;
         let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
         pending = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
