@@ -40,6 +40,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Where rules queue messages (sealed with a key derived from the instance key).
     pub outbox: Outbox,
+    /// Seals MFA secrets and recovery codes at rest (its own key derived from the instance key).
+    pub mfa_sealer: crate::seal::Sealer,
     /// SMTP and SMS transports and templates of the delivery worker.
     pub delivery: Delivery,
 }
@@ -190,6 +192,7 @@ impl AppState {
                 .filter(|u| !u.is_empty())
                 .map(|u| u.trim_end_matches('/').to_owned()),
             outbox: Outbox::new(&instance_key),
+            mfa_sealer: crate::seal::Sealer::new(&instance_key, "mfa"),
             instance_key,
             delivery,
         })

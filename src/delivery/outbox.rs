@@ -228,6 +228,9 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.prune_tokens(now).await {
         tracing::error!(error = %e, "cannot prune expired tokens");
     }
+    if let Err(e) = state.store.prune_challenges(now).await {
+        tracing::error!(error = %e, "cannot prune expired MFA challenges");
+    }
     match state.store.count_messages().await {
         Ok(c) if c.pending > 0 || c.failed > 0 => {
             tracing::info!(pending = c.pending, failed = c.failed, "outbox")

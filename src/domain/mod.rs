@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod locale;
 pub mod logs;
 pub mod messages;
+pub mod mfa;
 pub mod passwordless;
 pub mod passwords;
 pub mod project;
@@ -96,6 +97,8 @@ pub struct Env<'a> {
     /// then.
     pub queued: std::sync::atomic::AtomicBool,
     pub hasher: &'a PasswordHasher,
+    /// Seals what must be read back later (MFA secrets and recovery codes).
+    pub sealer: &'a crate::seal::Sealer,
     pub project: &'a Project,
     pub client: &'a ClientInfo,
     pub clock: &'a dyn Clock,

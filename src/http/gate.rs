@@ -323,6 +323,7 @@ impl Ctx {
             postbox: &self.state.outbox,
             queued: Default::default(),
             hasher: &self.state.hasher,
+            sealer: &self.state.mfa_sealer,
             project: &self.project,
             client: &self.client,
             clock: &*self.state.clock,
@@ -415,7 +416,8 @@ async fn rate_limit(
 }
 
 /// The per-route checks on a resolved caller, in Appwrite's order: scope, blocked, MFA
-/// factors (and the daily `accessedAt` refresh), auth-method switch, `session` group.
+/// factors (and the daily `accessedAt` refresh), rate limit, auth-method switch, `session`
+/// group, `mfaProtected` group.
 pub async fn authorize(
     state: Arc<AppState>,
     route: &Route,
@@ -452,10 +454,18 @@ pub async fn authorize(
             return Err(ErrorType::UserBlocked.into());
         }
         if let Some(s) = session {
-            let factors: Vec<String> = serde_json::from_str(&s.factors).unwrap_or_default();
-            let more_factors = user.email_verification || user.phone_verification;
-            let minimum = if user.mfa && more_factors { 2 } else { 1 };
-            if !route.in_group(Group::Mfa) && factors.len() < minimum {
+            let factors = crate::domain::mfa::session_factors(s).len();
+            // Every session has its first factor; a second is needed only with MFA on.
+            if !route.in_group(Group::Mfa)
+                && (factors < 1
+                    || crate::domain::mfa::needs_more_factors(
+                        &*state.store,
+                        &project.id,
+                        user,
+                        factors,
+                    )
+                    .await?)
+            {
                 return Err(ErrorType::UserMoreFactorsRequired.into());
             }
         }
@@ -483,6 +493,13 @@ pub async fn authorize(
 
     if route.in_group(Group::Session) && matches!(caller, Caller::User { .. }) {
         return Err(ErrorType::UserSessionAlreadyExists.into());
+    }
+    if route.in_group(Group::MfaProtected) {
+        let session = match &caller {
+            Caller::User { session, .. } => session.as_deref(),
+            _ => None,
+        };
+        crate::domain::mfa::require_recent_challenge(session, state.clock.now_ms())?;
     }
 
     // With a key, `X-Forwarded-User-Agent` is the end user's agent (SSR); otherwise ignored.

@@ -10,6 +10,7 @@ pub mod health;
 pub mod identities;
 pub mod jwts;
 pub mod logs;
+pub mod mfa;
 pub mod models;
 pub mod openapi;
 pub mod params;

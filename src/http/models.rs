@@ -4,8 +4,11 @@
 use serde_json::{Value, json};
 
 use crate::domain::geo;
+use crate::domain::mfa::Factors;
 use crate::domain::time::{format_ms, format_opt_ms};
-use crate::store::{AuditRow, IdentityRow, Page, SessionRow, TargetRow, TokenRow, UserRow};
+use crate::store::{
+    AuditRow, ChallengeRow, IdentityRow, Page, SessionRow, TargetRow, TokenRow, UserRow,
+};
 
 fn json_or(text: &str, fallback: Value) -> Value {
     serde_json::from_str(text).unwrap_or(fallback)
@@ -173,4 +176,30 @@ pub fn page<T>(page: &Page<T>, with_total: bool, key: &str, item: impl Fn(&T) ->
         key,
         page.rows.iter().map(item).collect(),
     )
+}
+
+/// The MFAChallenge model (§8.9): never the code.
+pub fn mfa_challenge(c: &ChallengeRow) -> Value {
+    json!({
+        "$id": c.id,
+        "$createdAt": format_ms(c.created_at),
+        "userId": c.user_id,
+        "expire": format_ms(c.expire),
+    })
+}
+
+/// The MFAFactors model (§8.9).
+pub fn mfa_factors(f: &Factors) -> Value {
+    json!({
+        "totp": f.totp,
+        "phone": f.phone,
+        "email": f.email,
+        "recoveryCode": f.recovery_code,
+        "custom": f.custom,
+    })
+}
+
+/// The MFARecoveryCodes model (§8.9).
+pub fn mfa_recovery_codes(codes: &[String]) -> Value {
+    json!({ "recoveryCodes": codes })
 }

@@ -157,13 +157,28 @@ fn fields(name: &str) -> Vec<(&'static str, F)> {
             ("phrase", F::Str),
         ]),
         "jwt" => f.push(("jwt", F::Str)),
+        "mfaType" => f.extend([("secret", F::Str), ("uri", F::Str)]),
+        "mfaChallenge" => f.extend([
+            ("$id", F::Str),
+            ("$createdAt", F::Str),
+            ("userId", F::Str),
+            ("expire", F::Str),
+        ]),
+        "mfaFactors" => f.extend([
+            ("totp", F::Bool),
+            ("phone", F::Bool),
+            ("email", F::Bool),
+            ("recoveryCode", F::Bool),
+            ("custom", F::Bool),
+        ]),
+        "mfaRecoveryCodes" => f.push(("recoveryCodes", F::Strings)),
         _ => {}
     }
     f
 }
 
 /// Fields that are not always present (2.x additions stripped for older formats).
-const OPTIONAL: &[&str] = &["passwordPwned", "providerIdToken", "phrase"];
+const OPTIONAL: &[&str] = &["passwordPwned", "providerIdToken", "phrase", "custom"];
 
 fn field_schema(f: F) -> Value {
     match f {
@@ -215,6 +230,10 @@ fn response_schema(model: Model) -> Option<Value> {
         Model::Target => reference("target"),
         Model::Token => reference("token"),
         Model::Jwt => reference("jwt"),
+        Model::MfaType => reference("mfaType"),
+        Model::MfaChallenge => reference("mfaChallenge"),
+        Model::MfaFactors => reference("mfaFactors"),
+        Model::MfaRecoveryCodes => reference("mfaRecoveryCodes"),
         Model::Preferences | Model::Plain => json!({"type": "object"}),
         Model::None => return None,
     })
@@ -239,6 +258,7 @@ fn param_schema(p: &Param) -> Value {
             "items": {"type": "string", "maxLength": MAX_QUERY_LEN},
         }),
         Kind::Object { .. } => json!({"type": "object"}),
+        Kind::OneOf(names) => json!({"type": "string", "enum": names}),
         // The host must also be one of the project's platforms.
         Kind::Redirect => {
             json!({"type": "string", "format": "uri", "maxLength": MAX_REDIRECT_CHARS})
@@ -344,7 +364,17 @@ pub fn document() -> Value {
     }
     let mut schemas = Map::new();
     for name in [
-        "account", "session", "target", "identity", "log", "token", "jwt",
+        "account",
+        "session",
+        "target",
+        "identity",
+        "log",
+        "token",
+        "jwt",
+        "mfaType",
+        "mfaChallenge",
+        "mfaFactors",
+        "mfaRecoveryCodes",
     ] {
         schemas.insert(name.to_owned(), model_schema(name));
     }

@@ -195,6 +195,14 @@ fn check(kind: Kind, v: &Value, project: &Project) -> Result<Value, String> {
                 _ => Err(invalid()),
             }
         }
+        Kind::OneOf(names) => {
+            let s = as_str()?;
+            names
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(s))
+                .map(|n| Value::String((*n).to_owned()))
+                .ok_or_else(|| format!("Value must be one of ({})", names.join(", ")))
+        }
         Kind::Redirect => {
             let s = as_str()?;
             check_redirect(s, project)?;

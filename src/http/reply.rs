@@ -24,6 +24,10 @@ pub enum Model {
     Token,
     Preferences,
     Jwt,
+    MfaType,
+    MfaChallenge,
+    MfaFactors,
+    MfaRecoveryCodes,
     /// A free-form object (health).
     Plain,
     /// No body (204).
@@ -117,7 +121,15 @@ pub fn downgrade(model: Model, value: &mut Value, format: Format) {
                 items.iter_mut().for_each(session);
             }
         }
+        Model::MfaFactors => {
+            if before((2, 0, 0)) {
+                strip(value, &["custom"]);
+            }
+        }
         Model::LogList
+        | Model::MfaType
+        | Model::MfaChallenge
+        | Model::MfaRecoveryCodes
         | Model::Target
         | Model::Preferences
         | Model::Jwt

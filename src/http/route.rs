@@ -115,6 +115,9 @@ pub enum Kind {
     Object { max_bytes: usize },
     /// A redirect URL whose host must be one of the project's platforms (spec §2.7).
     Redirect,
+    /// One of these names, in any case (Appwrite's non-strict `WhiteList`); the value is
+    /// passed on as the list spells it.
+    OneOf(&'static [&'static str]),
 }
 
 /// A default for an optional param.
@@ -226,6 +229,15 @@ pub mod p {
     }
     pub const fn redirect(name: &'static str) -> Param {
         param(name, Kind::Redirect)
+    }
+    pub const fn one_of(name: &'static str, names: &'static [&'static str]) -> Param {
+        param(name, Kind::OneOf(names))
+    }
+    /// A `:name` path segment holding one of `names`.
+    pub const fn path_one_of(name: &'static str, names: &'static [&'static str]) -> Param {
+        let mut p = param(name, Kind::OneOf(names));
+        p.source = Source::Path;
+        p
     }
     /// A `:name` path segment holding a plain id.
     pub const fn path_uid(name: &'static str) -> Param {

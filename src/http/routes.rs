@@ -13,7 +13,7 @@ use crate::http::params::Args;
 use crate::http::reply::{Model, Reply};
 use crate::http::route::{Group::*, Route, URL_IP, Verb, Verb::*, h, p};
 use crate::http::{
-    account, health, identities, jwts, logs, openapi, recovery, sessions, targets, tokens,
+    account, health, identities, jwts, logs, mfa, openapi, recovery, sessions, targets, tokens,
     verification,
 };
 
@@ -202,6 +202,54 @@ pub static ROUTES: &[Route] = &[
         .scope(ACCOUNT)
         .params(&[p::path_uid("identityId")])
         .returns(204, Model::None),
+    Route::new(Patch, "/v1/account/mfa", "account.updateMFA", h!(mfa::update_mfa))
+        .scope(ACCOUNT)
+        .params(&[p::strict_boolean("mfa")])
+        .returns(200, Model::Account),
+    Route::new(Get, "/v1/account/mfa/factors", "account.listMfaFactors", h!(mfa::list_factors))
+        .scope(ACCOUNT).groups(&[Mfa])
+        .returns(200, Model::MfaFactors),
+    Route::new(Post, "/v1/account/mfa/authenticators/:type", "account.createMfaAuthenticator",
+               h!(mfa::create_authenticator))
+        .scope(ACCOUNT)
+        .params(&[p::path_one_of("type", mfa::AUTHENTICATORS)])
+        // Appwrite answers 200 here, not 201 (spec §12.11).
+        .returns(200, Model::MfaType),
+    Route::new(Put, "/v1/account/mfa/authenticators/:type", "account.updateMfaAuthenticator",
+               h!(mfa::verify_authenticator))
+        .scope(ACCOUNT)
+        .params(&[p::path_one_of("type", mfa::AUTHENTICATORS), p::text("otp", 1, 256)])
+        .returns(200, Model::Account),
+    Route::new(Delete, "/v1/account/mfa/authenticators/:type", "account.deleteMfaAuthenticator",
+               h!(mfa::delete_authenticator))
+        .scope(ACCOUNT).groups(&[MfaProtected])
+        .params(&[p::path_one_of("type", mfa::AUTHENTICATORS)])
+        .returns(204, Model::None),
+    Route::new(Post, "/v1/account/mfa/challenges", "account.createMfaChallenge",
+               h!(mfa::create_challenge))
+        .aliases(&["/v1/account/mfa/challenge"])
+        .scope(ACCOUNT).groups(&[Mfa]).limit(10, 3600, &["url:{url},userId:{userId}"])
+        .params(&[p::one_of("factor", mfa::FACTORS)])
+        .returns(201, Model::MfaChallenge),
+    Route::new(Put, "/v1/account/mfa/challenges", "account.updateMfaChallenge",
+               h!(mfa::verify_challenge))
+        .aliases(&["/v1/account/mfa/challenge"])
+        .scope(ACCOUNT).groups(&[Mfa])
+        .limit(10, 3600, &["url:{url},challengeId:{param-challengeId}"])
+        .params(&[p::text("challengeId", 1, 256), p::text("otp", 1, 256)])
+        .returns(200, Model::Session),
+    Route::new(Post, "/v1/account/mfa/recovery-codes", "account.createMfaRecoveryCodes",
+               h!(mfa::create_recovery_codes))
+        .scope(ACCOUNT)
+        .returns(201, Model::MfaRecoveryCodes),
+    Route::new(Get, "/v1/account/mfa/recovery-codes", "account.getMfaRecoveryCodes",
+               h!(mfa::get_recovery_codes))
+        .scope(ACCOUNT).groups(&[MfaProtected])
+        .returns(200, Model::MfaRecoveryCodes),
+    Route::new(Patch, "/v1/account/mfa/recovery-codes", "account.updateMfaRecoveryCodes",
+               h!(mfa::regenerate_recovery_codes))
+        .scope(ACCOUNT).groups(&[MfaProtected])
+        .returns(200, Model::MfaRecoveryCodes),
     Route::new(Get, "/v1/account/logs", "account.listLogs", h!(logs::list_logs))
         .scope(ACCOUNT)
         .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])

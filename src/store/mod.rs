@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::secret::Secret;
+
 pub use query::{Cursor, DEFAULT_LIMIT, Filter, FilterOp, FilterValue, ListQuery, Page};
 pub use rows::{
-    AuditRow, IdentityRow, OutboxCounts, OutboxRow, ProjectRow, SessionRow, TargetRow, TokenRow,
-    UserAgentInfo, UserRow,
+    AuditRow, AuthenticatorRow, ChallengeRow, IdentityRow, OutboxCounts, OutboxRow, ProjectRow,
+    SessionRow, TargetRow, TokenRow, UserAgentInfo, UserRow,
 };
 
 /// A failure of the database itself; `Conflict` is a unique index saying no.
@@ -70,6 +72,7 @@ pub trait Store:
     + LogStore
     + TokenStore
     + OutboxStore
+    + MfaStore
 {
 }
 
@@ -83,6 +86,7 @@ impl<T> Store for T where
         + LogStore
         + TokenStore
         + OutboxStore
+        + MfaStore
 {
 }
 
@@ -193,6 +197,23 @@ pub trait TokenStore: Send + Sync {
     ) -> StoreResult<Vec<TokenRow>>;
 }
 
+/// Reads of MFA authenticators, challenges and recovery codes.
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    /// The user's authenticator of `kind` (`totp`), verified or not.
+    async fn find_authenticator(
+        &self,
+        project: &str,
+        user: &str,
+        kind: &str,
+    ) -> StoreResult<Option<AuthenticatorRow>>;
+    async fn find_challenge(&self, project: &str, id: &str) -> StoreResult<Option<ChallengeRow>>;
+    /// The user's sealed recovery codes, if any were generated.
+    async fn find_recovery_codes(&self, project: &str, user: &str) -> StoreResult<Option<Secret>>;
+    /// Deletes challenges that expired before `before`; how many went.
+    async fn prune_challenges(&self, before: i64) -> StoreResult<u64>;
+}
+
 /// The outbox as the delivery worker sees it: each call is one statement, so no unit of work.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
@@ -221,7 +242,7 @@ pub trait OutboxStore: Send + Sync {
 /// which [`UserTx::lock_user`] and [`UserTx::lock_project`] take row locks.
 #[async_trait]
 pub trait Tx:
-    UserTx + SessionTx + TargetTx + IdentityTx + AuditTx + TokenTx + OutboxTx + Send
+    UserTx + SessionTx + TargetTx + IdentityTx + AuditTx + TokenTx + OutboxTx + MfaTx + Send
 {
     /// Makes every write of the unit durable at once.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -272,6 +293,17 @@ pub trait SessionTx: Send {
         user: &str,
         id: &str,
         expire: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Sets a session's MFA factors (a JSON array) and when a challenge last completed on it;
+    /// whether it existed.
+    async fn update_session_factors(
+        &mut self,
+        project: &str,
+        user: &str,
+        id: &str,
+        factors: &str,
+        mfa_updated_at: Option<i64>,
         now: i64,
     ) -> StoreResult<bool>;
     /// Deletes one session of the user; whether it existed.
@@ -356,6 +388,60 @@ pub trait TokenTx: Send {
         user: &str,
         kinds: &[i64],
         max: i64,
+    ) -> StoreResult<()>;
+}
+
+/// MFA writes. The `lock_*` reads lock what they find until the unit ends, so two requests
+/// cannot both spend one code.
+#[async_trait]
+pub trait MfaTx: Send {
+    async fn lock_authenticator(
+        &mut self,
+        project: &str,
+        user: &str,
+        kind: &str,
+    ) -> StoreResult<Option<AuthenticatorRow>>;
+    /// `Conflict` when the user already has one of this kind.
+    async fn insert_authenticator(
+        &mut self,
+        project: &str,
+        a: &AuthenticatorRow,
+    ) -> StoreResult<()>;
+    /// Stores `verified`, `last_step` and `updated_at`.
+    async fn update_authenticator(
+        &mut self,
+        project: &str,
+        a: &AuthenticatorRow,
+    ) -> StoreResult<()>;
+    /// Deletes the user's authenticator of `kind`; whether there was one.
+    async fn delete_authenticator(
+        &mut self,
+        project: &str,
+        user: &str,
+        kind: &str,
+    ) -> StoreResult<bool>;
+    async fn insert_challenge(&mut self, project: &str, c: &ChallengeRow) -> StoreResult<()>;
+    async fn lock_challenge(
+        &mut self,
+        project: &str,
+        id: &str,
+    ) -> StoreResult<Option<ChallengeRow>>;
+    /// Counts a wrong answer.
+    async fn bump_challenge_attempts(&mut self, project: &str, id: &str) -> StoreResult<()>;
+    /// Deletes a challenge; whether it existed.
+    async fn delete_challenge(&mut self, project: &str, id: &str) -> StoreResult<bool>;
+    async fn lock_recovery_codes(
+        &mut self,
+        project: &str,
+        user: &str,
+    ) -> StoreResult<Option<Secret>>;
+    /// Stores the user's sealed recovery codes (replacing any).
+    async fn put_recovery_codes(
+        &mut self,
+        project: &str,
+        user: &str,
+        codes: &Secret,
+        now: i64,
     ) -> StoreResult<()>;
 }
 

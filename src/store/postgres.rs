@@ -17,6 +17,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_tokens_outbox",
         include_str!("../../migrations/postgres/0003_tokens_outbox.sql"),
     ),
+    (
+        "0004_mfa",
+        include_str!("../../migrations/postgres/0004_mfa.sql"),
+    ),
 ];
 
 /// Connects a pool to `url`; reads and writes share it (PostgreSQL runs them concurrently).

@@ -176,3 +176,32 @@ pub struct OutboxCounts {
     pub pending: i64,
     pub failed: i64,
 }
+
+/// An MFA authenticator (only `totp` today) of a user. `secret` is sealed by the domain.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuthenticatorRow {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub verified: bool,
+    pub secret: Secret,
+    /// The last TOTP time step accepted (0 = none yet).
+    pub last_step: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An open MFA challenge: the SHA-256 of its code, and for a `custom` challenge the sealed
+/// code itself (the Users API reads it back).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChallengeRow {
+    pub id: String,
+    pub user_id: String,
+    /// The factor: `totp`, `email`, `phone`, `recoveryCode` or `custom`.
+    pub kind: String,
+    pub code_hash: Secret,
+    pub code: Option<Secret>,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub expire: i64,
+}

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_tokens_outbox",
         include_str!("../../migrations/sqlite/0003_tokens_outbox.sql"),
     ),
+    (
+        "0004_mfa",
+        include_str!("../../migrations/sqlite/0004_mfa.sql"),
+    ),
 ];
 
 /// `secure_delete` zeroes what a write frees, so a deleted session hash or a replaced row

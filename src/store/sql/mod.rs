@@ -12,6 +12,7 @@ use super::*;
 mod filter;
 mod identities;
 mod logs;
+mod mfa;
 mod migrate;
 mod outbox;
 mod projects;

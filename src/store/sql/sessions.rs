@@ -211,6 +211,30 @@ impl SessionTx for SqlTx {
             > 0)
     }
 
+    async fn update_session_factors(
+        &mut self,
+        project: &str,
+        user: &str,
+        id: &str,
+        factors: &str,
+        mfa_updated_at: Option<i64>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET factors = $1, mfa_updated_at = $2, updated_at = $3 \
+             WHERE project_id = $4 AND user_id = $5 AND id = $6",
+        )
+        .bind(factors)
+        .bind(mfa_updated_at)
+        .bind(now)
+        .bind(project)
+        .bind(user)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn delete_session(&mut self, project: &str, user: &str, id: &str) -> StoreResult<bool> {
         Ok(execute(
             self.conn(),

@@ -1,0 +1,47 @@
+-- MFA (spec §6). Authenticator secrets, recovery codes and custom challenge codes must be read
+-- back, so they are AES-256-GCM ciphertext under a key derived from the instance key; the
+-- code of an email or phone challenge is only compared, so only its SHA-256 is kept.
+CREATE TABLE authenticators (
+    project_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    verified BIGINT NOT NULL,
+    secret TEXT NOT NULL,
+    -- The last TOTP time step accepted: a code is never accepted twice.
+    last_step BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (project_id, id),
+    FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX authenticators_user_type ON authenticators (project_id, user_id, type);
+
+CREATE TABLE mfa_challenges (
+    project_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    -- Sealed code of a custom challenge (the server reads it back); null for the others.
+    code TEXT,
+    -- Wrong answers so far; at the limit the challenge is spent.
+    attempts BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    expire BIGINT NOT NULL,
+    PRIMARY KEY (project_id, id),
+    FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE
+);
+CREATE INDEX mfa_challenges_user ON mfa_challenges (project_id, user_id);
+CREATE INDEX mfa_challenges_expire ON mfa_challenges (expire);
+
+CREATE TABLE recovery_codes (
+    project_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    -- Sealed JSON array of the codes still unused.
+    codes TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (project_id, user_id),
+    FOREIGN KEY (project_id, user_id) REFERENCES users (project_id, id) ON DELETE CASCADE
+);
