@@ -271,6 +271,9 @@ pub async fn dump_database(app: &TestApp) -> Vec<u8> {
                 "targets",
                 "identities",
                 "audit_logs",
+                "authenticators",
+                "mfa_challenges",
+                "recovery_codes",
             ] {
                 let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT row_to_json(t)::text FROM {table} t"

@@ -12,6 +12,7 @@ mod harness;
 mod identities;
 mod jwt;
 mod logs;
+mod mfa;
 mod outbox;
 mod passwordless;
 mod passwords;
