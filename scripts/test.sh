@@ -61,6 +61,11 @@ support_venv="tests/support/.venv"
 "$support_venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==1.4.6"
 export LATCHKEY_TEST_PYTHON="$root/$support_venv/bin/python"
 
+# Debian's oathtool computes the TOTP codes of the MFA tests, independently of our code.
+step "install oathtool"
+command -v oathtool >/dev/null || apt-get install -y -qq oathtool >/dev/null
+oathtool --version | head -1
+
 step "start PostgreSQL"
 pg_url=$("$root/scripts/postgres.sh" start "$pg_dir" "$(free_port)")
 echo "$pg_url"
@@ -156,8 +161,8 @@ for backend in sqlite postgres; do
     start_server "$data"
   fi
   echo "latchkey on $backend at $LATCHKEY_ENDPOINT"
-  suite "SDK node-appwrite 27.1.0 + 16.0.0 + 11.1.1, appwrite (web) 28.0.0 + 26.2.0 on $backend" \
-    sh -c 'cd tests/sdk/node && node --test --test-reporter=spec'
+  suite "SDK node-appwrite 27.1.0 + 16.0.0 + 11.1.1, appwrite (web) 28.0.0 + 26.2.0 (with MFA) on $backend" \
+    sh -c 'cd tests/sdk/node && node --test --test-concurrency=3 --test-reporter=spec'
   for v in 27.0.0 22.2.0 10.0.0; do
     suite "SDK PyPI appwrite $v on $backend" \
       sh -c "cd tests/sdk/python && .venv-$v/bin/pytest -q -p no:cacheprovider test_account.py"

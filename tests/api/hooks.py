@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import re
+import subprocess
 import threading
 import time
 import uuid
@@ -123,6 +124,28 @@ def new_phone():
     return "+1555" + str(uuid.uuid4().int)[:7]
 
 
+def account_call(base, secret, method, path, body=None):
+    r = _http().request(method, f"{base}/v1/account{path}", json=body, headers=_as(secret), timeout=20)
+    r.raise_for_status()
+    return r.json() if r.content else {}
+
+
+def recovery_codes(base, secret):
+    return account_call(base, secret, "POST", "/mfa/recovery-codes")["recoveryCodes"]
+
+
+def recent_challenge(base, secret):
+    """Completes a recovery-code challenge on the session, so `mfaProtected` routes open."""
+    codes = recovery_codes(base, secret)
+    challenge = account_call(base, secret, "POST", "/mfa/challenges", {"factor": "recoveryCode"})
+    account_call(base, secret, "PUT", "/mfa/challenges", {"challengeId": challenge["$id"], "otp": codes[0]})
+
+
+def totp_code(totp_secret):
+    """The current TOTP code, from Debian's oathtool."""
+    return subprocess.run(["oathtool", "--totp", "-b", totp_secret], check=True, capture_output=True, text=True).stdout.strip()
+
+
 def prepare(label, base, email, secret):
     """For an operation that needs a secret the server sends by email or SMS: starts that flow
     for the fresh user and returns the body fields that complete it."""
@@ -153,6 +176,13 @@ def prepare(label, base, email, secret):
         r = post("/verifications/phone", {}, _as(secret))
         r.raise_for_status()
         return {"userId": r.json()["userId"], "secret": delivered(SMS_DIR, phone, CODE)}
+    if label == "PUT /v1/account/mfa/authenticators/{type}":
+        created = account_call(base, secret, "POST", "/mfa/authenticators/totp")
+        return {"otp": totp_code(created["secret"])}
+    if label == "PUT /v1/account/mfa/challenges":
+        codes = recovery_codes(base, secret)
+        challenge = account_call(base, secret, "POST", "/mfa/challenges", {"factor": "recoveryCode"})
+        return {"challengeId": challenge["$id"], "otp": codes[0]}
     return {}
 
 
@@ -195,6 +225,11 @@ def before_call(context, case, **kwargs):
         case.path_parameters = params or case.path_parameters
         if label == "POST /v1/account/verifications/phone":
             give_phone(_base(case), secret)
+        if label in ("GET /v1/account/mfa/recovery-codes", "PATCH /v1/account/mfa/recovery-codes"):
+            recent_challenge(_base(case), secret)
+        if label == "DELETE /v1/account/mfa/authenticators/{type}":
+            recent_challenge(_base(case), secret)
+            account_call(_base(case), secret, "POST", "/mfa/authenticators/totp")
     if case.headers is None:
         case.headers = {}
     if MODE == "session" and label not in GUEST:

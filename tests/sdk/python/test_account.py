@@ -262,3 +262,68 @@ def test_recovery_and_verification_by_code():
     account = plain(me.get())
     assert account["emailVerification"] is True
     assert "passwordPwned" in account
+
+
+def totp(secret):
+    """The current TOTP code, from Debian's oathtool (independent of the server)."""
+    import subprocess
+
+    return subprocess.run(["oathtool", "--totp", "-b", secret], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def after_step(used):
+    """Waits until the 30-second step `used` is over: the server accepts a code once."""
+    while int(time.time() // 30) <= used:
+        time.sleep(0.25)
+    time.sleep(0.3)
+
+
+@pytest.mark.skipif(not hasattr(Account, "create_mfa_authenticator"), reason="MFA came with Appwrite 1.5 (PyPI appwrite 5)")
+def test_mfa_totp_gate_challenge_and_single_use_recovery_codes():
+    from appwrite.enums.authentication_factor import AuthenticationFactor
+    from appwrite.enums.authenticator_type import AuthenticatorType
+
+    from importlib.metadata import version
+
+    # PyPI appwrite 10 puts the enum itself into the path (a TypeError); its users pass the
+    # string, as this test then does.
+    kind = "totp" if int(version("appwrite").split(".")[0]) < 11 else AuthenticatorType.TOTP
+    address, _, _, me = sign_in()
+    login = lambda: as_session(plain(admin().create_email_password_session(address, PASSWORD))["secret"])
+    created = plain(me.create_mfa_authenticator(kind))
+    assert created["uri"].startswith("otpauth://totp/SDK%20Conformance%3A")
+    expect_error(401, "user_invalid_token", me.update_mfa_authenticator, kind, "abcdef")
+    verified_at = int(time.time() // 30)
+    assert plain(me.update_mfa_authenticator(kind, totp(created["secret"])))["email"] == address
+    codes = plain(me.create_mfa_recovery_codes())["recoveryCodes"]
+    assert len(codes) == 6
+    expect_error(409, "user_recovery_codes_already_exists", me.create_mfa_recovery_codes)
+    assert plain(me.update_mfa(True))["mfa"] is True
+    factors = plain(me.list_mfa_factors())
+    assert factors["totp"] is True and factors["recoveryCode"] is True and factors["email"] is False
+    expect_error(401, "user_challenge_required", me.get_mfa_recovery_codes)
+
+    second = login()
+    expect_error(401, "user_more_factors_required", second.get)
+    challenge = plain(second.create_mfa_challenge(AuthenticationFactor.TOTP))
+    assert challenge["userId"] and challenge["expire"] and "code" not in challenge
+    after_step(verified_at)
+    session = plain(second.update_mfa_challenge(challenge["$id"], totp(created["secret"])))
+    assert session["factors"] == ["password", "totp"] and session["mfaUpdatedAt"]
+    assert plain(second.get())["email"] == address
+    assert plain(second.get_mfa_recovery_codes())["recoveryCodes"] == codes
+
+    third = login()
+    by_code = plain(third.create_mfa_challenge(AuthenticationFactor.RECOVERYCODE))
+    assert plain(third.update_mfa_challenge(by_code["$id"], codes[0]))["factors"] == ["password", "recoveryCode"]
+    fourth = login()
+    again = plain(fourth.create_mfa_challenge(AuthenticationFactor.RECOVERYCODE))
+    expect_error(401, "user_invalid_token", fourth.update_mfa_challenge, again["$id"], codes[0])
+    expect_error(401, "user_more_factors_required", fourth.get)
+
+    expect_error(401, "user_challenge_required", me.delete_mfa_authenticator, kind)
+    fresh = plain(third.update_mfa_recovery_codes())["recoveryCodes"]
+    assert len(fresh) == 6 and fresh != codes
+    third.delete_mfa_authenticator(kind)
+    expect_error(404, "user_authenticator_not_found", third.delete_mfa_authenticator, kind)
+    assert plain(third.list_mfa_factors())["totp"] is False

@@ -130,3 +130,63 @@ async fn a_phone_code_by_sms_signs_in() {
         .unwrap();
     assert_eq!(session.provider, "phone");
 }
+
+/// The current TOTP code of `secret`, from Debian's oathtool (independent of the server).
+fn totp(secret: &str) -> String {
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", secret])
+        .output()
+        .expect("oathtool");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn step() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 30
+}
+
+#[tokio::test]
+async fn mfa_totp_gate_challenge_and_recovery_codes() {
+    use appwrite022::enums::{AuthenticationFactor, AuthenticatorType};
+    let address = email();
+    admin().create(ID::unique(), &address, PASSWORD, None).await.unwrap();
+    let login = || async {
+        let s = admin().create_email_password_session(&address, PASSWORD, None).await.unwrap();
+        Account::new(&client().set_session(s.secret))
+    };
+    let me = login().await;
+    let t = me.create_mfa_authenticator(AuthenticatorType::Totp).await.unwrap();
+    assert!(t.uri.starts_with("otpauth://totp/"), "{}", t.uri);
+    let verified_at = step();
+    me.update_mfa_authenticator(AuthenticatorType::Totp, totp(&t.secret)).await.unwrap();
+    let codes = me.create_mfa_recovery_codes().await.unwrap().recovery_codes;
+    assert_eq!(codes.len(), 6);
+    assert!(me.update_mfa(true).await.unwrap().mfa);
+    let factors = me.list_mfa_factors().await.unwrap();
+    assert!(factors.totp && factors.recovery_code && !factors.custom);
+
+    let second = login().await;
+    assert_error(second.get().await, 401, "user_more_factors_required");
+    let c = second.create_mfa_challenge(AuthenticationFactor::Totp).await.unwrap();
+    while step() <= verified_at {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let s = second.update_mfa_challenge(&c.id, totp(&t.secret)).await.unwrap();
+    assert_eq!(s.factors, vec!["password".to_owned(), "totp".to_owned()]);
+    assert!(!s.mfa_updated_at.is_empty());
+    assert_eq!(second.get().await.unwrap().email, address);
+    assert_eq!(second.get_mfa_recovery_codes().await.unwrap().recovery_codes, codes);
+
+    let third = login().await;
+    let r = third.create_mfa_challenge(AuthenticationFactor::Recoverycode).await.unwrap();
+    third.update_mfa_challenge(&r.id, &codes[0]).await.unwrap();
+    let fourth = login().await;
+    let r = fourth.create_mfa_challenge(AuthenticationFactor::Recoverycode).await.unwrap();
+    assert_error(fourth.update_mfa_challenge(&r.id, &codes[0]).await, 401, "user_invalid_token");
+    assert_error(me.delete_mfa_authenticator(AuthenticatorType::Totp).await, 401, "user_challenge_required");
+    third.delete_mfa_authenticator(AuthenticatorType::Totp).await.unwrap();
+}

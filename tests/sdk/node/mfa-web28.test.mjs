@@ -1,0 +1,3 @@
+import { webMfaSuite } from './mfa_web.mjs';
+
+webMfaSuite('appwrite-web-28');

@@ -1,0 +1,70 @@
+// The MFA flow of the web SDK suites (mfa-web26/28.test.mjs), run with the SDK's own
+// `X-Fallback-Cookies` session: each package in its own process, as each has one session store.
+import { test, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { totp, step, afterStep } from './mfa_support.mjs';
+
+export function webMfaSuite(pkg) {
+  const store = new Map();
+  globalThis.window = {
+    console,
+    localStorage: {
+      getItem: (k) => (store.has(k) ? store.get(k) : null),
+      setItem: (k, v) => store.set(k, String(v)),
+      removeItem: (k) => store.delete(k),
+    },
+  };
+  const require = createRequire(import.meta.url);
+  const { Client, Account, ID, AuthenticatorType, AuthenticationFactor } = require(pkg);
+  const endpoint = process.env.LATCHKEY_ENDPOINT;
+  const project = process.env.LATCHKEY_PROJECT;
+  assert.ok(endpoint && project, 'LATCHKEY_ENDPOINT and LATCHKEY_PROJECT are required');
+  const PASSWORD = 'web-mfa-password-123';
+  async function rejects(promise, code, type) {
+    await assert.rejects(promise, (e) => {
+      assert.equal(e.code, code, `code of ${e.message}`);
+      assert.equal(e.type, type, `type of ${e.message}`);
+      return true;
+    });
+  }
+  beforeEach(() => store.clear());
+
+  test(`${pkg}: enable MFA, sign in again through a TOTP challenge, spend a recovery code`, async () => {
+    const me = new Account(new Client().setEndpoint(endpoint).setProject(project));
+    const address = `${pkg}-mfa-${Math.random().toString(16).slice(2)}@example.com`;
+    await me.create(ID.unique(), address, PASSWORD);
+    await me.createEmailPasswordSession(address, PASSWORD);
+    const type = await me.createMfaAuthenticator(AuthenticatorType.Totp);
+    const verifiedAt = step();
+    await me.updateMfaAuthenticator(AuthenticatorType.Totp, totp(type.secret));
+    const { recoveryCodes } = await me.createMfaRecoveryCodes();
+    assert.equal((await me.updateMFA(true)).mfa, true);
+
+    await me.deleteSession('current');
+    const session = await me.createEmailPasswordSession(address, PASSWORD);
+    assert.deepEqual([...session.factors], ['password']);
+    await rejects(me.get(), 401, 'user_more_factors_required');
+    assert.equal((await me.listMfaFactors()).totp, true);
+    const challenge = await me.createMfaChallenge(AuthenticationFactor.Totp);
+    await afterStep(verifiedAt);
+    const done = await me.updateMfaChallenge(challenge.$id, totp(type.secret));
+    assert.deepEqual([...done.factors], ['password', 'totp']);
+    assert.equal((await me.get()).mfa, true);
+    const fresh = (await me.updateMfaRecoveryCodes()).recoveryCodes;
+    assert.equal(fresh.length, 6);
+    assert.ok(!fresh.includes(recoveryCodes[0]), 'regenerated');
+
+    await me.deleteSession('current');
+    await me.createEmailPasswordSession(address, PASSWORD);
+    const byCode = await me.createMfaChallenge(AuthenticationFactor.Recoverycode);
+    await me.updateMfaChallenge(byCode.$id, fresh[0]);
+    assert.deepEqual([...(await me.getMfaRecoveryCodes()).recoveryCodes], fresh.slice(1));
+    await me.deleteSession('current');
+    await me.createEmailPasswordSession(address, PASSWORD);
+    const reuse = await me.createMfaChallenge(AuthenticationFactor.Recoverycode);
+    await rejects(me.updateMfaChallenge(reuse.$id, fresh[0]), 401, 'user_invalid_token');
+    await rejects(me.updateMfaChallenge(reuse.$id, recoveryCodes[1]), 401, 'user_invalid_token');
+    await rejects(me.get(), 401, 'user_more_factors_required');
+  });
+}
