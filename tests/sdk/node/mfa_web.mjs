@@ -46,6 +46,12 @@ export function webMfaSuite(pkg) {
     assert.deepEqual([...session.factors], ['password']);
     await rejects(me.get(), 401, 'user_more_factors_required');
     assert.equal((await me.listMfaFactors()).totp, true);
+    if (AuthenticationFactor.Custom) {
+      // 2.x: the custom factor (on in the test project); its code reaches only the server.
+      assert.equal((await me.listMfaFactors()).custom, true);
+      const custom = await me.createMfaChallenge(AuthenticationFactor.Custom);
+      await rejects(me.updateMfaChallenge(custom.$id, 'not-the-code'), 401, 'user_invalid_token');
+    }
     const challenge = await me.createMfaChallenge(AuthenticationFactor.Totp);
     await afterStep(verifiedAt);
     const done = await me.updateMfaChallenge(challenge.$id, totp(type.secret));

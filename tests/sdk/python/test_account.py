@@ -305,6 +305,11 @@ def test_mfa_totp_gate_challenge_and_single_use_recovery_codes():
 
     second = login()
     expect_error(401, "user_more_factors_required", second.get)
+    if hasattr(AuthenticationFactor, "CUSTOM"):
+        # 2.x: the custom factor (on in the test project); its code reaches only the server.
+        assert plain(second.list_mfa_factors())["custom"] is True
+        custom = plain(second.create_mfa_challenge(AuthenticationFactor.CUSTOM))
+        expect_error(401, "user_invalid_token", second.update_mfa_challenge, custom["$id"], "not-the-code")
     challenge = plain(second.create_mfa_challenge(AuthenticationFactor.TOTP))
     assert challenge["userId"] and challenge["expire"] and "code" not in challenge
     after_step(verified_at)
