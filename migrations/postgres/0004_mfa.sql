@@ -1,6 +1,6 @@
--- MFA (spec §6). Authenticator secrets, recovery codes and custom challenge codes must be read
--- back, so they are AES-256-GCM ciphertext under a key derived from the instance key; the
--- code of an email or phone challenge is only compared, so only its SHA-256 is kept.
+-- MFA (spec §6). Authenticator secrets, recovery codes and challenge codes are AES-256-GCM
+-- ciphertext under a key derived from the instance key: a six-digit code's hash would be
+-- reversed by trying all million codes, so a copy of the database must not reveal one.
 CREATE TABLE authenticators (
     project_id TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -22,8 +22,7 @@ CREATE TABLE mfa_challenges (
     id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     type TEXT NOT NULL,
-    code_hash TEXT NOT NULL,
-    -- Sealed code of a custom challenge (the server reads it back); null for the others.
+    -- The sealed code of an email, phone or custom challenge; null for totp and recoveryCode.
     code TEXT,
     -- Wrong answers so far; at the limit the challenge is spent.
     attempts BIGINT NOT NULL DEFAULT 0,

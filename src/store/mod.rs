@@ -295,6 +295,13 @@ pub trait SessionTx: Send {
         expire: i64,
         now: i64,
     ) -> StoreResult<bool>;
+    /// Reads one session of the user and locks it until the unit ends.
+    async fn lock_session(
+        &mut self,
+        project: &str,
+        user: &str,
+        id: &str,
+    ) -> StoreResult<Option<SessionRow>>;
     /// Sets a session's MFA factors (a JSON array) and when a challenge last completed on it;
     /// whether it existed.
     async fn update_session_factors(

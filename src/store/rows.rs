@@ -191,15 +191,13 @@ pub struct AuthenticatorRow {
     pub updated_at: i64,
 }
 
-/// An open MFA challenge: the SHA-256 of its code, and for a `custom` challenge the sealed
-/// code itself (the Users API reads it back).
+/// An open MFA challenge, with the sealed code of an email, phone or custom challenge.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChallengeRow {
     pub id: String,
     pub user_id: String,
     /// The factor: `totp`, `email`, `phone`, `recoveryCode` or `custom`.
     pub kind: String,
-    pub code_hash: Secret,
     pub code: Option<Secret>,
     pub attempts: i64,
     pub created_at: i64,

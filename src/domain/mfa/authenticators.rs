@@ -70,6 +70,10 @@ pub async fn create(env: &Env<'_>, user: &UserRow) -> Result<NewAuthenticator> {
         updated_at: now,
     };
     let mut tx = env.begin().await?;
+    // The user's row serialises two creates (no authenticator row exists yet to lock).
+    tx.lock_user(env.pid(), &user.id)
+        .await?
+        .ok_or(ErrorType::UserNotFound)?;
     if let Some(old) = tx.lock_authenticator(env.pid(), &user.id, TOTP).await? {
         if old.verified {
             return Err(ErrorType::UserAuthenticatorAlreadyVerified.into());
@@ -126,12 +130,4 @@ pub async fn delete(env: &Env<'_>, user: &UserRow) -> Result<()> {
     }
     env.commit_audited(tx, user, "user.update", format!("user/{}", user.id))
         .await
-}
-
-/// The user's authenticator secret, verified or not (for the Users API and tests).
-pub async fn secret_of(env: &Env<'_>, user: &str) -> Result<Option<Secret>> {
-    match env.store.find_authenticator(env.pid(), user, TOTP).await? {
-        Some(a) => open_secret(env, &a).map(Some),
-        None => Ok(None),
-    }
 }

@@ -13,12 +13,12 @@ use crate::domain::passwordless::sms_code;
 use crate::domain::time::seconds_to_ms;
 use crate::domain::tokens::six_digits;
 use crate::error::{Error, ErrorType, Result};
-use crate::secret::{Secret, sha256_hex};
+use crate::secret::Secret;
 use crate::store::{ChallengeRow, SessionRow, Tx, UserRow};
 
 /// Seconds a challenge stays open.
 pub const LIFETIME_S: u64 = 15 * 60;
-/// Wrong codes a challenge survives; the next wrong one spends it.
+/// Wrong codes that spend a challenge: the fifth wrong one deletes it.
 pub const MAX_WRONG_ANSWERS: i64 = 5;
 
 fn code_context(env: &Env<'_>, id: &str) -> String {
@@ -69,14 +69,14 @@ pub async fn create(env: &Env<'_>, user: &UserRow, factor: Factor) -> Result<Cha
     }
     let now = env.now();
     let id = unique_id();
-    let sealed = (factor == Factor::Custom).then(|| {
+    // Sealed, not hashed: a six-digit code's hash is reversed by trying a million codes.
+    let sealed = matches!(factor, Factor::Email | Factor::Phone | Factor::Custom).then(|| {
         Secret::new(
             env.sealer
                 .seal(&code_context(env, &id), code.expose().as_bytes()),
         )
     });
     let challenge = ChallengeRow {
-        code_hash: Secret::new(sha256_hex(code.expose())),
         code: sealed,
         id,
         user_id: user.id.clone(),
@@ -110,11 +110,8 @@ async fn answers(
             _ => Ok(false),
         },
         Factor::RecoveryCode => recovery_codes::spend(env, tx, &user.id, otp).await,
-        Factor::Email | Factor::Phone | Factor::Custom => Ok(bool::from(
-            sha256_hex(otp)
-                .as_bytes()
-                .ct_eq(challenge.code_hash.expose().as_bytes()),
-        )),
+        Factor::Email | Factor::Phone | Factor::Custom => Ok(code(env, challenge)?
+            .is_some_and(|c| bool::from(c.expose().as_bytes().ct_eq(otp.as_bytes())))),
     }
 }
 
@@ -160,8 +157,9 @@ pub async fn verify(
     Ok(updated)
 }
 
-/// The code of a custom challenge, for the server to hand to the user its own way (Users API).
-pub async fn custom_code(env: &Env<'_>, challenge: &ChallengeRow) -> Result<Option<Secret>> {
+/// The code of an email, phone or custom challenge (the Users API hands a custom one to the
+/// server); `None` for the factors without one.
+pub fn code(env: &Env<'_>, challenge: &ChallengeRow) -> Result<Option<Secret>> {
     let Some(sealed) = &challenge.code else {
         return Ok(None);
     };

@@ -160,7 +160,9 @@ pub async fn list_factors(env: &Env<'_>, user: &UserRow) -> Result<Factors> {
 }
 
 /// Adds `added` to the session's factors in the unit of work; with `challenged`, also records
-/// that a challenge completed now. The updated session.
+/// that a challenge completed now. The session is read again under a lock, so two challenges
+/// completed at once both count; one deleted meanwhile is `user_session_not_found` (and the
+/// unit, with the code it spent, rolls back). The updated session.
 async fn credit_session(
     env: &Env<'_>,
     tx: &mut Box<dyn Tx>,
@@ -168,8 +170,11 @@ async fn credit_session(
     added: &[&str],
     challenged: bool,
 ) -> Result<SessionRow> {
-    let mut s = session.clone();
-    s.factors = with_factors(session_factors(session), added);
+    let mut s = tx
+        .lock_session(env.pid(), &session.user_id, &session.id)
+        .await?
+        .ok_or(ErrorType::UserSessionNotFound)?;
+    s.factors = with_factors(session_factors(&s), added);
     let now = env.now();
     if challenged {
         s.mfa_updated_at = Some(now);

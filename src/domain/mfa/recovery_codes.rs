@@ -40,6 +40,15 @@ pub async fn stored(env: &Env<'_>, user: &str) -> Result<Vec<String>> {
     }
 }
 
+/// The user's codes, with the user's row locked first: two requests creating the first codes
+/// find no codes row to lock, so they queue on the user instead.
+async fn locked_for_update(env: &Env<'_>, tx: &mut Box<dyn Tx>, user: &str) -> Result<Vec<String>> {
+    tx.lock_user(env.pid(), user)
+        .await?
+        .ok_or(ErrorType::UserNotFound)?;
+    locked(env, tx, user).await
+}
+
 async fn locked(env: &Env<'_>, tx: &mut Box<dyn Tx>, user: &str) -> Result<Vec<String>> {
     match tx.lock_recovery_codes(env.pid(), user).await? {
         Some(sealed) => open(env, user, &sealed),
@@ -54,7 +63,7 @@ fn generate() -> Vec<String> {
 /// `POST /v1/account/mfa/recovery-codes`: six new codes; 409 while unused ones exist.
 pub async fn create(env: &Env<'_>, user: &UserRow) -> Result<Vec<String>> {
     let mut tx = env.begin().await?;
-    if !locked(env, &mut tx, &user.id).await?.is_empty() {
+    if !locked_for_update(env, &mut tx, &user.id).await?.is_empty() {
         return Err(ErrorType::UserRecoveryCodesAlreadyExists.into());
     }
     let codes = generate();
@@ -77,7 +86,7 @@ pub async fn get(env: &Env<'_>, user: &UserRow) -> Result<Vec<String>> {
 /// the old ones.
 pub async fn regenerate(env: &Env<'_>, user: &UserRow) -> Result<Vec<String>> {
     let mut tx = env.begin().await?;
-    if locked(env, &mut tx, &user.id).await?.is_empty() {
+    if locked_for_update(env, &mut tx, &user.id).await?.is_empty() {
         return Err(ErrorType::UserRecoveryCodesNotFound.into());
     }
     let codes = generate();

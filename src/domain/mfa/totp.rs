@@ -46,7 +46,7 @@ pub fn check(secret: &str, code: &str, now_s: u64) -> Option<u64> {
         .with_secret(bytes)
         .build()
         .ok()?;
-    totp.check(code.trim(), now_s)
+    totp.check(code, now_s)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use super::*;
 
 const AUTHENTICATOR_COLS: &str =
     "id, user_id, type, verified, secret, last_step, created_at, updated_at";
-const CHALLENGE_COLS: &str = "id, user_id, type, code_hash, code, attempts, created_at, expire";
+const CHALLENGE_COLS: &str = "id, user_id, type, code, attempts, created_at, expire";
 
 fn authenticator_from(r: &AnyRow) -> StoreResult<AuthenticatorRow> {
     Ok(AuthenticatorRow {
@@ -24,7 +24,6 @@ fn challenge_from(r: &AnyRow) -> StoreResult<ChallengeRow> {
         id: r.try_get("id")?,
         user_id: r.try_get("user_id")?,
         kind: r.try_get("type")?,
-        code_hash: get_secret(r, "code_hash")?,
         code: r
             .try_get::<Option<String>, _>("code")?
             .map(crate::secret::Secret::new),
@@ -190,7 +189,6 @@ impl MfaTx for SqlTx {
             .bind(&c.id)
             .bind(&c.user_id)
             .bind(&c.kind)
-            .bind(c.code_hash.expose())
             .bind(c.code.as_ref().map(|s| s.expose().to_owned()))
             .bind(c.attempts)
             .bind(c.created_at)
@@ -249,12 +247,13 @@ impl MfaTx for SqlTx {
         execute(
             self.conn(),
             "INSERT INTO recovery_codes (project_id, user_id, codes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) \
-             ON CONFLICT (project_id, user_id) DO UPDATE SET codes = $3, updated_at = $4",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, user_id) \
+             DO UPDATE SET codes = excluded.codes, updated_at = excluded.updated_at",
             &[
                 project.into(),
                 user.into(),
                 codes.expose().into(),
+                now.into(),
                 now.into(),
             ],
         )

@@ -211,6 +211,25 @@ impl SessionTx for SqlTx {
             > 0)
     }
 
+    async fn lock_session(
+        &mut self,
+        project: &str,
+        user: &str,
+        id: &str,
+    ) -> StoreResult<Option<SessionRow>> {
+        let lock = self.dialect.for_update();
+        fetch_opt(
+            self.conn(),
+            format!(
+                "SELECT {SESSION_COLS} FROM sessions \
+                 WHERE project_id = $1 AND user_id = $2 AND id = $3{lock}"
+            ),
+            &[project.into(), user.into(), id.into()],
+            session_from,
+        )
+        .await
+    }
+
     async fn update_session_factors(
         &mut self,
         project: &str,

@@ -3,6 +3,7 @@
 //! gets its own database). Every store method has a case here.
 
 mod lists;
+mod mfa;
 mod sessions;
 mod targets;
 mod tokens;

@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { totp, step, afterStep } from './mfa_support.mjs';
+import { code, codeAfter } from './mfa_support.mjs';
 
 const require = createRequire(import.meta.url);
 const endpoint = process.env.LATCHKEY_ENDPOINT;
@@ -37,8 +37,8 @@ describe('MFA with node-appwrite', { concurrency: true }, () => {
       const type = await me.createMfaAuthenticator(AuthenticatorType.Totp);
       assert.match(type.uri, /^otpauth:\/\/totp\/SDK%20Conformance%3A.+\?issuer=SDK%20Conformance&secret=[A-Z2-7]+$/);
       await rejects(me.updateMfaAuthenticator(AuthenticatorType.Totp, 'abcdef'), 401, 'user_invalid_token');
-      const verifiedAt = step();
-      const account = await me.updateMfaAuthenticator(AuthenticatorType.Totp, totp(type.secret));
+      const first = await code(type.secret);
+      const account = await me.updateMfaAuthenticator(AuthenticatorType.Totp, first.code);
       assert.equal(account.email, address);
       await rejects(me.createMfaAuthenticator(AuthenticatorType.Totp), 409, 'user_authenticator_already_verified');
       const { recoveryCodes } = await me.createMfaRecoveryCodes();
@@ -59,8 +59,8 @@ describe('MFA with node-appwrite', { concurrency: true }, () => {
       const challenge = await second.createMfaChallenge(AuthenticationFactor.Totp);
       assert.ok(challenge.$id && challenge.expire);
       assert.equal(challenge.code, undefined);
-      await afterStep(verifiedAt);
-      const session = await second.updateMfaChallenge(challenge.$id, totp(type.secret));
+      const next = await codeAfter(type.secret, first.step);
+      const session = await second.updateMfaChallenge(challenge.$id, next.code);
       assert.deepEqual([...session.factors], ['password', 'totp']);
       assert.ok(session.mfaUpdatedAt);
       assert.equal(session.secret, '');

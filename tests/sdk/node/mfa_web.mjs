@@ -3,7 +3,7 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { totp, step, afterStep } from './mfa_support.mjs';
+import { code, codeAfter } from './mfa_support.mjs';
 
 export function webMfaSuite(pkg) {
   const store = new Map();
@@ -36,8 +36,8 @@ export function webMfaSuite(pkg) {
     await me.create(ID.unique(), address, PASSWORD);
     await me.createEmailPasswordSession(address, PASSWORD);
     const type = await me.createMfaAuthenticator(AuthenticatorType.Totp);
-    const verifiedAt = step();
-    await me.updateMfaAuthenticator(AuthenticatorType.Totp, totp(type.secret));
+    const first = await code(type.secret);
+    await me.updateMfaAuthenticator(AuthenticatorType.Totp, first.code);
     const { recoveryCodes } = await me.createMfaRecoveryCodes();
     assert.equal((await me.updateMFA(true)).mfa, true);
 
@@ -53,8 +53,8 @@ export function webMfaSuite(pkg) {
       await rejects(me.updateMfaChallenge(custom.$id, 'not-the-code'), 401, 'user_invalid_token');
     }
     const challenge = await me.createMfaChallenge(AuthenticationFactor.Totp);
-    await afterStep(verifiedAt);
-    const done = await me.updateMfaChallenge(challenge.$id, totp(type.secret));
+    const next = await codeAfter(type.secret, first.step);
+    const done = await me.updateMfaChallenge(challenge.$id, next.code);
     assert.deepEqual([...done.factors], ['password', 'totp']);
     assert.equal((await me.get()).mfa, true);
     const fresh = (await me.updateMfaRecoveryCodes()).recoveryCodes;

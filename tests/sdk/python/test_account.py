@@ -264,18 +264,17 @@ def test_recovery_and_verification_by_code():
     assert "passwordPwned" in account
 
 
-def totp(secret):
-    """The current TOTP code, from Debian's oathtool (independent of the server)."""
+def totp(secret, after=None):
+    """A TOTP code from Debian's oathtool (independent of the server) and its 30-second step:
+    of a step after `after` when given (the server accepts a code once), and never from the
+    last 1.5 s of a step (it could reach the server in the next one)."""
     import subprocess
 
-    return subprocess.run(["oathtool", "--totp", "-b", secret], check=True, capture_output=True, text=True).stdout.strip()
-
-
-def after_step(used):
-    """Waits until the 30-second step `used` is over: the server accepts a code once."""
-    while int(time.time() // 30) <= used:
-        time.sleep(0.25)
-    time.sleep(0.3)
+    while (after is not None and int(time.time() // 30) <= after) or time.time() % 30 > 28.5:
+        time.sleep(0.1)
+    at = int(time.time())
+    out = subprocess.run(["oathtool", "--totp", "-b", secret, "--now", f"@{at}"], check=True, capture_output=True, text=True)
+    return out.stdout.strip(), at // 30
 
 
 @pytest.mark.skipif(not hasattr(Account, "create_mfa_authenticator"), reason="MFA came with Appwrite 1.5 (PyPI appwrite 5)")
@@ -293,8 +292,8 @@ def test_mfa_totp_gate_challenge_and_single_use_recovery_codes():
     created = plain(me.create_mfa_authenticator(kind))
     assert created["uri"].startswith("otpauth://totp/SDK%20Conformance%3A")
     expect_error(401, "user_invalid_token", me.update_mfa_authenticator, kind, "abcdef")
-    verified_at = int(time.time() // 30)
-    assert plain(me.update_mfa_authenticator(kind, totp(created["secret"])))["email"] == address
+    first, verified_at = totp(created["secret"])
+    assert plain(me.update_mfa_authenticator(kind, first))["email"] == address
     codes = plain(me.create_mfa_recovery_codes())["recoveryCodes"]
     assert len(codes) == 6
     expect_error(409, "user_recovery_codes_already_exists", me.create_mfa_recovery_codes)
@@ -312,8 +311,7 @@ def test_mfa_totp_gate_challenge_and_single_use_recovery_codes():
         expect_error(401, "user_invalid_token", second.update_mfa_challenge, custom["$id"], "not-the-code")
     challenge = plain(second.create_mfa_challenge(AuthenticationFactor.TOTP))
     assert challenge["userId"] and challenge["expire"] and "code" not in challenge
-    after_step(verified_at)
-    session = plain(second.update_mfa_challenge(challenge["$id"], totp(created["secret"])))
+    session = plain(second.update_mfa_challenge(challenge["$id"], totp(created["secret"], after=verified_at)[0]))
     assert session["factors"] == ["password", "totp"] and session["mfaUpdatedAt"]
     assert plain(second.get())["email"] == address
     assert plain(second.get_mfa_recovery_codes())["recoveryCodes"] == codes

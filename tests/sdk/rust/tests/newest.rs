@@ -131,21 +131,26 @@ async fn a_phone_code_by_sms_signs_in() {
     assert_eq!(session.provider, "phone");
 }
 
-/// The current TOTP code of `secret`, from Debian's oathtool (independent of the server).
-fn totp(secret: &str) -> String {
-    let out = std::process::Command::new("oathtool")
-        .args(["--totp", "-b", secret])
-        .output()
-        .expect("oathtool");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn step() -> u64 {
+fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs()
-        / 30
+        .as_millis() as u64
+}
+
+/// A TOTP code from Debian's oathtool (independent of the server) and its 30-second step: of a
+/// step after `after` (the server accepts a code once), never from the last 1.5 s of a step
+/// (it could reach the server in the next one).
+async fn totp(secret: &str, after: Option<u64>) -> (String, u64) {
+    while after.is_some_and(|a| now_ms() / 30_000 <= a) || now_ms() % 30_000 > 28_500 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let at = now_ms() / 1000;
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", secret, "--now", &format!("@{at}")])
+        .output()
+        .expect("oathtool");
+    (String::from_utf8(out.stdout).unwrap().trim().to_owned(), at / 30)
 }
 
 #[tokio::test]
@@ -160,22 +165,20 @@ async fn mfa_totp_gate_challenge_and_recovery_codes() {
     let me = login().await;
     let t = me.create_mfa_authenticator(AuthenticatorType::Totp).await.unwrap();
     assert!(t.uri.starts_with("otpauth://totp/"), "{}", t.uri);
-    let verified_at = step();
-    me.update_mfa_authenticator(AuthenticatorType::Totp, totp(&t.secret)).await.unwrap();
+    let (first, verified_at) = totp(&t.secret, None).await;
+    me.update_mfa_authenticator(AuthenticatorType::Totp, first).await.unwrap();
     let codes = me.create_mfa_recovery_codes().await.unwrap().recovery_codes;
     assert_eq!(codes.len(), 6);
     assert!(me.update_mfa(true).await.unwrap().mfa);
     let factors = me.list_mfa_factors().await.unwrap();
-    assert!(factors.totp && factors.recovery_code && !factors.custom);
+    // The SDK project turns the 2.x custom factor on.
+    assert!(factors.totp && factors.recovery_code && factors.custom && !factors.email);
 
     let second = login().await;
     assert_error(second.get().await, 401, "user_more_factors_required");
     let c = second.create_mfa_challenge(AuthenticationFactor::Totp).await.unwrap();
-    while step() <= verified_at {
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let s = second.update_mfa_challenge(&c.id, totp(&t.secret)).await.unwrap();
+    let (next, _) = totp(&t.secret, Some(verified_at)).await;
+    let s = second.update_mfa_challenge(&c.id, next).await.unwrap();
     assert_eq!(s.factors, vec!["password".to_owned(), "totp".to_owned()]);
     assert!(!s.mfa_updated_at.is_empty());
     assert_eq!(second.get().await.unwrap().email, address);
