@@ -58,11 +58,7 @@ async fn an_emailed_code_completes_an_email_challenge() {
     let sink = MailSink::start().await;
     let app = spawn_with(sink.configure()).await;
     let (email, first) = app.user().await;
-    let r = send(
-        app.as_user(Method::POST, "/v1/account/mfa/challenges", &first)
-            .json(&json!({"factor": "email"})),
-    )
-    .await;
+    let r = open_challenge(&app, &first, "email").await;
     assert_error(r, 400, "user_email_not_verified").await;
     verify_email(&app, &sink, &first, &email).await;
     set_mfa(&app, &first, true).await;
@@ -105,11 +101,7 @@ async fn a_texted_code_completes_a_phone_challenge() {
     let settings = sms.settings("twilio");
     let app = spawn_with(move |c| c.file.sms = Some(settings)).await;
     let (email, first) = app.user().await;
-    let r = send(
-        app.as_user(Method::POST, "/v1/account/mfa/challenges", &first)
-            .json(&json!({"factor": "phone"})),
-    )
-    .await;
+    let r = open_challenge(&app, &first, "phone").await;
     assert_error(r, 400, "user_phone_not_found").await;
     verify_phone(&app, &sms, &first, "+16505550123").await;
     set_mfa(&app, &first, true).await;
@@ -127,17 +119,9 @@ async fn email_and_phone_challenges_need_a_transport() {
     let app = spawn_app().await;
     let (_, login) = app.user().await;
     // The transport is checked before the address, so neither needs verifying.
-    let r = send(
-        app.as_user(Method::POST, "/v1/account/mfa/challenges", &login)
-            .json(&json!({"factor": "email"})),
-    )
-    .await;
+    let r = open_challenge(&app, &login, "email").await;
     assert_error(r, 503, "general_smtp_disabled").await;
-    let r = send(
-        app.as_user(Method::POST, "/v1/account/mfa/challenges", &login)
-            .json(&json!({"factor": "phone"})),
-    )
-    .await;
+    let r = open_challenge(&app, &login, "phone").await;
     assert_error(r, 503, "general_phone_disabled").await;
 }
 
@@ -149,21 +133,13 @@ async fn wrong_expired_foreign_and_spent_challenges_are_refused_and_change_nothi
     set_mfa(&app, &first, true).await;
     let second = app.login(&email, PASSWORD).await;
     // Unknown factors and malformed params.
-    let r = send(
-        app.as_user(Method::POST, "/v1/account/mfa/challenges", &second)
-            .json(&json!({"factor": "sms"})),
-    )
-    .await;
+    let r = open_challenge(&app, &second, "sms").await;
     let m = assert_error(r, 400, "general_argument_invalid").await;
     assert!(
         m.contains("email, phone, totp, recoveryCode, custom"),
         "{m}"
     );
-    let r = send(
-        app.as_user(Method::POST, "/v1/account/mfa/challenges", &second)
-            .json(&json!({"factor": "custom"})),
-    )
-    .await;
+    let r = open_challenge(&app, &second, "custom").await;
     let m = assert_error(r, 501, "user_auth_method_unsupported").await;
     assert_eq!(
         m,

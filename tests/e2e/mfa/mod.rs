@@ -64,13 +64,24 @@ pub(super) async fn set_mfa(app: &TestApp, login: &Login, on: bool) -> Value {
     .await
 }
 
-pub(super) async fn challenge(app: &TestApp, login: &Login, factor: &str) -> String {
-    let c = ok_json(
+/// `POST /v1/account/mfa/challenges` for `factor`, answered as it comes.
+pub(super) async fn open_challenge(
+    app: &TestApp,
+    login: &Login,
+    factor: &str,
+) -> reqwest::Response {
+    send(
         app.as_user(Method::POST, "/v1/account/mfa/challenges", login)
             .json(&json!({"factor": factor})),
-        201,
     )
-    .await;
+    .await
+}
+
+/// Opens a challenge that must succeed; its id.
+pub(super) async fn challenge(app: &TestApp, login: &Login, factor: &str) -> String {
+    let r = open_challenge(app, login, factor).await;
+    assert_eq!(r.status(), 201, "challenge {factor}");
+    let c: Value = r.json().await.unwrap();
     assert_eq!(c["userId"], login.user_id.as_str());
     assert!(c.get("code").is_none(), "the code is never returned: {c}");
     c["$id"].as_str().unwrap().to_owned()
