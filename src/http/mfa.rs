@@ -12,7 +12,7 @@ use crate::http::params::Args;
 use crate::http::reply::Reply;
 
 /// The factor names `createMfaChallenge` accepts.
-pub const FACTORS: &[&str] = &["email", "phone", "totp", "recoveryCode", "custom"];
+pub const FACTORS: &[&str] = &Factor::NAMES;
 /// The authenticator types.
 pub const AUTHENTICATORS: &[&str] = &[mfa::TOTP];
 

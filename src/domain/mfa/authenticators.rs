@@ -110,11 +110,11 @@ pub async fn verify(
     if a.verified {
         return Err(ErrorType::UserAuthenticatorAlreadyVerified.into());
     }
+    // Written with the accepted step; a wrong code writes nothing.
+    a.verified = true;
     if !accept_code(env, &mut tx, &mut a, code).await? {
         return Err(ErrorType::UserInvalidToken.into());
     }
-    a.verified = true;
-    tx.update_authenticator(env.pid(), &a).await?;
     if let Some(s) = session {
         credit_session(env, &mut tx, s, &[TOTP], false).await?;
     }

@@ -39,8 +39,17 @@ impl Factor {
         Factor::Custom,
     ];
 
+    /// The names of [`Factor::ALL`], as `createMfaChallenge` accepts them.
+    pub const NAMES: [&'static str; 5] = [
+        Factor::ALL[0].name(),
+        Factor::ALL[1].name(),
+        Factor::ALL[2].name(),
+        Factor::ALL[3].name(),
+        Factor::ALL[4].name(),
+    ];
+
     /// The name stored on sessions and challenges.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Factor::Totp => "totp",
             Factor::Email => "email",
@@ -80,6 +89,16 @@ impl Factor {
                 .with_message("The requested factor is disabled by the MFA factors policy"))
         }
     }
+}
+
+/// Whether the user has an email address and it is verified.
+fn verified_email(user: &UserRow) -> bool {
+    user.email.as_deref().is_some_and(|e| !e.is_empty()) && user.email_verification
+}
+
+/// Whether the user has a phone number and it is verified.
+fn verified_phone(user: &UserRow) -> bool {
+    user.phone.as_deref().is_some_and(|p| !p.is_empty()) && user.phone_verification
 }
 
 /// The factor names recorded on a session.
@@ -149,11 +168,10 @@ pub struct Factors {
 pub async fn list_factors(env: &Env<'_>, user: &UserRow) -> Result<Factors> {
     let totp = has_verified_totp(env.store, env.pid(), &user.id).await?;
     let codes = recovery_codes::stored(env, &user.id).await?;
-    let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
     Ok(Factors {
         totp: Factor::Totp.enabled(env) && totp,
-        phone: Factor::Phone.enabled(env) && has(&user.phone) && user.phone_verification,
-        email: Factor::Email.enabled(env) && has(&user.email) && user.email_verification,
+        phone: Factor::Phone.enabled(env) && verified_phone(user),
+        email: Factor::Email.enabled(env) && verified_email(user),
         recovery_code: !codes.is_empty(),
         custom: Factor::Custom.enabled(env),
     })
@@ -213,17 +231,15 @@ pub async fn update_mfa(
             .lock_authenticator(env.pid(), &user.id, TOTP)
             .await?
             .is_some_and(|a| a.verified);
-        let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-        let mut added = vec![];
-        if totp {
-            added.push(Factor::Totp.name());
-        }
-        if has(&user.email) && user.email_verification {
-            added.push(Factor::Email.name());
-        }
-        if has(&user.phone) && user.phone_verification {
-            added.push(Factor::Phone.name());
-        }
+        let added: Vec<&str> = [
+            (totp, Factor::Totp),
+            (verified_email(&user), Factor::Email),
+            (verified_phone(&user), Factor::Phone),
+        ]
+        .into_iter()
+        .filter(|(has, _)| *has)
+        .map(|(_, f)| f.name())
+        .collect();
         credit_session(env, &mut tx, s, &added, false).await?;
     }
     env.commit_audited(tx, &user, "user.update", format!("user/{}", user.id))

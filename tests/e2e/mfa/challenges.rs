@@ -62,11 +62,7 @@ async fn an_emailed_code_completes_an_email_challenge() {
     assert_error(r, 400, "user_email_not_verified").await;
     verify_email(&app, &sink, &first, &email).await;
     set_mfa(&app, &first, true).await;
-    let s = ok_json(
-        app.as_user(Method::GET, "/v1/account/sessions/current", &first),
-        200,
-    )
-    .await;
+    let s = current_session(&app, &first).await;
     assert_eq!(
         s["factors"],
         json!(["password", "email"]),
@@ -85,13 +81,8 @@ async fn an_emailed_code_completes_an_email_challenge() {
     assert_eq!(mail.subject(), "Verification Code for Test App");
     let code = mail.code();
     assert!(!mail.html().is_empty());
-    assert_error(
-        answer(&app, &second, &id, "000000").await,
-        401,
-        "user_invalid_token",
-    )
-    .await;
-    assert_eq!(answer(&app, &second, &id, &code).await.status(), 200);
+    assert_invalid(answer(&app, &second, &id, "000000").await).await;
+    completes(&app, &second, &id, &code).await;
     assert_eq!(get_account(&app, &second).await.status(), 200);
 }
 
@@ -110,7 +101,7 @@ async fn a_texted_code_completes_a_phone_challenge() {
     let sent = sms.wait_for_n(2).await;
     assert_eq!(sent[1].form_field("To").as_deref(), Some("+16505550123"));
     let code = digits(&sent[1].form_field("Body").unwrap());
-    assert_eq!(answer(&app, &second, &id, &code).await.status(), 200);
+    completes(&app, &second, &id, &code).await;
     assert_eq!(get_account(&app, &second).await.status(), 200);
 }
 
@@ -147,58 +138,29 @@ async fn wrong_expired_foreign_and_spent_challenges_are_refused_and_change_nothi
     );
     let r = answer(&app, &second, "", "123456").await;
     assert_error(r, 400, "general_argument_invalid").await;
-    assert_error(
-        answer(&app, &second, "nope", "123456").await,
-        401,
-        "user_invalid_token",
-    )
-    .await;
+    assert_invalid(answer(&app, &second, "nope", "123456").await).await;
 
     // Another user's challenge is not yours.
     let (_, stranger) = app.user().await;
     let id = challenge(&app, &second, "totp").await;
     next_step(&app);
     let code = oathtool(&app, &secret);
-    assert_error(
-        answer(&app, &stranger, &id, &code).await,
-        401,
-        "user_invalid_token",
-    )
-    .await;
+    assert_invalid(answer(&app, &stranger, &id, &code).await).await;
 
     // An expired challenge is refused even with the right code.
     app.clock.advance(16 * 60 * 1000);
     let code = oathtool(&app, &secret);
-    assert_error(
-        answer(&app, &second, &id, &code).await,
-        401,
-        "user_invalid_token",
-    )
-    .await;
+    assert_invalid(answer(&app, &second, &id, &code).await).await;
 
     // Five wrong codes spend a challenge; the right one then fails too.
     let id = challenge(&app, &second, "totp").await;
     for _ in 0..5 {
-        assert_error(
-            answer(&app, &second, &id, "000000").await,
-            401,
-            "user_invalid_token",
-        )
-        .await;
+        assert_invalid(answer(&app, &second, &id, "000000").await).await;
     }
     next_step(&app);
     let code = oathtool(&app, &secret);
-    assert_error(
-        answer(&app, &second, &id, &code).await,
-        401,
-        "user_invalid_token",
-    )
-    .await;
-    let s = ok_json(
-        app.as_user(Method::GET, "/v1/account/sessions/current", &first),
-        200,
-    )
-    .await;
+    assert_invalid(answer(&app, &second, &id, &code).await).await;
+    let s = current_session(&app, &first).await;
     assert_eq!(s["factors"], json!(["password", "totp"]));
     assert_error(
         get_account(&app, &second).await,
@@ -212,12 +174,7 @@ async fn wrong_expired_foreign_and_spent_challenges_are_refused_and_change_nothi
     set_mfa(&app, &first, false).await;
     assert_eq!(get_account(&app, &second).await.status(), 200);
     next_step(&app);
-    assert_eq!(
-        answer(&app, &second, &id, &oathtool(&app, &secret))
-            .await
-            .status(),
-        200
-    );
+    completes(&app, &second, &id, &oathtool(&app, &secret)).await;
 }
 
 #[tokio::test]
@@ -231,12 +188,7 @@ async fn a_custom_challenge_is_allowed_by_policy_and_its_code_is_never_sent() {
     .await;
     assert_eq!(f["custom"], true);
     let id = challenge(&app, &login, "custom").await;
-    assert_error(
-        answer(&app, &login, &id, "000000").await,
-        401,
-        "user_invalid_token",
-    )
-    .await;
+    assert_invalid(answer(&app, &login, &id, "000000").await).await;
     // Older response formats do not know `custom`.
     let f = ok_json(
         app.as_user(Method::GET, "/v1/account/mfa/factors", &login)

@@ -32,11 +32,7 @@ async fn a_totp_challenge_unblocks_a_new_login_once_mfa_is_on() {
     )
     .await;
     assert_eq!(account["mfa"], false, "verifying does not turn MFA on");
-    let s = ok_json(
-        app.as_user(Method::GET, "/v1/account/sessions/current", &first),
-        200,
-    )
-    .await;
+    let s = current_session(&app, &first).await;
     assert_eq!(s["factors"], json!(["password", "totp"]));
     assert_eq!(s["mfaUpdatedAt"], "", "verifying is not a challenge");
     assert_eq!(set_mfa(&app, &first, true).await["mfa"], true);
@@ -60,12 +56,7 @@ async fn a_totp_challenge_unblocks_a_new_login_once_mfa_is_on() {
     );
     let id = challenge(&app, &second, "totp").await;
     // The code that verified the authenticator is spent for its step (stricter than Appwrite).
-    assert_error(
-        answer(&app, &second, &id, &code).await,
-        401,
-        "user_invalid_token",
-    )
-    .await;
+    assert_invalid(answer(&app, &second, &id, &code).await).await;
     next_step(&app);
     let r = answer(&app, &second, &id, &oathtool(&app, &secret)).await;
     assert_eq!(r.status(), 200);
@@ -79,12 +70,7 @@ async fn a_totp_challenge_unblocks_a_new_login_once_mfa_is_on() {
     );
     assert_eq!(get_account(&app, &second).await.status(), 200);
     // The challenge is gone once completed.
-    assert_error(
-        answer(&app, &second, &id, &oathtool(&app, &secret)).await,
-        401,
-        "user_invalid_token",
-    )
-    .await;
+    assert_invalid(answer(&app, &second, &id, &oathtool(&app, &secret)).await).await;
     // The first session, credited when MFA was enabled, was never blocked.
     assert_eq!(get_account(&app, &first).await.status(), 200);
 }
@@ -108,7 +94,7 @@ async fn only_the_current_steps_code_verifies_an_authenticator() {
                 .json(&json!({"otp": wrong})),
         )
         .await;
-        assert_error(r, 401, "user_invalid_token").await;
+        assert_invalid(r).await;
     }
     // A second create replaces the unverified authenticator: the old secret stops working.
     let t2 = ok_json(app.as_user(Method::POST, path, &login), 200).await;
@@ -120,7 +106,7 @@ async fn only_the_current_steps_code_verifies_an_authenticator() {
                 .json(&json!({"otp": oathtool(&app, &secret)})),
         )
         .await;
-        assert_error(r, 401, "user_invalid_token").await;
+        assert_invalid(r).await;
     }
     let code = oathtool(&app, &secret2);
     ok_json(
@@ -176,12 +162,7 @@ async fn mfa_protected_routes_need_a_challenge_in_the_last_30_minutes() {
     }
     next_step(&app);
     let id = challenge(&app, &first, "totp").await;
-    assert_eq!(
-        answer(&app, &first, &id, &oathtool(&app, &secret))
-            .await
-            .status(),
-        200
-    );
+    completes(&app, &first, &id, &oathtool(&app, &secret)).await;
     ok_json(
         app.as_user(Method::GET, "/v1/account/mfa/recovery-codes", &first),
         200,
@@ -211,12 +192,7 @@ async fn mfa_protected_routes_need_a_challenge_in_the_last_30_minutes() {
     // After a fresh challenge the authenticator can go, and then it is not found.
     next_step(&app);
     let id = challenge(&app, &first, "totp").await;
-    assert_eq!(
-        answer(&app, &first, &id, &oathtool(&app, &secret))
-            .await
-            .status(),
-        200
-    );
+    completes(&app, &first, &id, &oathtool(&app, &secret)).await;
     let r = send(app.as_user(
         Method::DELETE,
         "/v1/account/mfa/authenticators/totp",

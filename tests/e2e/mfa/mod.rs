@@ -98,3 +98,23 @@ pub(super) async fn answer(app: &TestApp, login: &Login, id: &str, otp: &str) ->
 pub(super) async fn get_account(app: &TestApp, login: &Login) -> reqwest::Response {
     send(app.as_user(Method::GET, "/v1/account", login)).await
 }
+
+/// Answers a challenge that must complete.
+pub(super) async fn completes(app: &TestApp, login: &Login, id: &str, otp: &str) {
+    let r = answer(app, login, id, otp).await;
+    assert_eq!(r.status(), 200, "completing challenge {id}");
+}
+
+/// A refused code or challenge: 401 `user_invalid_token`.
+pub(super) async fn assert_invalid(r: reqwest::Response) {
+    assert_error(r, 401, "user_invalid_token").await;
+}
+
+/// The session `login` carries, as the API shows it.
+pub(super) async fn current_session(app: &TestApp, login: &Login) -> Value {
+    ok_json(
+        app.as_user(Method::GET, "/v1/account/sessions/current", login),
+        200,
+    )
+    .await
+}

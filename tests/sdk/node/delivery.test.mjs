@@ -7,16 +7,9 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { installLocalStorage } from './local_storage.mjs';
 
-const store = new Map();
-globalThis.window = {
-  console,
-  localStorage: {
-    getItem: (k) => (store.has(k) ? store.get(k) : null),
-    setItem: (k, v) => store.set(k, String(v)),
-    removeItem: (k) => store.delete(k),
-  },
-};
+const store = installLocalStorage();
 const require = createRequire(import.meta.url);
 const endpoint = process.env.LATCHKEY_ENDPOINT;
 const project = process.env.LATCHKEY_PROJECT;

@@ -4,17 +4,10 @@ import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { code, codeAfter } from './mfa_support.mjs';
+import { installLocalStorage } from './local_storage.mjs';
 
 export function webMfaSuite(pkg) {
-  const store = new Map();
-  globalThis.window = {
-    console,
-    localStorage: {
-      getItem: (k) => (store.has(k) ? store.get(k) : null),
-      setItem: (k, v) => store.set(k, String(v)),
-      removeItem: (k) => store.delete(k),
-    },
-  };
+  const store = installLocalStorage();
   const require = createRequire(import.meta.url);
   const { Client, Account, ID, AuthenticatorType, AuthenticationFactor } = require(pkg);
   const endpoint = process.env.LATCHKEY_ENDPOINT;

@@ -4,16 +4,9 @@
 import { test, describe, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { installLocalStorage } from './local_storage.mjs';
 
-const store = new Map();
-globalThis.window = {
-  console,
-  localStorage: {
-    getItem: (k) => (store.has(k) ? store.get(k) : null),
-    setItem: (k, v) => store.set(k, String(v)),
-    removeItem: (k) => store.delete(k),
-  },
-};
+const store = installLocalStorage();
 const require = createRequire(import.meta.url);
 const { Client, Account, ID, Query } = require('appwrite-web-26');
 
