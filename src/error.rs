@@ -89,7 +89,15 @@ catalogue! {
     UserJwtAndCookieSet = ("user_jwt_and_cookie_set", 403, "JWT and cookie used in the same request. Use either `setJWT` or `setCookie`. Learn about which authentication method to use in the SSR docs: https://appwrite.io/docs/products/auth/server-side-rendering"),
     UserJwtCreationDenied = ("user_jwt_creation_denied", 403, "Creating a JWT from a JWT-authenticated request is not allowed."),
     UserOauth2ProviderError = ("user_oauth2_provider_error", 424, "OAuth2 provider returned some error."),
+    // Appwrite main (after 1.9.6): a failed code exchange, "<Provider> couldn't complete sign-in (<error>). Please try again."
+    UserOauth2ProviderFailure = ("user_oauth2_provider_failure", 424, "The OAuth2 provider couldn't complete sign-in. Please try again."),
+    // Appwrite 2.x ID-token sessions; the message names the failed check.
+    UserOauth2TokenInvalid = ("user_oauth2_token_invalid", 401, "The OAuth2 ID token is invalid."),
+    UserMissingId = ("user_missing_id", 400, "Missing ID from OAuth2 provider."),
     ProjectNotFound = ("project_not_found", 404, "Project with the requested ID could not be found. Please check the value of the X-Appwrite-Project header to ensure the correct project ID is being used."),
+    ProjectProviderDisabled = ("project_provider_disabled", 412, "The chosen OAuth provider is disabled. You can enable the OAuth provider using the Appwrite console."),
+    ProjectInvalidSuccessUrl = ("project_invalid_success_url", 400, "Invalid redirect URL for OAuth success."),
+    ProjectInvalidFailureUrl = ("project_invalid_failure_url", 400, "Invalid redirect URL for OAuth failure."),
     ProjectProviderUnsupported = ("project_provider_unsupported", 400, "The chosen OAuth provider is unsupported. Please check the <a href=\"/docs/client/account?sdk=web-default#accountCreateOAuth2Session\">Create OAuth2 Session docs</a> for the complete list of supported OAuth providers."),
     ProjectKeyExpired = ("project_key_expired", 401, "The project key has expired. Please generate a new key using the Appwrite console."),
     ProjectIdMissing = ("project_id_missing", 403, "When using project API key, make sure to pass x-appwrite-project header with your project ID."),
@@ -182,7 +190,11 @@ mod tests {
     /// `type<TAB>code<TAB>description` line each.
     const PINNED: &str = include_str!("../tests/fixtures/appwrite-errors-1.9.6.tsv");
     /// Types we serve that 1.9.6 does not have yet (they come from Appwrite's main branch).
-    const NEWER_THAN_PINNED: &[&str] = &["user_jwt_creation_denied"];
+    const NEWER_THAN_PINNED: &[&str] = &[
+        "user_jwt_creation_denied",
+        "user_oauth2_provider_failure",
+        "user_oauth2_token_invalid",
+    ];
 
     #[test]
     fn every_error_type_matches_appwrites_pinned_catalogue() {

@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod oauth2;
 pub mod seal;
 pub mod secret;
 pub mod state;

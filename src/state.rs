@@ -40,8 +40,11 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Where rules queue messages (sealed with a key derived from the instance key).
     pub outbox: Outbox,
-    /// Seals MFA secrets and recovery codes at rest (its own key derived from the instance key).
-    pub mfa_sealer: crate::seal::Sealer,
+    /// Seals MFA secrets, recovery codes and provider tokens at rest (a key derived from the
+    /// instance key with purpose `mfa`, kept for the rows sealed before provider tokens were).
+    pub sealer: crate::seal::Sealer,
+    /// The HTTP client and caches of OAuth2 provider calls.
+    pub oauth2: crate::oauth2::Providers,
     /// SMTP and SMS transports and templates of the delivery worker.
     pub delivery: Delivery,
 }
@@ -151,6 +154,9 @@ impl AppState {
         if !config.has_config_file {
             tracing::info!("no config file: running project `default` (web platform: localhost)");
         }
+        for w in crate::oauth2::check_config(&settings)? {
+            tracing::warn!("{w}");
+        }
         let delivery = Delivery::build(
             config.file.smtp.as_ref(),
             config.file.sms.as_ref(),
@@ -192,7 +198,8 @@ impl AppState {
                 .filter(|u| !u.is_empty())
                 .map(|u| u.trim_end_matches('/').to_owned()),
             outbox: Outbox::new(&instance_key),
-            mfa_sealer: crate::seal::Sealer::new(&instance_key, "mfa"),
+            sealer: crate::seal::Sealer::new(&instance_key, "mfa"),
+            oauth2: crate::oauth2::Providers::new(),
             instance_key,
             delivery,
         })

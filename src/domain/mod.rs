@@ -14,6 +14,7 @@ pub mod locale;
 pub mod logs;
 pub mod messages;
 pub mod mfa;
+pub mod oauth2;
 pub mod passwordless;
 pub mod passwords;
 pub mod project;
@@ -97,7 +98,7 @@ pub struct Env<'a> {
     /// then.
     pub queued: std::sync::atomic::AtomicBool,
     pub hasher: &'a PasswordHasher,
-    /// Seals what must be read back later (MFA secrets and recovery codes).
+    /// Seals what must be read back later (MFA secrets, recovery codes, provider tokens).
     pub sealer: &'a crate::seal::Sealer,
     pub project: &'a Project,
     pub client: &'a ClientInfo,

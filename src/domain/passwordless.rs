@@ -5,6 +5,7 @@ use crate::domain::accounts::{check_user_limit, messaging_target, new_user, set_
 use crate::domain::alerts;
 use crate::domain::ids::unique_id;
 use crate::domain::messages::{Message, Template};
+use crate::domain::oauth2::secrets::Unwrapped;
 use crate::domain::sessions::{self, NewSession, encode_session};
 use crate::domain::tokens::{self, Issued, TokenKind, long_secret, six_digits};
 use crate::domain::{Env, email_policy};
@@ -303,11 +304,14 @@ async fn create_phone_token_once(
 
 /// `POST /v1/account/sessions/token` and the deprecated `PUT …/magic-url`, `PUT …/phone`
 /// (spec §5.7): any unexpired sign-in token of the user becomes a session and is consumed.
-/// Verification and recovery tokens are not sign-in tokens.
+/// Verification and recovery tokens are not sign-in tokens. An OAuth2 token arrives
+/// unwrapped (`oauth`): its session is the provider's, with the identity's tokens (Appwrite
+/// main).
 pub async fn create_session(
     env: &Env<'_>,
     user_id: &str,
     secret: &str,
+    oauth: Option<&Unwrapped>,
 ) -> Result<(UserRow, NewSession)> {
     let user = env
         .store
@@ -320,11 +324,23 @@ pub async fn create_session(
         TokenKind::Phone,
         TokenKind::Generic,
     ];
-    let (token, kind) = tokens::verify(env, &user, secret, SIGN_IN).await?;
-    let (factor, provider) = match kind {
-        TokenKind::MagicUrl => ("email", "magic-url"),
-        TokenKind::EmailOtp => ("email", "token"),
-        TokenKind::Phone => ("phone", "phone"),
+    let (token, kind) = match oauth {
+        Some(o) => tokens::verify(env, &user, o.secret.expose(), &[TokenKind::OAuth2]).await?,
+        None => tokens::verify(env, &user, secret, SIGN_IN).await?,
+    };
+    let identity = match oauth {
+        Some(o) => {
+            env.store
+                .find_user_identity(env.pid(), &user.id, &o.provider)
+                .await?
+        }
+        None => None,
+    };
+    let (factor, provider) = match (kind, oauth) {
+        (TokenKind::MagicUrl, _) => ("email", "magic-url"),
+        (TokenKind::EmailOtp, _) => ("email", "token"),
+        (TokenKind::Phone, _) => ("phone", "phone"),
+        (TokenKind::OAuth2, Some(o)) => ("email", o.provider.as_str()),
         _ => ("token", "token"),
     };
     let mut tx = env.begin().await?;
@@ -336,11 +352,18 @@ pub async fn create_session(
         return Err(ErrorType::UserBlocked.into());
     }
     tokens::consume(env, &mut tx, &token).await?;
-    let uid = match kind {
-        TokenKind::Phone => fresh.phone.clone().unwrap_or_default(),
+    let uid = match (kind, &identity) {
+        (TokenKind::OAuth2, Some(i)) => i.provider_uid.clone(),
+        (TokenKind::Phone, _) => fresh.phone.clone().unwrap_or_default(),
         _ => fresh.email.clone().unwrap_or_default(),
     };
-    let new = sessions::build(env, &fresh.id, provider, &uid, &[factor]);
+    let mut new = sessions::build(env, &fresh.id, provider, &uid, &[factor]);
+    if let Some(i) = &identity {
+        // Still sealed to this user: the identity's ciphertext is copied as it is.
+        new.session.provider_access_token = i.provider_access_token.clone();
+        new.session.provider_refresh_token = i.provider_refresh_token.clone();
+        new.session.provider_access_token_expiry = i.provider_access_token_expiry;
+    }
     let changed = match kind {
         TokenKind::MagicUrl | TokenKind::EmailOtp if !fresh.email_verification => {
             fresh.email_verification = true;

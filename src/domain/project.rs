@@ -243,19 +243,44 @@ pub struct SmsSettings {
     pub template_id: Option<String>,
 }
 
-/// One OAuth2 provider of a project (for the OAuth2 issue).
+/// One OAuth2 provider of a project (`[projects.oauth2.<provider>]`, README "OAuth2").
+/// Every endpoint has the adapter's default; setting one overrides it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OAuth2Settings {
+    /// The browser flows (`createOAuth2Session`, `createOAuth2Token`).
     #[serde(default)]
     pub enabled: bool,
+    /// ID-token sessions (2.x `nativeEnabled`), independent of `enabled`.
+    #[serde(default)]
+    pub native_enabled: bool,
     pub app_id: Option<String>,
+    /// The client secret; for Apple the `.p8` private key (PEM).
     pub secret: Option<Secret>,
+    /// More audiences an ID token may name (native app client ids, Apple bundle ids).
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+    /// OpenID discovery document (`oidc`, `oidc-<name>`).
     pub well_known_endpoint: Option<String>,
     pub authorization_endpoint: Option<String>,
     pub token_endpoint: Option<String>,
     pub userinfo_endpoint: Option<String>,
     pub emails_endpoint: Option<String>,
+    /// Signing keys of ID tokens (`createIdTokenSession`).
+    pub jwks_endpoint: Option<String>,
+    /// The `iss` ID tokens must carry.
+    pub issuer: Option<String>,
+    /// `{base}` of the adapter's endpoints: a self-hosted GitLab, an Auth0/Okta/FusionAuth/
+    /// authentik domain, a Keycloak realm URL.
+    pub base_url: Option<String>,
+    /// Microsoft's tenant (default `common`).
+    pub tenant: Option<String>,
+    /// Apple's key id and team id, which sign its client secret.
+    pub key_id: Option<String>,
+    pub team_id: Option<String>,
+    /// Scopes asked for besides the adapter's and the client's.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 impl ProjectSettings {

@@ -323,7 +323,7 @@ impl Ctx {
             postbox: &self.state.outbox,
             queued: Default::default(),
             hasher: &self.state.hasher,
-            sealer: &self.state.mfa_sealer,
+            sealer: &self.state.sealer,
             project: &self.project,
             client: &self.client,
             clock: &*self.state.clock,

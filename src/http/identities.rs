@@ -20,7 +20,13 @@ pub async fn list_identities(ctx: Ctx, a: Args) -> Result<Reply> {
         &page,
         a.bool("total")?,
         "identities",
-        models::identity,
+        |i| {
+            models::identity(&crate::domain::oauth2::revealed_identity(
+                &ctx.state.sealer,
+                &ctx.project.id,
+                i,
+            ))
+        },
     )))
 }
 

@@ -72,7 +72,7 @@ pub async fn verify_challenge(ctx: Ctx, a: Args) -> Result<Reply> {
     )
     .await?;
     Ok(Reply::json(models::session(
-        &s,
+        &crate::http::sessions::revealed(&ctx, &s),
         true,
         "",
         &ctx.client.locale,

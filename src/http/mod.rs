@@ -12,6 +12,7 @@ pub mod jwts;
 pub mod logs;
 pub mod mfa;
 pub mod models;
+pub mod oauth2;
 pub mod openapi;
 pub mod params;
 pub mod recovery;
@@ -319,6 +320,7 @@ async fn dispatch(
 
     let mut resp = match result {
         Ok(reply) => render(reply, route.status, route.model, format),
+        Err(e) if route.html_errors => reply::render_html_error(&e),
         Err(e) => render_error(&e),
     };
     if let Some(v) = &verdict {

@@ -127,8 +127,8 @@ pub fn identity(i: &IdentityRow) -> Value {
         "providerAccessToken": i.provider_access_token.expose(),
         "providerAccessTokenExpiry": format_opt_ms(i.provider_access_token_expiry),
         "providerRefreshToken": i.provider_refresh_token.expose(),
-        // 2.x: only identities made from a provider's ID token carry one (OAuth2 issue).
-        "providerIdToken": "",
+        // 2.x: only identities made by an ID-token sign-in carry one.
+        "providerIdToken": i.provider_id_token.expose(),
     })
 }
 

@@ -259,6 +259,11 @@ fn param_schema(p: &Param) -> Value {
         }),
         Kind::Object { .. } => json!({"type": "object"}),
         Kind::OneOf(names) => json!({"type": "string", "enum": names}),
+        Kind::Strings { max_items, max_len } => json!({
+            "type": "array", "maxItems": max_items,
+            "items": {"type": "string", "minLength": 1, "maxLength": max_len},
+        }),
+        Kind::Provider => json!({"type": "string", "enum": crate::domain::oauth2::PROVIDER_NAMES}),
         // The host must also be one of the project's platforms.
         Kind::Redirect => {
             json!({"type": "string", "format": "uri", "maxLength": MAX_REDIRECT_CHARS})

@@ -147,7 +147,15 @@ fn check(kind: Kind, v: &Value, project: &Project) -> Result<Value, String> {
                 )
             };
             let n = match v {
-                Value::Number(n) => n.as_i64().ok_or_else(describe)?,
+                // Python SDKs send some integers (`accessTokenExpiry`) as floats.
+                Value::Number(n) => n
+                    .as_i64()
+                    .or_else(|| {
+                        n.as_f64()
+                            .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                            .map(|f| f as i64)
+                    })
+                    .ok_or_else(describe)?,
                 Value::String(s) => s.trim().parse::<i64>().map_err(|_| describe())?,
                 _ => return Err(describe()),
             };
@@ -203,6 +211,35 @@ fn check(kind: Kind, v: &Value, project: &Project) -> Result<Value, String> {
                 .map(|n| Value::String((*n).to_owned()))
                 .ok_or_else(|| format!("Value must be one of ({})", names.join(", ")))
         }
+        Kind::Strings { max_items, max_len } => {
+            let describe = || {
+                format!(
+                    "Value must be a valid array no longer than {max_items} items and Value must be a valid string and at least 1 chars and no longer than {max_len} chars"
+                )
+            };
+            let fits = |x: &Value| {
+                x.as_str()
+                    .is_some_and(|s| !s.is_empty() && s.chars().count() <= max_len)
+            };
+            match v {
+                Value::String(_) if fits(v) => Ok(Value::Array(vec![v.clone()])),
+                Value::Array(items) if items.len() <= max_items && items.iter().all(fits) => {
+                    Ok(v.clone())
+                }
+                _ => Err(describe()),
+            }
+        }
+        Kind::Provider => {
+            let s = as_str()?;
+            if crate::domain::oauth2::is_accepted(s) {
+                Ok(Value::String(s.to_owned()))
+            } else {
+                Err(format!(
+                    "Value must be one of ({})",
+                    crate::domain::oauth2::PROVIDER_NAMES.join(", ")
+                ))
+            }
+        }
         Kind::Redirect => {
             let s = as_str()?;
             check_redirect(s, project)?;
@@ -231,7 +268,7 @@ pub const MAX_REDIRECT_CHARS: usize = 2048;
 
 /// Appwrite's `Redirect` validator: an absolute URL of a registered platform, with the
 /// loopback spellings `localhost` allows (appwrite 1.9.6 src/Appwrite/Network/Validator/Redirect.php).
-fn check_redirect(s: &str, project: &Project) -> Result<(), String> {
+pub(crate) fn check_redirect(s: &str, project: &Project) -> Result<(), String> {
     if s.chars().count() > MAX_REDIRECT_CHARS {
         return Err("Invalid URI.".to_owned());
     }

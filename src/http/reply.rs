@@ -216,6 +216,31 @@ pub fn render_error(err: &Error) -> Response {
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
+/// An error of a browser route (OAuth2 start and redirect) as a page a person can read; the
+/// status, `type` and message are Appwrite's.
+pub fn render_html_error(err: &Error) -> Response {
+    let (status, hide) = wire_status(err.ty.status());
+    if let Some(src) = &err.source {
+        tracing::error!(error = %src, r#type = err.ty.as_str(), "request failed");
+    }
+    let message = if hide { "Server Error" } else { err.message() };
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error {status}</title></head>\n<body><main><h1>Error {status}</h1><p>{}</p><p><code>{}</code></p></main></body></html>\n",
+        escape(message),
+        escape(err.ty.as_str()),
+    );
+    no_cache(Response::builder().status(status))
+        .header(header::CONTENT_TYPE, "text/html; charset=UTF-8")
+        .body(Body::from(page))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
 /// The body of an error answered before any route runs (an oversized or slow request), with
 /// its real status: Appwrite's web server answers these itself, outside the pass-through rule.
 pub fn transport_error_body(status: u16, message: &str) -> String {

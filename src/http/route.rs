@@ -118,6 +118,11 @@ pub enum Kind {
     /// One of these names, in any case (Appwrite's non-strict `WhiteList`); the value is
     /// passed on as the list spells it.
     OneOf(&'static [&'static str]),
+    /// An array of at most `max_items` strings of at most `max_len` characters (a single
+    /// string is an array of one).
+    Strings { max_items: usize, max_len: usize },
+    /// An OAuth2 provider name, case-sensitive: Appwrite's list (spec §7.1) or `oidc-<name>`.
+    Provider,
 }
 
 /// A default for an optional param.
@@ -236,6 +241,24 @@ pub mod p {
     /// A `:name` path segment holding one of `names`.
     pub const fn path_one_of(name: &'static str, names: &'static [&'static str]) -> Param {
         let mut p = param(name, Kind::OneOf(names));
+        p.source = Source::Path;
+        p
+    }
+    pub const fn strings(name: &'static str, max_items: usize, max_len: usize) -> Param {
+        param(name, Kind::Strings { max_items, max_len })
+    }
+    pub const fn provider(name: &'static str) -> Param {
+        param(name, Kind::Provider)
+    }
+    /// A `:name` path segment holding an OAuth2 provider name.
+    pub const fn path_provider(name: &'static str) -> Param {
+        let mut p = param(name, Kind::Provider);
+        p.source = Source::Path;
+        p
+    }
+    /// A `:name` path segment holding any text of `1..=max` characters.
+    pub const fn path_text(name: &'static str, max: usize) -> Param {
+        let mut p = param(name, Kind::Text { min: 1, max });
         p.source = Source::Path;
         p
     }

@@ -2,6 +2,7 @@
 
 use axum::http::HeaderName;
 
+use crate::domain::oauth2;
 use crate::domain::sessions::{self, NewSession};
 use crate::error::{Error, ErrorType, Result};
 use crate::http::cookies::{domain_verified, expired_cookies, fallback_value, session_cookies};
@@ -26,7 +27,7 @@ pub(crate) fn created(ctx: &Ctx, new: NewSession) -> Reply {
     let encoded = new.encoded.expose();
     let secret = if ctx.is_key() { encoded } else { "" };
     let mut reply = Reply::json(models::session(
-        &new.session,
+        &revealed(ctx, &new.session),
         true,
         secret,
         &ctx.client.locale,
@@ -93,6 +94,11 @@ pub async fn create_anonymous_session(ctx: Ctx, _: Args) -> Result<Reply> {
     Ok(created(&ctx, new))
 }
 
+/// The session with its provider tokens in clear, for its own user.
+pub(crate) fn revealed(ctx: &Ctx, s: &SessionRow) -> SessionRow {
+    oauth2::revealed_session(&ctx.state.sealer, &ctx.project.id, s)
+}
+
 fn is_current(ctx: &Ctx, s: &SessionRow) -> bool {
     ctx.current_session().is_some_and(|c| c.id == s.id)
 }
@@ -113,7 +119,12 @@ fn named_session_id(ctx: &Ctx, a: &Args) -> Result<String> {
 pub async fn list_sessions(ctx: Ctx, _: Args) -> Result<Reply> {
     let page = sessions::list_sessions(&ctx.env(), ctx.user()?).await?;
     Ok(Reply::json(models::page(&page, true, "sessions", |s| {
-        models::session(s, is_current(&ctx, s), "", &ctx.client.locale)
+        models::session(
+            &revealed(&ctx, s),
+            is_current(&ctx, s),
+            "",
+            &ctx.client.locale,
+        )
     })))
 }
 
@@ -122,19 +133,45 @@ pub async fn get_session(ctx: Ctx, a: Args) -> Result<Reply> {
     let id = named_session_id(&ctx, &a)?;
     let s = sessions::get_session(&ctx.env(), ctx.user()?, &id).await?;
     Ok(Reply::json(models::session(
-        &s,
+        &revealed(&ctx, &s),
         is_current(&ctx, &s),
         "",
         &ctx.client.locale,
     )))
 }
 
-/// `account.updateSession` — PATCH /v1/account/sessions/:sessionId: extends its expiry.
+/// `account.updateSession` — PATCH /v1/account/sessions/:sessionId: extends its expiry, and
+/// for an OAuth2 session refreshes the provider's tokens first.
 pub async fn update_session(ctx: Ctx, a: Args) -> Result<Reply> {
     let id = named_session_id(&ctx, &a)?;
-    let s = sessions::extend_session(&ctx.env(), ctx.user()?, &id).await?;
+    let user = ctx.user()?;
+    let env = ctx.env();
+    let current = sessions::get_session(&env, user, &id).await?;
+    let s = if oauth2::is_accepted(&current.provider) && !current.provider_refresh_token.is_empty()
+    {
+        let now = ctx.state.clock.now_ms();
+        let configured = match crate::oauth2::spec::find(&current.provider) {
+            Some(_) => {
+                ctx.state
+                    .oauth2
+                    .configure(&ctx.project.settings, &current.provider, now)
+                    .await?
+            }
+            None => return Err(ErrorType::ProjectProviderUnsupported.into()),
+        };
+        let refresh = revealed(&ctx, &current).provider_refresh_token;
+        let fresh = configured
+            .refresh(&ctx.state.oauth2.http, &refresh)
+            .await
+            .map_err(|e| {
+                e.into_error(&crate::oauth2::label_of(configured.spec, &current.provider))
+            })?;
+        oauth2::refresh_session(&env, user, current, &fresh).await?
+    } else {
+        sessions::extend_session(&env, user, &id).await?
+    };
     Ok(Reply::json(models::session(
-        &s,
+        &revealed(&ctx, &s),
         is_current(&ctx, &s),
         "",
         &ctx.client.locale,

@@ -1,6 +1,7 @@
 //! `/v1/account/tokens/*` and the token → session exchange: passwordless sign-in by email
 //! code, magic URL or phone code (spec §5.7, §5.8).
 
+use crate::domain::oauth2::secrets::unwrap;
 use crate::domain::passwordless;
 use crate::domain::tokens::Issued;
 use crate::error::Result;
@@ -75,7 +76,14 @@ pub async fn create_phone_token(ctx: Ctx, a: Args) -> Result<Reply> {
 /// `account.createSession` — POST /v1/account/sessions/token, and the deprecated
 /// `account.updateMagicURLSession` / `account.updatePhoneSession`.
 pub async fn create_session(ctx: Ctx, a: Args) -> Result<Reply> {
+    let secret = a.str("secret")?;
+    // The OAuth2 token flow's secret is wrapped in a JWT of ours (spec §7.4 step 9).
+    let oauth = unwrap(
+        ctx.state.instance_key.expose().as_bytes(),
+        secret,
+        ctx.state.clock.now_ms(),
+    );
     let (_, new) =
-        passwordless::create_session(&ctx.env(), a.str("userId")?, a.str("secret")?).await?;
+        passwordless::create_session(&ctx.env(), a.str("userId")?, secret, oauth.as_ref()).await?;
     Ok(created(&ctx, new))
 }

@@ -132,6 +132,13 @@ pub trait SessionStore: Send + Sync {
         user: &str,
         id: &str,
     ) -> StoreResult<Option<SessionRow>>;
+    /// The newest session made by an OAuth2 sign-in as this provider user.
+    async fn find_session_by_provider(
+        &self,
+        project: &str,
+        provider: &str,
+        uid: &str,
+    ) -> StoreResult<Option<SessionRow>>;
     /// Sessions of a user, oldest first, at most `limit` of them, and how many there are.
     async fn list_sessions(
         &self,
@@ -168,6 +175,25 @@ pub trait IdentityStore: Send + Sync {
         query: &ListQuery,
     ) -> StoreResult<Page<IdentityRow>>;
     async fn find_identity(&self, project: &str, id: &str) -> StoreResult<Option<IdentityRow>>;
+    async fn find_identity_by_provider(
+        &self,
+        project: &str,
+        provider: &str,
+        uid: &str,
+    ) -> StoreResult<Option<IdentityRow>>;
+    /// The user's identity at `provider`.
+    async fn find_user_identity(
+        &self,
+        project: &str,
+        user: &str,
+        provider: &str,
+    ) -> StoreResult<Option<IdentityRow>>;
+    /// The oldest identity (of any user and provider) with this provider email.
+    async fn find_identity_by_email(
+        &self,
+        project: &str,
+        email: &str,
+    ) -> StoreResult<Option<IdentityRow>>;
 }
 
 /// Reads of security audit records.
@@ -295,6 +321,14 @@ pub trait SessionTx: Send {
         expire: i64,
         now: i64,
     ) -> StoreResult<bool>;
+    /// Sets a session's provider tokens and expiry from `session` (a refresh); whether it
+    /// existed.
+    async fn update_session_provider_tokens(
+        &mut self,
+        project: &str,
+        session: &SessionRow,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Reads one session of the user and locks it until the unit ends.
     async fn lock_session(
         &mut self,
@@ -361,6 +395,8 @@ pub trait IdentityTx: Send {
     ) -> StoreResult<bool>;
     /// `Conflict` on a taken id or provider uid.
     async fn insert_identity(&mut self, project: &str, identity: &IdentityRow) -> StoreResult<()>;
+    /// Overwrites every column of the identity; `Conflict` on a taken provider uid.
+    async fn update_identity(&mut self, project: &str, identity: &IdentityRow) -> StoreResult<()>;
     /// Deletes an identity; whether it existed.
     async fn delete_identity(&mut self, project: &str, id: &str) -> StoreResult<bool>;
 }

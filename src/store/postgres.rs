@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_mfa",
         include_str!("../../migrations/postgres/0004_mfa.sql"),
     ),
+    (
+        "0005_oauth2",
+        include_str!("../../migrations/postgres/0005_oauth2.sql"),
+    ),
 ];
 
 /// Connects a pool to `url`; reads and writes share it (PostgreSQL runs them concurrently).

@@ -117,6 +117,8 @@ pub struct IdentityRow {
     pub provider_access_token: Secret,
     pub provider_access_token_expiry: Option<i64>,
     pub provider_refresh_token: Secret,
+    /// The ID token of the latest native sign-in (2.x `providerIdToken`), `""` otherwise.
+    pub provider_id_token: Secret,
 }
 
 /// A security audit record of an account event, with its user agent parsed once.

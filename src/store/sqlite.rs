@@ -28,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_mfa",
         include_str!("../../migrations/sqlite/0004_mfa.sql"),
     ),
+    (
+        "0005_oauth2",
+        include_str!("../../migrations/sqlite/0005_oauth2.sql"),
+    ),
 ];
 
 /// `secure_delete` zeroes what a write frees, so a deleted session hash or a replaced row

@@ -4,7 +4,8 @@ use super::filter::{Listing, Scope, col};
 use super::*;
 
 const IDENTITY_COLS: &str = "id, user_id, created_at, updated_at, provider, provider_uid, \
-    provider_email, provider_access_token, provider_access_token_expiry, provider_refresh_token";
+    provider_email, provider_access_token, provider_access_token_expiry, provider_refresh_token, \
+    provider_id_token";
 
 /// The attributes `account.listIdentities` may filter and order on, and their columns.
 const LISTING: Listing = Listing {
@@ -39,6 +40,7 @@ fn identity_from(r: &AnyRow) -> StoreResult<IdentityRow> {
         provider_access_token: get_secret(r, "provider_access_token")?,
         provider_access_token_expiry: r.try_get("provider_access_token_expiry")?,
         provider_refresh_token: get_secret(r, "provider_refresh_token")?,
+        provider_id_token: get_secret(r, "provider_id_token")?,
     })
 }
 
@@ -96,6 +98,60 @@ impl IdentityStore for SqlStore {
         .await
     }
 
+    async fn find_identity_by_provider(
+        &self,
+        project: &str,
+        provider: &str,
+        uid: &str,
+    ) -> StoreResult<Option<IdentityRow>> {
+        fetch_opt(
+            &mut *self.reader().await?,
+            format!(
+                "SELECT {IDENTITY_COLS} FROM identities \
+                 WHERE project_id = $1 AND provider = $2 AND provider_uid = $3"
+            ),
+            &[project.into(), provider.into(), uid.into()],
+            identity_from,
+        )
+        .await
+    }
+
+    async fn find_user_identity(
+        &self,
+        project: &str,
+        user: &str,
+        provider: &str,
+    ) -> StoreResult<Option<IdentityRow>> {
+        fetch_opt(
+            &mut *self.reader().await?,
+            format!(
+                "SELECT {IDENTITY_COLS} FROM identities \
+                 WHERE project_id = $1 AND user_id = $2 AND provider = $3 \
+                 ORDER BY updated_at DESC, id LIMIT 1"
+            ),
+            &[project.into(), user.into(), provider.into()],
+            identity_from,
+        )
+        .await
+    }
+
+    async fn find_identity_by_email(
+        &self,
+        project: &str,
+        email: &str,
+    ) -> StoreResult<Option<IdentityRow>> {
+        fetch_opt(
+            &mut *self.reader().await?,
+            format!(
+                "SELECT {IDENTITY_COLS} FROM identities \
+                 WHERE project_id = $1 AND provider_email = $2 ORDER BY created_at, id LIMIT 1"
+            ),
+            &[project.into(), email.into()],
+            identity_from,
+        )
+        .await
+    }
+
     async fn find_identity(&self, project: &str, id: &str) -> StoreResult<Option<IdentityRow>> {
         fetch_opt(
             &mut *self.reader().await?,
@@ -131,6 +187,27 @@ impl IdentityTx for SqlTx {
             .bind(i.provider_access_token.expose())
             .bind(i.provider_access_token_expiry)
             .bind(i.provider_refresh_token.expose())
+            .bind(i.provider_id_token.expose())
+            .execute(self.conn())
+            .await
+            .map_err(conflict_or)?;
+        Ok(())
+    }
+
+    async fn update_identity(&mut self, project: &str, i: &IdentityRow) -> StoreResult<()> {
+        sqlx::query(update_sql("identities", IDENTITY_COLS))
+            .bind(project)
+            .bind(&i.id)
+            .bind(&i.user_id)
+            .bind(i.created_at)
+            .bind(i.updated_at)
+            .bind(&i.provider)
+            .bind(&i.provider_uid)
+            .bind(&i.provider_email)
+            .bind(i.provider_access_token.expose())
+            .bind(i.provider_access_token_expiry)
+            .bind(i.provider_refresh_token.expose())
+            .bind(i.provider_id_token.expose())
             .execute(self.conn())
             .await
             .map_err(conflict_or)?;

@@ -97,6 +97,25 @@ impl SessionStore for SqlStore {
         .await
     }
 
+    async fn find_session_by_provider(
+        &self,
+        project: &str,
+        provider: &str,
+        uid: &str,
+    ) -> StoreResult<Option<SessionRow>> {
+        fetch_opt(
+            &mut *self.reader().await?,
+            format!(
+                "SELECT {SESSION_COLS} FROM sessions \
+                 WHERE project_id = $1 AND provider = $2 AND provider_uid = $3 \
+                 ORDER BY created_at DESC, id LIMIT 1"
+            ),
+            &[project.into(), provider.into(), uid.into()],
+            session_from,
+        )
+        .await
+    }
+
     async fn find_session(
         &self,
         project: &str,
@@ -208,6 +227,31 @@ impl SessionTx for SqlTx {
             ],
         )
         .await?
+            > 0)
+    }
+
+    async fn update_session_provider_tokens(
+        &mut self,
+        project: &str,
+        s: &SessionRow,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "UPDATE sessions SET provider_access_token = $1, provider_refresh_token = $2, \
+             provider_access_token_expiry = $3, expire = $4, updated_at = $5 \
+             WHERE project_id = $6 AND user_id = $7 AND id = $8",
+        )
+        .bind(s.provider_access_token.expose())
+        .bind(s.provider_refresh_token.expose())
+        .bind(s.provider_access_token_expiry)
+        .bind(s.expire)
+        .bind(now)
+        .bind(project)
+        .bind(&s.user_id)
+        .bind(&s.id)
+        .execute(self.conn())
+        .await?
+        .rows_affected()
             > 0)
     }
 
