@@ -239,6 +239,9 @@ pub fn link(url: &str, params: &[(&str, &str)]) -> Result<String> {
             q.append_pair(k, v);
         }
     }
+    if u.query() == Some("") {
+        u.set_query(None);
+    }
     Ok(u.to_string())
 }
 
@@ -289,6 +292,11 @@ mod tests {
             )
             .unwrap(),
             "http://localhost/v?expire=2026-01-01T00%3A00%3A00.000%2B00%3A00"
+        );
+        assert_eq!(
+            link("http://localhost:3000/ok", &[]).unwrap(),
+            "http://localhost:3000/ok",
+            "no empty query"
         );
         assert!(
             link("not a url", &[]).is_err(),

@@ -13,6 +13,7 @@ mod identities;
 mod jwt;
 mod logs;
 mod mfa;
+mod oauth2;
 mod outbox;
 mod passwordless;
 mod passwords;
