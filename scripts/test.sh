@@ -89,6 +89,7 @@ suite "cargo test on PostgreSQL (store, e2e, durability)" \
 
 step "install the pinned SDKs"
 (cd tests/sdk/node && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
 for v in 27.0.0 22.2.0 10.0.0; do
   venv="tests/sdk/python/.venv-$v"
   [ -x "$venv/bin/pytest" ] || python3 -m venv "$venv"
@@ -118,18 +119,38 @@ start_sink smtp_sink.py "$LATCHKEY_MAIL_DIR"
 smtp_port=$sink_port
 start_sink sms_sink.py "$LATCHKEY_SMS_DIR"
 sms_port=$sink_port
+# The real OpenID provider of the OAuth2 SDK tests (npm oidc-provider, scripted login). It
+# must know latchkey's callback URL, so each backend's port is chosen up front.
+declare -A listen_port=([sqlite]=$(free_port) [postgres]=$(free_port))
+callbacks=""
+for b in sqlite postgres; do
+  callbacks+="http://127.0.0.1:${listen_port[$b]}/v1/account/sessions/oauth2/callback/oidc/sdk,"
+done
+OIDC_REDIRECT_URIS="$callbacks" OIDC_ACCOUNTS="$(cat tests/sdk/node/oauth2_accounts.json)" \
+  node tests/oidc/provider.mjs >"$work/oidc.out" 2>"$work/oidc.log" &
+sink_pids+=($!)
+for _ in $(seq 1 100); do
+  grep -q '^READY ' "$work/oidc.out" 2>/dev/null && break
+  sleep 0.1
+done
+LATCHKEY_OIDC_URL="http://127.0.0.1:$(sed -n 's/^READY //p' "$work/oidc.out")"
+export LATCHKEY_OIDC_URL
+echo "OpenID provider at $LATCHKEY_OIDC_URL"
+
 sdk_config="$work/sdk.toml"
 {
   cat tests/sdk/latchkey.toml
+  # Right after latchkey.toml, so it belongs to its last project, `sdk`.
+  printf '\n[projects.oauth2.oidc]\nenabled = true\nappId = "latchkey"\nsecret = "latchkey-secret"\nwellKnownEndpoint = "%s/.well-known/openid-configuration"\n' "$LATCHKEY_OIDC_URL"
   printf '\n[smtp]\nhost = "127.0.0.1"\nport = %s\nsender = "auth@latchkey.test"\nsenderName = "Latchkey SDK tests"\n' "$smtp_port"
   printf '\n[sms]\nprovider = "twilio"\nfrom = "+15550001111"\nusername = "ACsdk"\npassword = "sdk-twilio-token"\nendpoint = "http://127.0.0.1:%s"\n' "$sms_port"
 } >"$sdk_config"
 
 # Starts the real binary on a backend and exports LATCHKEY_ENDPOINT.
 start_server() {
-  local data=$1
-  shift
-  LATCHKEY_LOG=debug "$root/target/debug/latchkey" serve --listen 127.0.0.1:0 --data "$data" \
+  local data=$1 port=$2
+  shift 2
+  LATCHKEY_LOG=debug "$root/target/debug/latchkey" serve --listen "127.0.0.1:$port" --data "$data" \
     --config "$sdk_config" "$@" >"$data.out" 2>"$data.log" &
   server_pid=$!
   for _ in $(seq 1 100); do
@@ -156,12 +177,12 @@ for backend in sqlite postgres; do
   if [ "$backend" = postgres ]; then
     db="sdk_$(date +%s%N)"
     psql "$pg_url" -qc "CREATE DATABASE $db"
-    start_server "$data" --database-url "${pg_url%/*}/$db"
+    start_server "$data" "${listen_port[$backend]}" --database-url "${pg_url%/*}/$db"
   else
-    start_server "$data"
+    start_server "$data" "${listen_port[$backend]}"
   fi
   echo "latchkey on $backend at $LATCHKEY_ENDPOINT"
-  suite "SDK node-appwrite 27.1.0 + 16.0.0 + 11.1.1, appwrite (web) 28.0.0 + 26.2.0 (with MFA) on $backend" \
+  suite "SDK node-appwrite 27.1.0 + 16.0.0 + 11.1.1, appwrite (web) 28.0.0 + 26.2.0 (with MFA, OAuth2 against oidc-provider) on $backend" \
     sh -c 'cd tests/sdk/node && node --test --test-concurrency=3 --test-reporter=spec'
   for v in 27.0.0 22.2.0 10.0.0; do
     suite "SDK PyPI appwrite $v on $backend" \
