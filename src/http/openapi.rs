@@ -17,9 +17,11 @@ use crate::http::reply::{API_VERSION, Model, Reply};
 use crate::http::route::{DefaultValue, Kind, Param, Route, Source};
 use crate::http::routes::ROUTES;
 
-/// The error statuses any route may answer with the Appwrite error body (408, 413 and 431
+/// The error statuses any route may answer with the Appwrite error body (408, 413, 414 and 431
 /// from the transport limits).
-const ERROR_STATUSES: &[u16] = &[400, 401, 403, 404, 408, 409, 412, 413, 429, 431, 501, 503];
+const ERROR_STATUSES: &[u16] = &[
+    400, 401, 403, 404, 408, 409, 412, 413, 414, 429, 431, 501, 503,
+];
 
 /// `GET /v1/openapi.json`.
 pub async fn get(_: Ctx, _: Args) -> Result<Reply> {

@@ -20,6 +20,8 @@ import threading
 import time
 import uuid
 
+from urllib.parse import parse_qsl, urljoin, urlparse
+
 import requests
 import schemathesis
 
@@ -149,6 +151,39 @@ def totp_code(totp_secret):
     return subprocess.run(["oathtool", "--totp", "-b", totp_secret], check=True, capture_output=True, text=True).stdout.strip()
 
 
+OIDC = "oidc"  # the loopback OpenID provider (tests/oidc/provider.mjs) of the SDK config
+
+
+def provider_callback(base, flow="sessions"):
+    """Starts a sign-in and logs in at the OpenID provider as a new provider user (a
+    `login_hint` of `new-<id>`); the callback URL the provider sends the browser to."""
+    r = _http().get(f"{base}/v1/account/{flow}/oauth2/{OIDC}", params={"success": REDIRECT, "failure": REDIRECT, "project": PROJECT}, allow_redirects=False, timeout=20)
+    url = r.headers["Location"] + "&login_hint=new-" + uuid.uuid4().hex[:12]
+    browser = requests.Session()  # the provider's login cookies
+    for _ in range(20):
+        r = browser.get(url, allow_redirects=False, timeout=20)
+        url = urljoin(url, r.headers["Location"])
+        if url.startswith(f"{base}/v1/account/sessions/oauth2/callback/"):
+            return url
+    raise RuntimeError(f"the provider did not send the browser back: {url}")
+
+
+def redirect_query(base):
+    """The query (code, state, project) with which latchkey's callback sends the browser on to
+    the redirect route."""
+    r = requests.get(provider_callback(base), allow_redirects=False, timeout=20)
+    return dict(parse_qsl(urlparse(r.headers["Location"]).query))
+
+
+def linked_identity(base, secret):
+    """Links a new provider identity to the fresh user; the identity and the session that
+    replaced the user's (a sign-in as a signed-in user replaces their session)."""
+    r = requests.get(f"{base}/v1/account/sessions/oauth2/{OIDC}/redirect", params=redirect_query(base), headers=_as(secret), allow_redirects=False, timeout=20)
+    secret = json.loads(r.headers["X-Fallback-Cookies"])[COOKIE]
+    identities = account_call(base, secret, "GET", "/identities")["identities"]
+    return identities[0]["$id"], secret
+
+
 def prepare(label, base, email, secret):
     """For an operation that needs a secret the server sends by email or SMS: starts that flow
     for the fresh user and returns the body fields that complete it."""
@@ -221,6 +256,14 @@ def before_call(context, case, **kwargs):
             body.update(prepare(label, _base(case), email, secret))
             case.body = body
         params = dict(case.path_parameters or {})
+        if "provider" in params and label != "POST /v1/account/sessions/id-token":
+            params["provider"] = OIDC
+        if label in ("GET /v1/account/sessions/oauth2/{provider}", "GET /v1/account/tokens/oauth2/{provider}"):
+            case.query = {"success": REDIRECT, "failure": REDIRECT, "scopes": ["email"]}
+        if label == "GET /v1/account/sessions/oauth2/{provider}/redirect":
+            case.query = redirect_query(_base(case))
+        if label == "DELETE /v1/account/identities/{identityId}":
+            params["identityId"], secret = linked_identity(_base(case), secret)
         if "sessionId" in params:
             params["sessionId"] = "current"
         if "targetId" in params:

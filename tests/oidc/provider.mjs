@@ -11,7 +11,8 @@
 //   OIDC_REDIRECT_URIS  comma-separated list
 //                       (default http://127.0.0.1:8080/v1/account/sessions/oauth2/callback/oidc/test)
 //   OIDC_ACCOUNTS       JSON {"alice":{"email":…,"email_verified":true,"name":…}, …}
-//                       keys are the `sub` values; the first key is the default user
+//                       keys are the `sub` values; the first key is the default user;
+//                       a login_hint `new-<id>` is a verified account `<id>@oidc.test`
 //   OIDC_PKCE_REQUIRED  "1" (default) = PKCE S256 mandatory; "0" = optional
 //
 // Stdout: JSON lines ({"event":"authorization_request"|"token_request",…}), then one
@@ -31,6 +32,12 @@ const REDIRECT_URIS = (env.OIDC_REDIRECT_URIS
 const ACCOUNTS = JSON.parse(env.OIDC_ACCOUNTS
   || '{"alice":{"email":"alice@example.com","email_verified":true,"name":"Alice"}}');
 const DEFAULT_ACCOUNT = Object.keys(ACCOUNTS)[0];
+// A `login_hint` of `new-<id>` is a verified account made on the spot, `<id>@oidc.test`: the
+// API fuzzer signs in a new provider user on every call.
+const account = (sub) => ACCOUNTS[sub]
+  ?? (/^new-[a-z0-9]{1,40}$/.test(sub)
+    ? { email: `${sub}@oidc.test`, email_verified: true, name: `Fuzz ${sub}` }
+    : undefined);
 const PKCE_REQUIRED = env.OIDC_PKCE_REQUIRED !== '0';
 
 // The issuer must contain the real port, so bind first and build the provider after.
@@ -92,8 +99,9 @@ const provider = new Provider(issuer, {
     Session: 14 * 24 * 3600,
   },
   async findAccount(ctx, sub) {
-    if (!Object.hasOwn(ACCOUNTS, sub)) return undefined;
-    return { accountId: sub, claims: async () => ({ sub, ...ACCOUNTS[sub] }) };
+    const claims = account(sub);
+    if (!claims) return undefined;
+    return { accountId: sub, claims: async () => ({ sub, ...claims }) };
   },
 });
 
@@ -123,7 +131,7 @@ provider.use(async (ctx, next) => {
     let result;
     if (prompt.name === 'login') {
       const accountId = params.login_hint ?? DEFAULT_ACCOUNT;
-      result = Object.hasOwn(ACCOUNTS, accountId)
+      result = account(accountId)
         ? { login: { accountId } }
         : { error: 'access_denied', error_description: `unknown login_hint ${accountId}` };
     } else if (prompt.name === 'consent') {
