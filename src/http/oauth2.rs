@@ -75,10 +75,19 @@ async fn start(ctx: Ctx, a: Args, token: bool) -> Result<Reply> {
         .oauth2
         .configure(&ctx.project.settings, provider, now)
         .await?;
+    // Left out, they are the project's `url` (the operator contract), else this server's
+    // relay pages (Appwrite's console pages in `root` mode).
     let base = base_url(&ctx);
+    let project_url = ctx
+        .project
+        .settings
+        .url
+        .as_deref()
+        .filter(|u| !u.is_empty());
     let pick = |name: &str, default_path: &str| {
         a.opt_str(name)
             .filter(|s| !s.is_empty())
+            .or(project_url)
             .map(str::to_owned)
             .unwrap_or_else(|| format!("{base}{default_path}"))
     };
@@ -207,11 +216,19 @@ pub async fn redirect(ctx: Ctx, a: Args) -> Result<Reply> {
             "The OAuth2 state is missing, invalid or expired. Start the sign-in again.",
         )
     })?;
-    // Step 2.
-    if check_redirect(&state.success, &ctx.project).is_err() {
+    // Step 2; the defaults (the project's `url`, this server's relay pages) are trusted.
+    let trusted = |u: &str| {
+        ctx.project.settings.url.as_deref() == Some(u)
+            || u == format!("{base}{DEFAULT_SUCCESS_PATH}")
+            || u == format!("{base}{DEFAULT_FAILURE_PATH}")
+    };
+    if !trusted(&state.success) && check_redirect(&state.success, &ctx.project).is_err() {
         return Err(ErrorType::ProjectInvalidSuccessUrl.into());
     }
-    if !state.failure.is_empty() && check_redirect(&state.failure, &ctx.project).is_err() {
+    if !state.failure.is_empty()
+        && !trusted(&state.failure)
+        && check_redirect(&state.failure, &ctx.project).is_err()
+    {
         return Err(ErrorType::ProjectInvalidFailureUrl.into());
     }
     match signed_in(&ctx, &a, provider, &state, now).await {

@@ -450,3 +450,40 @@ async fn an_unknown_provider_in_the_config_stops_the_server() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn left_out_success_and_failure_urls_are_the_projects_url() {
+    let p = MockProvider::start().await;
+    let app = spawn_with(|c: &mut latchkey::Config| {
+        let project = &mut c.file.projects[0];
+        // Not a platform: the operator's own setting is trusted.
+        project.url = Some("https://www.example.org/app".into());
+        project.oauth2.insert("github".into(), github(&p));
+    })
+    .await;
+    github_answers(&p, &unique_email());
+    let r = browser()
+        .get(format!("{}/v1/account/tokens/oauth2/github", app.url))
+        .query(&[("project", PROJECT)])
+        .send()
+        .await
+        .unwrap();
+    let r = come_back(&app, &location(&r), "code", None).await;
+    let to = location(&r);
+    assert!(to.starts_with("https://www.example.org/app?"), "{to}");
+    assert!(query(&to).contains_key("secret"));
+    p.on("/token", 200, json!({"error": "bad_verification_code"}));
+    let r = browser()
+        .get(format!("{}/v1/account/sessions/oauth2/github", app.url))
+        .query(&[("project", PROJECT)])
+        .send()
+        .await
+        .unwrap();
+    let r = come_back(&app, &location(&r), "code", None).await;
+    let to = location(&r);
+    assert!(to.starts_with("https://www.example.org/app?error="), "{to}");
+    assert!(
+        !query(&to).contains_key("project"),
+        "only the relay page gets the project"
+    );
+}
