@@ -199,7 +199,7 @@ impl AppState {
                 .map(|u| u.trim_end_matches('/').to_owned()),
             outbox: Outbox::new(&instance_key),
             sealer: crate::seal::Sealer::new(&instance_key, "mfa"),
-            oauth2: crate::oauth2::Providers::new(),
+            oauth2: crate::oauth2::Providers::new()?,
             instance_key,
             delivery,
         })

@@ -328,12 +328,14 @@ pub async fn create_session(
         Some(o) => tokens::verify(env, &user, o.secret.expose(), &[TokenKind::OAuth2]).await?,
         None => tokens::verify(env, &user, secret, SIGN_IN).await?,
     };
+    // The identity the sign-in stored; gone (deleted since), the token is no good.
     let identity = match oauth {
-        Some(o) => {
+        Some(o) => Some(
             env.store
                 .find_user_identity(env.pid(), &user.id, &o.provider)
                 .await?
-        }
+                .ok_or(ErrorType::UserInvalidToken)?,
+        ),
         None => None,
     };
     let (factor, provider) = match (kind, oauth) {
@@ -357,7 +359,14 @@ pub async fn create_session(
         (TokenKind::Phone, _) => fresh.phone.clone().unwrap_or_default(),
         _ => fresh.email.clone().unwrap_or_default(),
     };
-    let mut new = sessions::build(env, &fresh.id, provider, &uid, &[factor]);
+    // Two factors for OAuth2, as the session flow gives (spec §2.6): the provider stands in
+    // for the second.
+    let factors: &[&str] = if kind == TokenKind::OAuth2 {
+        &["email", "oauth2"]
+    } else {
+        &[factor]
+    };
+    let mut new = sessions::build(env, &fresh.id, provider, &uid, factors);
     if let Some(i) = &identity {
         // Still sealed to this user: the identity's ciphertext is copied as it is.
         new.session.provider_access_token = i.provider_access_token.clone();

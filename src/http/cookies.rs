@@ -108,6 +108,25 @@ pub fn expired_cookies(project: &str, host: &str, https: bool) -> Vec<String> {
     ]
 }
 
+/// The cookie that ties an OAuth2 sign-in to the browser that started it.
+pub fn oauth2_cookie_name(project: &str) -> String {
+    format!("a_oauth2_{}", project.to_lowercase())
+}
+
+/// `Set-Cookie` for the OAuth2 binder: only for the account routes, gone after `max_age_s`,
+/// `SameSite=Lax` so the provider's top-level redirect back still carries it.
+pub fn oauth2_cookie(project: &str, value: &str, max_age_s: i64, https: bool) -> String {
+    let mut c = format!(
+        "{}={}; Max-Age={max_age_s}; path=/v1/account; httponly; samesite=Lax",
+        oauth2_cookie_name(project),
+        percent_encode(value)
+    );
+    if https {
+        c.push_str("; secure");
+    }
+    c
+}
+
 /// The registrable domain approximated as the last two labels; `None` for localhost and IPs.
 fn registrable(host: &str) -> Option<String> {
     let h = hostname(host);

@@ -71,6 +71,8 @@ pub struct RequestFacts {
     pub forwarded_user_agent: Option<String>,
     pub key: Option<Secret>,
     pub jwt: Option<Secret>,
+    /// The OAuth2 binder cookies (`a_oauth2_<project>`) the request carries.
+    pub oauth2_binders: Vec<(String, Secret)>,
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -141,6 +143,16 @@ impl RequestFacts {
             forwarded_user_agent: header(headers, "x-forwarded-user-agent").map(str::to_owned),
             key: header(headers, "x-appwrite-key").map(Secret::new),
             jwt: header(headers, "x-appwrite-jwt").map(Secret::new),
+            oauth2_binders: parse_cookie_headers(
+                headers
+                    .get_all(http::header::COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()),
+            )
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("a_oauth2_"))
+            .map(|(k, v)| (k, Secret::new(v)))
+            .collect(),
         }
     }
 }

@@ -6,19 +6,20 @@ use axum::http::HeaderName;
 use base64::Engine;
 use serde_json::json;
 
+use crate::domain::oauth2::state::LIFETIME_MS as STATE_LIFETIME_MS;
 use crate::domain::oauth2::state::OAuthState;
 use crate::domain::oauth2::{
     self as rules, Caller, Flow, ProviderTokens, ProviderUser, SignedIn, secrets,
 };
 use crate::error::{Error, ErrorType, Result};
-use crate::http::cookies::{cookie_name, hostname};
+use crate::http::cookies::{cookie_name, hostname, oauth2_cookie, oauth2_cookie_name};
 use crate::http::gate::{self, Ctx};
 use crate::http::params::{Args, check_redirect};
 use crate::http::reply::Reply;
 use crate::http::sessions::created;
 use crate::oauth2::client::Authorize;
 use crate::oauth2::{id_token, label_of};
-use crate::secret::{Secret, sha256};
+use crate::secret::{Secret, secrets_equal, sha256, sha256_hex};
 
 const LOCATION: HeaderName = HeaderName::from_static("location");
 /// The pages a sign-in returns to when the app names none (Appwrite's console pages in
@@ -104,6 +105,9 @@ async fn start(ctx: Ctx, a: Args, token: bool) -> Result<Reply> {
     } else {
         String::new()
     };
+    // The session flow ends in this browser's cookies, so it must end in the browser that
+    // started it: a binder cookie, its hash in the state.
+    let binder = (!token).then(|| crate::domain::ids::random_hex(32));
     let state = OAuthState {
         success,
         failure,
@@ -113,6 +117,11 @@ async fn start(ctx: Ctx, a: Args, token: bool) -> Result<Reply> {
         verifier: verifier.clone(),
         nonce: nonce.clone(),
         app_state: a.opt_str("state").unwrap_or_default().to_owned(),
+        user: match &ctx.caller {
+            gate::Caller::User { user, .. } => user.id.clone(),
+            _ => String::new(),
+        },
+        binder: binder.as_deref().map(sha256_hex).unwrap_or_default(),
         started: now,
     }
     .seal(&ctx.state.sealer);
@@ -128,7 +137,16 @@ async fn start(ctx: Ctx, a: Args, token: bool) -> Result<Reply> {
             nonce: (!nonce.is_empty()).then_some(nonce.as_str()),
         })
         .map_err(|e| e.into_error(&label_of(configured.spec, provider)))?;
-    Ok(moved(url))
+    let mut reply = moved(url);
+    if let Some(b) = binder {
+        reply.cookies.push(oauth2_cookie(
+            &ctx.project.id,
+            &b,
+            STATE_LIFETIME_MS / 1000,
+            ctx.request.https,
+        ));
+    }
+    Ok(reply)
 }
 
 /// The params the callback passes on, in this order (Apple posts `user` with the name).
@@ -244,6 +262,18 @@ async fn signed_in(
     state: &OAuthState,
     now: i64,
 ) -> Result<Reply> {
+    if !state.binder.is_empty() {
+        let carried = ctx
+            .request
+            .oauth2_binders
+            .iter()
+            .find(|(k, _)| *k == oauth2_cookie_name(&ctx.project.id))
+            .map(|(_, v)| sha256_hex(v.expose()))
+            .unwrap_or_default();
+        if !secrets_equal(&carried, &state.binder) {
+            return Err(not_this_browser());
+        }
+    }
     let configured = ctx
         .state
         .oauth2
@@ -251,10 +281,13 @@ async fn signed_in(
         .await?;
     let label = label_of(configured.spec, provider);
     if let Some(error) = a.opt_str("error").filter(|e| !e.is_empty()) {
-        let mut message = format!("The {label} OAuth2 provider returned an error: {error}");
+        let mut message = format!(
+            "The {label} OAuth2 provider returned an error: {}",
+            bounded(error)
+        );
         if let Some(d) = a.opt_str("error_description").filter(|d| !d.is_empty()) {
             message.push_str(": ");
-            message.push_str(d);
+            message.push_str(&bounded(d));
         }
         return Err(Error::from(ErrorType::UserOauth2ProviderError).with_message(message));
     }
@@ -272,20 +305,29 @@ async fn signed_in(
         .user(http, &tokens, &answer)
         .await
         .map_err(|e| e.into_error(&label))?;
-    if configured.spec.source == crate::oauth2::spec::UserSource::IdToken {
-        check_id_token_nonce(&answer, &state.nonce)?;
+    if answer.get("id_token").is_some() {
+        let apple = configured.spec.name == "apple";
+        check_id_token(&answer, &state.nonce, configured.client_id, apple)?;
     }
-    if who.name.is_empty() {
+    if who.name.is_empty() && configured.spec.name == "apple" {
         who.name = apple_name(a.opt_str("user"));
     }
     // `providerIdToken` is for native sign-ins only (2.x).
     tokens.id_token = Secret::default();
     let env = ctx.env();
+    // Only the user who started the sign-in links it; a state started by a guest signs in
+    // as a guest whatever session the browser carries.
     let caller = match &ctx.caller {
-        gate::Caller::User { user, session } => Some(Caller {
-            user,
-            session_id: session.as_ref().map(|s| s.id.as_str()),
-        }),
+        gate::Caller::User { user, session } if !state.user.is_empty() => {
+            if user.id != state.user {
+                return Err(not_this_browser());
+            }
+            Some(Caller {
+                user,
+                session_id: session.as_ref().map(|s| s.id.as_str()),
+            })
+        }
+        _ if !state.user.is_empty() => return Err(not_this_browser()),
         _ => None,
     };
     let flow = if state.token {
@@ -334,14 +376,25 @@ async fn signed_in(
         LOCATION,
         crate::domain::tokens::link(&state.success, &pairs)?,
     ));
+    if !state.binder.is_empty() {
+        // Spent: the binder goes with the sign-in it started.
+        reply
+            .cookies
+            .push(oauth2_cookie(&ctx.project.id, "", 0, ctx.request.https));
+    }
     Ok(reply)
 }
 
-/// The ID token of a browser sign-in (Apple's) must carry the nonce this sign-in sent.
-fn check_id_token_nonce(answer: &serde_json::Value, nonce: &str) -> Result<()> {
-    if nonce.is_empty() {
-        return Ok(());
-    }
+/// The ID token a token endpoint answered with (OpenID providers, Apple) must be for this
+/// client and carry this sign-in's nonce; Apple's must be Apple's (its claims are the user).
+/// Its signature is not checked: it came over our own connection to the token endpoint
+/// (OpenID Connect Core §3.1.3.7).
+fn check_id_token(
+    answer: &serde_json::Value,
+    nonce: &str,
+    client_id: &str,
+    apple: bool,
+) -> Result<()> {
     let claims = answer
         .get("id_token")
         .and_then(|t| t.as_str())
@@ -353,12 +406,40 @@ fn check_id_token_nonce(answer: &serde_json::Value, nonce: &str) -> Result<()> {
         })
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .unwrap_or_default();
-    match claims.get("nonce").and_then(|n| n.as_str()) {
-        Some(n) if crate::secret::secrets_equal(n, nonce) => Ok(()),
-        // Apple omits the nonce when the app did not send one; we always do.
-        _ => Err(Error::from(ErrorType::UserOauth2ProviderFailure)
-            .with_message("The provider's ID token does not carry this sign-in's nonce.")),
+    let refused = |why: &str| {
+        Error::from(ErrorType::UserOauth2ProviderFailure)
+            .with_message(format!("The provider's ID token {why}."))
+    };
+    let aud_ok = match claims.get("aud") {
+        Some(serde_json::Value::String(a)) => a == client_id,
+        Some(serde_json::Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(client_id)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(refused("is not for this client"));
     }
+    if apple && claims.get("iss").and_then(|i| i.as_str()) != Some("https://appleid.apple.com") {
+        return Err(refused("is not Apple's"));
+    }
+    if !nonce.is_empty() {
+        match claims.get("nonce").and_then(|n| n.as_str()) {
+            Some(n) if crate::secret::secrets_equal(n, nonce) => {}
+            _ => return Err(refused("does not carry this sign-in's nonce")),
+        }
+    }
+    Ok(())
+}
+
+/// A browser that did not start this sign-in (or another user's) cannot finish it.
+fn not_this_browser() -> Error {
+    Error::from(ErrorType::UserUnauthorized).with_message(
+        "This sign-in was started in another browser or by another user. Start it again.",
+    )
+}
+
+/// A provider's text as it may go into a message: at most 256 characters.
+fn bounded(s: &str) -> String {
+    s.chars().take(256).collect()
 }
 
 /// `account.createIdTokenSession` — POST /v1/account/sessions/id-token (2.x): a session

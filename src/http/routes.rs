@@ -35,7 +35,7 @@ const OAUTH2_CALLBACK: &[Param] = &[
     p::path_provider("provider"),
     p::path_text("projectId", 255),
     p::text("code", 0, 4096).optional(),
-    p::text("state", 0, 4096).optional(),
+    p::text("state", 0, 8192).optional(),
     p::text("error", 0, 2048).optional(),
     p::text("error_description", 0, 2048).optional(),
     p::text("user", 0, 2048).optional(),
@@ -117,7 +117,7 @@ pub static ROUTES: &[Route] = &[
                h!(oauth2::redirect))
         .scope(PUBLIC).html_errors().limit(50, 3600, &["ip:{ip}"])
         .params(&[p::path_provider("provider"), p::text("code", 0, 4096).or_text(""),
-                  p::text("state", 0, 4096).or_text(""), p::text("error", 0, 2048).or_text(""),
+                  p::text("state", 0, 8192).or_text(""), p::text("error", 0, 2048).or_text(""),
                   p::text("error_description", 0, 2048).or_text(""),
                   p::text("user", 0, 2048).or_text("")])
         .returns(301, Model::None),

@@ -199,11 +199,7 @@ fn id_token_claims(answer: &Value) -> Result<Value, ProviderError> {
 /// or a missing access token is the provider's failure.
 fn tokens_of(answer: &Value) -> Result<ProviderTokens, ProviderError> {
     if let Some(e) = answer.get("error") {
-        let code = match e {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        return Err(ProviderError::Failure(code));
+        return Err(ProviderError::Failure(error_code(e)));
     }
     if answer.get("ok") == Some(&Value::Bool(false)) {
         return Err(ProviderError::Failure("not_ok".into()));
@@ -224,6 +220,25 @@ fn tokens_of(answer: &Value) -> Result<ProviderTokens, ProviderError> {
         expires_in,
         id_token: Secret::new(text("id_token")),
     })
+}
+
+/// A provider's `error` as it may go into a message and a URL: an OAuth error code
+/// (`invalid_grant`) of at most 64 safe characters, else `invalid_error`.
+fn error_code(e: &Value) -> String {
+    let code = e
+        .as_str()
+        .or_else(|| e.get("code").and_then(Value::as_str))
+        .unwrap_or_default();
+    if !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        code.to_owned()
+    } else {
+        "invalid_error".to_owned()
+    }
 }
 
 /// Sends a request and reads a JSON answer of at most [`MAX_ANSWER_BYTES`]. An error status
@@ -259,13 +274,10 @@ pub async fn send_json(req: reqwest::RequestBuilder) -> Result<Value, ProviderEr
         })
         .unwrap_or(Value::Null);
     if !status.is_success() {
-        return Err(ProviderError::Failure(
-            value
-                .get("error")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("http_{}", status.as_u16())),
-        ));
+        return Err(ProviderError::Failure(match value.get("error") {
+            Some(e) => error_code(e),
+            None => format!("http_{}", status.as_u16()),
+        }));
     }
     if value.is_null() {
         return Err(ProviderError::Failure("answer_not_json".into()));
@@ -286,6 +298,10 @@ mod tests {
         assert!(matches!(
             tokens_of(&json!({"error": "bad_verification_code"})),
             Err(ProviderError::Failure(c)) if c == "bad_verification_code"
+        ));
+        assert!(matches!(
+            tokens_of(&json!({"error": "<script>".repeat(100)})),
+            Err(ProviderError::Failure(c)) if c == "invalid_error"
         ));
         assert!(matches!(
             tokens_of(&json!({"token_type": "bearer"})),

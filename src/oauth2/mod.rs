@@ -73,26 +73,19 @@ pub struct Providers {
     pub keys: id_token::KeyCache,
 }
 
-impl Default for Providers {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Providers {
-    pub fn new() -> Self {
+    pub fn new() -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             // GitHub's API refuses requests without one.
             .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
-        Providers {
+            .build()?;
+        Ok(Providers {
             http,
             discovery: Mutex::new(HashMap::new()),
             keys: id_token::KeyCache::default(),
-        }
+        })
     }
 
     /// An OpenID discovery document, cached for [`CACHE_MS`].
@@ -306,7 +299,7 @@ mod tests {
 
     #[tokio::test]
     async fn endpoints_fill_base_and_tenant_and_take_overrides() {
-        let p = Providers::new();
+        let p = Providers::new().unwrap();
         let s = OAuth2Settings {
             base_url: Some("https://git.example.com/".into()),
             ..OAuth2Settings::default()

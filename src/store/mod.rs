@@ -379,6 +379,16 @@ pub trait TargetTx: Send {
         new: &str,
         now: i64,
     ) -> StoreResult<()>;
+    /// Moves the user's push targets of session `old_session` to `new_session` (an OAuth2
+    /// sign-in replaced it); how many moved.
+    async fn repoint_push_targets(
+        &mut self,
+        project: &str,
+        user: &str,
+        old_session: &str,
+        new_session: &str,
+        now: i64,
+    ) -> StoreResult<u64>;
     /// Deletes a target; whether it existed.
     async fn delete_target(&mut self, project: &str, id: &str) -> StoreResult<bool>;
 }

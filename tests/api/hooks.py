@@ -154,10 +154,13 @@ def totp_code(totp_secret):
 OIDC = "oidc"  # the loopback OpenID provider (tests/oidc/provider.mjs) of the SDK config
 
 
-def provider_callback(base, flow="sessions"):
-    """Starts a sign-in and logs in at the OpenID provider as a new provider user (a
-    `login_hint` of `new-<id>`); the callback URL the provider sends the browser to."""
-    r = _http().get(f"{base}/v1/account/{flow}/oauth2/{OIDC}", params={"success": REDIRECT, "failure": REDIRECT, "project": PROJECT}, allow_redirects=False, timeout=20)
+def provider_callback(base, secret=None):
+    """Starts a token-flow sign-in (as the user of `secret`, else a guest) and logs in at the
+    OpenID provider as a new provider user (a `login_hint` of `new-<id>`); the callback URL
+    the provider sends the browser to. (The session flow would also need the binder cookie
+    of the browser that started it.)"""
+    headers = _as(secret) if secret else {"X-Appwrite-Project": PROJECT}
+    r = _http().get(f"{base}/v1/account/tokens/oauth2/{OIDC}", params={"success": REDIRECT, "failure": REDIRECT}, headers=headers, allow_redirects=False, timeout=20)
     url = r.headers["Location"] + "&login_hint=new-" + uuid.uuid4().hex[:12]
     browser = requests.Session()  # the provider's login cookies
     for _ in range(20):
@@ -168,20 +171,19 @@ def provider_callback(base, flow="sessions"):
     raise RuntimeError(f"the provider did not send the browser back: {url}")
 
 
-def redirect_query(base):
+def redirect_query(base, secret=None):
     """The query (code, state, project) with which latchkey's callback sends the browser on to
     the redirect route."""
-    r = requests.get(provider_callback(base), allow_redirects=False, timeout=20)
+    r = requests.get(provider_callback(base, secret), allow_redirects=False, timeout=20)
     return dict(parse_qsl(urlparse(r.headers["Location"]).query))
 
 
 def linked_identity(base, secret):
-    """Links a new provider identity to the fresh user; the identity and the session that
-    replaced the user's (a sign-in as a signed-in user replaces their session)."""
-    r = requests.get(f"{base}/v1/account/sessions/oauth2/{OIDC}/redirect", params=redirect_query(base), headers=_as(secret), allow_redirects=False, timeout=20)
-    secret = json.loads(r.headers["X-Fallback-Cookies"])[COOKIE]
-    identities = account_call(base, secret, "GET", "/identities")["identities"]
-    return identities[0]["$id"], secret
+    """Links a new provider identity to the fresh user: a sign-in the user starts and
+    finishes signed in."""
+    r = requests.get(f"{base}/v1/account/sessions/oauth2/{OIDC}/redirect", params=redirect_query(base, secret), headers=_as(secret), allow_redirects=False, timeout=20)
+    assert "secret=" in r.headers["Location"], r.headers["Location"]
+    return account_call(base, secret, "GET", "/identities")["identities"][0]["$id"]
 
 
 def prepare(label, base, email, secret):
@@ -263,7 +265,7 @@ def before_call(context, case, **kwargs):
         if label == "GET /v1/account/sessions/oauth2/{provider}/redirect":
             case.query = redirect_query(_base(case))
         if label == "DELETE /v1/account/identities/{identityId}":
-            params["identityId"], secret = linked_identity(_base(case), secret)
+            params["identityId"] = linked_identity(_base(case), secret)
         if "sessionId" in params:
             params["sessionId"] = "current"
         if "targetId" in params:

@@ -137,7 +137,7 @@ pub enum SignedIn {
 }
 
 /// Why linking refused: Appwrite answers `general_bad_request` with these messages.
-const EMAIL_NOT_VERIFIED: &str = "The provider did not verify this email address, and an account with it already exists. Sign in to that account first, then link this provider.";
+const EMAIL_NOT_VERIFIED: &str = "An account with this email already exists, and the provider or the account has not verified it. Sign in to that account first, then link this provider.";
 const EMAIL_HELD_BY_IDENTITY: &str =
     "Another account is already linked to a provider identity with this email address.";
 
@@ -151,6 +151,7 @@ pub async fn sign_in(
     caller: Option<Caller<'_>>,
     flow: Flow,
 ) -> Result<(UserRow, SignedIn)> {
+    let who = &normalised(who);
     if who.id.is_empty() {
         return Err(ErrorType::UserMissingId.into());
     }
@@ -268,10 +269,14 @@ pub async fn sign_in(
         .expires_in
         .map(|s| now.saturating_add(s.saturating_mul(1000)));
     let identity_id = match existing {
+        Some(i) if i.user_id != fresh.id => return Err(ErrorType::UserAlreadyExists.into()),
         Some(mut i) => {
             i.provider_email = who.email.clone();
             i.provider_access_token = secrets::seal(env, &fresh.id, &tokens_in.access);
-            i.provider_refresh_token = secrets::seal(env, &fresh.id, &tokens_in.refresh);
+            // GitHub, and Google without a new consent, send no refresh token again.
+            if !tokens_in.refresh.is_empty() {
+                i.provider_refresh_token = secrets::seal(env, &fresh.id, &tokens_in.refresh);
+            }
             i.provider_access_token_expiry = expiry;
             i.provider_id_token = secrets::seal(env, &fresh.id, &tokens_in.id_token);
             i.updated_at = now;
@@ -330,6 +335,9 @@ pub async fn sign_in(
             if let Some(c) = &caller
                 && let Some(old) = c.session_id
             {
+                // The caller's push targets follow them to the new session.
+                tx.repoint_push_targets(pid, &fresh.id, old, &new.session.id, now)
+                    .await?;
                 tx.delete_session(pid, &fresh.id, old).await?;
             }
             let first = tx.count_sessions(pid, &fresh.id).await? == 0;
@@ -344,45 +352,50 @@ pub async fn sign_in(
     }
 }
 
-/// Step 6 for a caller who is not signed in: the user of an earlier sign-in as this
-/// provider user, else the user with this email — only when the provider verified it, so an
-/// unverified address cannot take over an account.
+/// Longest provider user id and name kept (Appwrite's name limit is 128).
+const MAX_ID_CHARS: usize = 256;
+const MAX_NAME_CHARS: usize = 128;
+
+/// What the provider said, bounded and in our forms: an email as stored (trimmed, lower
+/// case) or none when it is not a valid address, a name of at most 128 characters, and no id
+/// when it is longer than any provider's.
+fn normalised(who: &ProviderUser) -> ProviderUser {
+    let email = crate::domain::validate::email(&who.email).unwrap_or_default();
+    ProviderUser {
+        id: if who.id.chars().count() > MAX_ID_CHARS {
+            String::new()
+        } else {
+            who.id.clone()
+        },
+        verified: who.verified && !email.is_empty(),
+        email,
+        name: who.name.trim().chars().take(MAX_NAME_CHARS).collect(),
+    }
+}
+
+/// Step 6 for a caller who is not signed in: the owner of this provider identity, else the
+/// user with this email — only when both the provider and the account say it is verified.
+/// Appwrite also links an address only the provider verified, and first looks for a session
+/// of the provider user: the first lets an attacker who registered the victim's address with
+/// a password keep it after the victim signs in with a provider; the second keeps signing a
+/// provider account into a user after that user deleted the identity.
 async fn find_owner(env: &Env<'_>, provider: &str, who: &ProviderUser) -> Result<Option<UserRow>> {
     let pid = env.pid();
     let store = env.store;
-    let owner_id = match store
-        .find_session_by_provider(pid, provider, &who.id)
+    if let Some(i) = store
+        .find_identity_by_provider(pid, provider, &who.id)
         .await?
     {
-        Some(s) => Some(s.user_id),
-        None => store
-            .find_identity_by_provider(pid, provider, &who.id)
-            .await?
-            .map(|i| i.user_id),
-    };
-    if let Some(id) = owner_id
-        && let Some(u) = store.find_user(pid, &id).await?
-    {
-        return Ok(Some(u));
+        return Ok(store.find_user(pid, &i.user_id).await?);
     }
     if who.email.is_empty() {
         return Ok(None);
     }
-    if let Some(u) = store.find_user_by_email(pid, &who.email).await? {
-        if !who.verified {
-            return Err(Error::from(ErrorType::GeneralBadRequest).with_message(EMAIL_NOT_VERIFIED));
-        }
-        return Ok(Some(u));
+    match store.find_user_by_email(pid, &who.email).await? {
+        Some(u) if who.verified && u.email_verification => Ok(Some(u)),
+        Some(_) => Err(Error::from(ErrorType::GeneralBadRequest).with_message(EMAIL_NOT_VERIFIED)),
+        None => Ok(None),
     }
-    if let Some(i) = store.find_identity_by_email(pid, &who.email).await? {
-        if !who.verified {
-            return Err(Error::from(ErrorType::GeneralBadRequest).with_message(EMAIL_NOT_VERIFIED));
-        }
-        if let Some(u) = store.find_user(pid, &i.user_id).await? {
-            return Ok(Some(u));
-        }
-    }
-    Ok(None)
 }
 
 /// A new user for a provider identity: no password, the provider's name, and its email

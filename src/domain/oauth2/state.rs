@@ -26,6 +26,14 @@ pub struct OAuthState {
     /// The app's own `state` (2.x), handed back on the success and failure URLs.
     #[serde(default)]
     pub app_state: String,
+    /// The user signed in when the sign-in started (`""`: a guest). Only that user may link
+    /// the identity, so a callback URL sent to a signed-in victim cannot link it to them.
+    #[serde(default)]
+    pub user: String,
+    /// SHA-256 of the binder cookie set on the browser that started a session-flow sign-in
+    /// (`""` for the token flow, which server SDKs start for a browser that never saw us).
+    #[serde(default)]
+    pub binder: String,
     /// When the sign-in started, epoch ms.
     pub started: i64,
 }
@@ -77,6 +85,8 @@ mod tests {
             verifier: "v".into(),
             nonce: "n".into(),
             app_state: String::new(),
+            user: String::new(),
+            binder: String::new(),
             started: 1_000,
         };
         let sealed = s.seal(&sealer);

@@ -139,6 +139,29 @@ impl TargetTx for SqlTx {
         Ok(())
     }
 
+    async fn repoint_push_targets(
+        &mut self,
+        project: &str,
+        user: &str,
+        old_session: &str,
+        new_session: &str,
+        now: i64,
+    ) -> StoreResult<u64> {
+        execute(
+            self.conn(),
+            "UPDATE targets SET session_id = $1, updated_at = $2 \
+             WHERE project_id = $3 AND user_id = $4 AND provider_type = 'push' AND session_id = $5",
+            &[
+                new_session.into(),
+                now.into(),
+                project.into(),
+                user.into(),
+                old_session.into(),
+            ],
+        )
+        .await
+    }
+
     async fn delete_target(&mut self, project: &str, id: &str) -> StoreResult<bool> {
         Ok(execute(
             self.conn(),

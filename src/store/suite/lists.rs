@@ -5,7 +5,7 @@
 use super::*;
 use crate::domain::queries::{self, IDENTITY_ATTRIBUTES, USER_ATTRIBUTES};
 
-fn identity(
+pub(super) fn identity(
     id: &str,
     user: &str,
     provider: &str,

@@ -4,6 +4,7 @@
 
 mod lists;
 mod mfa;
+mod oauth2;
 mod sessions;
 mod targets;
 mod tokens;

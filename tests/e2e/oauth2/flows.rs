@@ -111,7 +111,8 @@ async fn the_token_flow_sends_pkce_and_exchanges_a_sixty_second_secret_once() {
     assert_eq!(s["provider"], "github");
     assert_eq!(s["providerUid"], "4242");
     assert_eq!(s["providerAccessToken"], "gho_live_token");
-    assert_eq!(s["factors"], json!(["email"]));
+    // Two factors, as the session flow gives: the provider stands in for the second.
+    assert_eq!(s["factors"], json!(["email", "oauth2"]));
     let account = app.account(&login).await;
     assert_eq!(account["email"], email.as_str());
     assert_eq!(account["emailVerification"], true);
@@ -160,24 +161,37 @@ async fn the_session_flow_sets_cookies_and_patch_refreshes_the_provider_tokens()
     let p = MockProvider::start().await;
     let app = spawn_with(with_provider("google", p.settings())).await;
     let email = unique_email();
+    let login_url = start(&app, "sessions", "google", &[]).await;
+    let q = query(&login_url);
+    let id_token = |nonce: &str| {
+        plain_jwt(
+            &json!({"iss": "https://accounts.google.com", "aud": "client-123", "sub": "1090", "nonce": nonce}),
+        )
+    };
     p.on(
         "/token",
         200,
         json!({"access_token": "ya29.first", "expires_in": 3599, "refresh_token": "1//refresh",
-               "scope": "openid email profile", "token_type": "Bearer", "id_token": "x.y.z"}),
+               "scope": "openid email profile", "token_type": "Bearer", "id_token": id_token(&q["nonce"])}),
     )
     .on(
         "/user",
         200,
         json!({"sub": "1090", "email": email, "email_verified": true, "name": "Goo Gle"}),
     );
-    let login_url = start(&app, "sessions", "google", &[]).await;
-    let q = query(&login_url);
     assert_eq!(q["scope"], "openid email profile");
     assert_eq!(q["access_type"], "offline");
     assert!(q["nonce"].len() >= 16, "a nonce for OpenID providers");
     assert_eq!(q["code_challenge_method"], "S256");
 
+    // An ID token answered with another sign-in's nonce is refused.
+    let other = start(&app, "sessions", "google", &[]).await;
+    let e = failure_error(&come_back(&app, &other, "g-code", None).await);
+    assert_eq!(e["type"], "user_oauth2_provider_failure");
+    assert_eq!(
+        e["message"],
+        "The provider's ID token does not carry this sign-in's nonce."
+    );
     let r = come_back(&app, &login_url, "g-code", None).await;
     assert_eq!(
         location(&r),
@@ -220,10 +234,12 @@ async fn the_session_flow_sets_cookies_and_patch_refreshes_the_provider_tokens()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let before = s["expire"].as_str().unwrap().to_owned();
     let s: Value = r.json().await.unwrap();
     assert_eq!(s["providerAccessToken"], "ya29.second");
+    assert!(s["expire"].as_str().unwrap() > before.as_str(), "extended");
     assert_eq!(s["providerRefreshToken"], "1//refresh");
-    let refresh = &p.requests("/token")[1];
+    let refresh = p.requests("/token").last().unwrap().clone();
     assert_eq!(refresh.form_field("grant_type").unwrap(), "refresh_token");
     assert_eq!(refresh.form_field("refresh_token").unwrap(), "1//refresh");
     assert_eq!(
@@ -259,7 +275,7 @@ async fn provider_errors_go_to_the_failure_url_with_appwrites_error_json() {
         .send()
         .await
         .unwrap();
-    let r = browser().get(location(&r)).send().await.unwrap();
+    let r = to_redirect(&login_url, location(&r)).await;
     let to = location(&r);
     assert_eq!(
         query(&to)["state"],
@@ -289,13 +305,8 @@ async fn provider_errors_go_to_the_failure_url_with_appwrites_error_json() {
     );
 
     // Without a failure URL of the app's, the default one carries the project too.
-    let r = browser()
-        .get(format!("{}/v1/account/tokens/oauth2/github", app.url))
-        .query(&[("project", PROJECT)])
-        .send()
-        .await
-        .unwrap();
-    let r = come_back(&app, &location(&r), "stale", None).await;
+    let login = start_bare(&app, "tokens", "github").await;
+    let r = come_back(&app, &login, "stale", None).await;
     let to = location(&r);
     assert!(
         to.starts_with(&format!("{}/auth/oauth2/failure?", app.url)),
@@ -462,24 +473,24 @@ async fn left_out_success_and_failure_urls_are_the_projects_url() {
     })
     .await;
     github_answers(&p, &unique_email());
-    let r = browser()
-        .get(format!("{}/v1/account/tokens/oauth2/github", app.url))
-        .query(&[("project", PROJECT)])
-        .send()
-        .await
-        .unwrap();
-    let r = come_back(&app, &location(&r), "code", None).await;
+    let r = come_back(
+        &app,
+        &start_bare(&app, "tokens", "github").await,
+        "code",
+        None,
+    )
+    .await;
     let to = location(&r);
     assert!(to.starts_with("https://www.example.org/app?"), "{to}");
     assert!(query(&to).contains_key("secret"));
     p.on("/token", 200, json!({"error": "bad_verification_code"}));
-    let r = browser()
-        .get(format!("{}/v1/account/sessions/oauth2/github", app.url))
-        .query(&[("project", PROJECT)])
-        .send()
-        .await
-        .unwrap();
-    let r = come_back(&app, &location(&r), "code", None).await;
+    let r = come_back(
+        &app,
+        &start_bare(&app, "sessions", "github").await,
+        "code",
+        None,
+    )
+    .await;
     let to = location(&r);
     assert!(to.starts_with("https://www.example.org/app?error="), "{to}");
     assert!(

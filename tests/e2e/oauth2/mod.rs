@@ -143,33 +143,99 @@ pub fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_owned()
 }
 
-/// The start of a sign-in: `flow` is `sessions` or `tokens`; the provider's login URL.
-pub async fn start(app: &TestApp, flow: &str, provider: &str, extra: &[(&str, &str)]) -> String {
+/// A started sign-in: the provider's login URL, and the binder cookie the browser got.
+pub struct Started {
+    pub url: String,
+    pub cookie: Option<String>,
+}
+
+impl std::fmt::Display for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+impl std::ops::Deref for Started {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+/// The start of a sign-in as a guest: `flow` is `sessions` or `tokens`.
+pub async fn start(app: &TestApp, flow: &str, provider: &str, extra: &[(&str, &str)]) -> Started {
+    start_as(app, flow, provider, extra, None).await
+}
+
+/// The start of a sign-in that names no success or failure URL.
+pub async fn start_bare(app: &TestApp, flow: &str, provider: &str) -> Started {
+    let r = browser()
+        .get(format!("{}/v1/account/{flow}/oauth2/{provider}", app.url))
+        .query(&[("project", PROJECT)])
+        .send()
+        .await
+        .unwrap();
+    started_from(&r)
+}
+
+fn started_from(r: &reqwest::Response) -> Started {
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap())
+        .find(|c| c.starts_with("a_oauth2_"))
+        .map(|c| c.split(';').next().unwrap().to_owned());
+    Started {
+        url: location(r),
+        cookie,
+    }
+}
+
+/// The start of a sign-in by the browser of `session`'s user (or a guest).
+pub async fn start_as(
+    app: &TestApp,
+    flow: &str,
+    provider: &str,
+    extra: &[(&str, &str)],
+    session: Option<&Login>,
+) -> Started {
     let mut params = vec![
         ("success", SUCCESS),
         ("failure", FAILURE),
         ("project", PROJECT),
     ];
     params.extend_from_slice(extra);
-    let r = browser()
+    let mut req = browser()
         .get(format!("{}/v1/account/{flow}/oauth2/{provider}", app.url))
-        .query(&params)
-        .send()
-        .await
-        .unwrap();
-    location(&r)
+        .query(&params);
+    if let Some(l) = session {
+        req = req.header("x-appwrite-session", &l.encoded);
+    }
+    started_from(&req.send().await.unwrap())
 }
 
 /// The provider sends the browser back with `code`; the test follows latchkey's callback
-/// and redirect, carrying `session` if signed in. The last response (the 301 to success or
-/// failure).
+/// and redirect with the browser's binder cookie, carrying `session` if signed in. The last
+/// response (the 301 to success or failure).
 pub async fn come_back(
     app: &TestApp,
-    login_url: &str,
+    login: &Started,
     code: &str,
     session: Option<&Login>,
 ) -> reqwest::Response {
-    let q = query(login_url);
+    come_back_in(app, login, code, session, login.cookie.as_deref()).await
+}
+
+/// As [`come_back`], in a browser carrying `cookie` (another browser's, or none).
+pub async fn come_back_in(
+    app: &TestApp,
+    login: &Started,
+    code: &str,
+    session: Option<&Login>,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let q = query(login);
     let callback = format!(
         "{}?code={}&state={}",
         q["redirect_uri"],
@@ -185,6 +251,18 @@ pub async fn come_back(
     let mut req = browser().get(&redirect);
     if let Some(l) = session {
         req = req.header("x-appwrite-session", &l.encoded);
+    }
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+/// The browser that started `login` follows latchkey's callback to the redirect route `url`.
+pub async fn to_redirect(login: &Started, url: String) -> reqwest::Response {
+    let mut req = browser().get(url);
+    if let Some(c) = &login.cookie {
+        req = req.header("cookie", c);
     }
     req.send().await.unwrap()
 }

@@ -30,7 +30,7 @@ async fn apple_posts_the_answer_and_gets_a_client_secret_signed_with_the_app_key
         200,
         json!({"access_token": "apple-at", "token_type": "Bearer", "expires_in": 3600,
                "refresh_token": "apple-rt",
-               "id_token": plain_jwt(&json!({"iss": "https://appleid.apple.com", "sub": "001234.abc",
+               "id_token": plain_jwt(&json!({"iss": "https://appleid.apple.com", "aud": "com.example.web", "sub": "001234.abc",
                    "email": email, "email_verified": "true", "nonce": nonce}))}),
     );
     // Apple posts code, state and (first time only) the user's name to the callback.
@@ -47,7 +47,7 @@ async fn apple_posts_the_answer_and_gets_a_client_secret_signed_with_the_app_key
         .send()
         .await
         .unwrap();
-    let r = browser().get(location(&r)).send().await.unwrap();
+    let r = to_redirect(&login_url, location(&r)).await;
     assert_eq!(location(&r), SUCCESS);
     let token_req = &p.requests("/token")[0];
     assert!(
@@ -88,7 +88,7 @@ async fn apple_posts_the_answer_and_gets_a_client_secret_signed_with_the_app_key
     p.on(
         "/token",
         200,
-        json!({"access_token": "a", "id_token": plain_jwt(&json!({"sub": "001234.abc", "email": email, "nonce": "replayed"}))}),
+        json!({"access_token": "a", "id_token": plain_jwt(&json!({"iss": "https://appleid.apple.com", "aud": "com.example.web", "sub": "001234.abc", "email": email, "nonce": "replayed"}))}),
     );
     let e = failure_error(&come_back(&app, &login_url, "c2", None).await);
     assert_eq!(e["type"], "user_oauth2_provider_failure");
@@ -134,7 +134,7 @@ async fn microsoft_uses_the_tenant_and_reads_graph_without_trusting_its_email() 
 }
 
 /// Completes a token-flow sign-in whose login URL the test already has.
-async fn signed_in_from(app: &TestApp, login_url: &str) -> Login {
+async fn signed_in_from(app: &TestApp, login_url: &Started) -> Login {
     let r = come_back(app, login_url, "code", None).await;
     let to = location(&r);
     assert!(to.starts_with(SUCCESS), "{to}");

@@ -159,6 +159,14 @@ function checkSdkUrl(url, route, scopes) {
 }
 
 /** GET with no redirects followed; the Location must be a 301. */
+/** The `a_oauth2_<project>` binder cookie a session-flow start sets, as a Cookie pair: the
+ *  browser that started the sign-in carries it back to the redirect route. */
+function binderOf(res) {
+  const c = res.headers.getSetCookie().find((v) => v.startsWith(`a_oauth2_${project}=`));
+  assert.ok(c, 'the start sets the binder cookie');
+  return c.split(';')[0];
+}
+
 async function moved(url, init = {}) {
   const res = await fetch(url, { redirect: 'manual', ...init });
   const body = await res.text();
@@ -283,17 +291,17 @@ for (const pkg of ['node-appwrite-27', 'node-appwrite-16']) {
       assert.equal((await me.listIdentities()).total, 1, 'one identity');
     });
 
-    test('a verified provider email signs in to the account with that email', async () => {
+    test('a verified provider email does not claim an account that never verified it', async () => {
+      // Appwrite links here; whoever registered the address with a password first would
+      // keep the account. The e2e tests show the link once the account verified its email.
       const { email } = ACCOUNTS['sub-links-verified'];
       const existing = await admin().create(ID.unique(), email, PASSWORD, 'Had A Password');
-      const { userId, secret } = tokenOf((await signInAt(
-        await admin().createOAuth2Token(provider, SUCCESS, FAILURE), 'sub-links-verified')).final);
-      assert.equal(userId, existing.$id);
-      const me = asSession((await admin().createSession(userId, secret)).secret);
-      const identities = await me.listIdentities();
-      assert.equal(identities.total, 1);
-      assert.equal(identities.identities[0].providerUid, 'sub-links-verified');
-      assert.equal((await me.get()).name, 'Had A Password', 'the account keeps its name');
+      const { final } = await signInAt(await admin().createOAuth2Token(provider, SUCCESS, FAILURE), 'sub-links-verified');
+      const error = failureOf(final);
+      assert.equal(error.type, 'general_bad_request', error.message);
+      const session = await admin().createEmailPasswordSession(email, PASSWORD);
+      assert.equal(session.userId, existing.$id);
+      assert.equal((await asSession(session.secret).listIdentities()).total, 0);
     });
 
     test('a signed-in browser links the provider identity to its account', async () => {
@@ -301,10 +309,12 @@ for (const pkg of ['node-appwrite-27', 'node-appwrite-16']) {
       const address = `linker-${Math.random().toString(16).slice(2)}@example.com`;
       const user = await admin().create(ID.unique(), address, PASSWORD);
       const { secret } = await admin().createEmailPasswordSession(address, PASSWORD);
+      // The same browser starts it (signed in), so the sign-in is its user's to link.
+      const signedIn = `a_session_${project}=${secret}`;
       const start = await moved(`${endpoint}/account/sessions/oauth2/${provider}?${new URLSearchParams({
-        project, success: SUCCESS, failure: FAILURE })}`);
+        project, success: SUCCESS, failure: FAILURE })}`, { headers: { cookie: signedIn } });
       const { url } = await follow(as(start.headers.get('location'), 'sub-link-signed-in'), { stopAt: `${REDIRECT_ROUTE}?` });
-      const last = await moved(url, { headers: { cookie: `a_session_${project}=${secret}` } });
+      const last = await moved(url, { headers: { cookie: `${signedIn}; ${binderOf(start)}` } });
       const to = new URL(last.headers.get('location'));
       assert.equal(`${to.origin}${to.pathname}`, SUCCESS, `sent to ${to.href}`);
       // As in Appwrite, the new session replaces the one the browser came with.
@@ -386,7 +396,7 @@ for (const pkg of ['appwrite-web-28', 'appwrite-web-26']) {
       // The browser logs in at the provider and comes back through the callback to the
       // redirect route; that last latchkey response signs the user in.
       const { url: redirect, hops } = await follow(as(authorizeUrl, sub), { stopAt: `${REDIRECT_ROUTE}?` });
-      const last = await moved(redirect);
+      const last = await moved(redirect, { headers: { cookie: binderOf(start) } });
       await checkProviderSaw(authorizeUrl, hops);
       const to = new URL(last.headers.get('location'));
       assert.equal(`${to.origin}${to.pathname}`, SUCCESS, `sent to ${to.href}`);
@@ -451,7 +461,7 @@ for (const pkg of ['appwrite-web-28', 'appwrite-web-26']) {
         const url = navigation(() => account().createOAuth2Session(provider, success, FAILURE));
         const start = await moved(url);
         const { url: redirect } = await follow(as(start.headers.get('location'), `sub-${pkg}-exact`), { stopAt: `${REDIRECT_ROUTE}?` });
-        const last = await moved(redirect);
+        const last = await moved(redirect, { headers: { cookie: binderOf(start) } });
         assert.equal(last.headers.get('location'), success);
       }
     });

@@ -330,3 +330,49 @@ def test_mfa_totp_gate_challenge_and_single_use_recovery_codes():
     third.delete_mfa_authenticator(kind)
     expect_error(404, "user_authenticator_not_found", third.delete_mfa_authenticator, kind)
     assert plain(third.list_mfa_factors())["totp"] is False
+
+
+OIDC_URL = os.environ.get("LATCHKEY_OIDC_URL")
+
+
+def follow_to(url, stop):
+    """Follows redirects like a browser with a cookie jar of its own until the URL starts
+    with `stop` (which is not fetched)."""
+    import requests
+
+    browser = requests.Session()
+    for _ in range(20):
+        if url.startswith(stop):
+            return url
+        r = browser.get(url, allow_redirects=False, timeout=20)
+        assert r.status_code in (301, 302, 303), (url, r.status_code, r.text[:300])
+        url = urllib.parse.urljoin(url, r.headers["Location"])
+    raise AssertionError(f"no redirect to {stop}: {url}")
+
+
+@pytest.mark.skipif(not OIDC_URL, reason="needs the test OpenID provider that scripts/test.sh starts")
+def test_oauth2_token_flow_then_identities_refresh_and_unlink():
+    success, failure = "http://localhost:3000/py-ok", "http://localhost:3000/py-fail"
+    guest = Account(Client().set_endpoint(ENDPOINT).set_project(PROJECT))
+    # PyPI 10 puts the path param into the URL as it is, so it must be the string.
+    login = guest.create_o_auth2_token("oidc", success, failure)
+    assert login.startswith(OIDC_URL), login
+    sub = f"new-py{random.getrandbits(40):x}"
+    back = urllib.parse.urlparse(follow_to(f"{login}&login_hint={sub}", success))
+    q = dict(urllib.parse.parse_qsl(back.query))
+    session = plain(admin().create_session(q["userId"], q["secret"]))
+    assert session["provider"] == "oidc" and session["providerUid"] == sub
+    me = as_session(session["secret"])
+    assert plain(me.get())["email"] == f"{sub}@oidc.test"
+    identities = plain(me.list_identities())
+    assert identities["total"] == 1
+    identity = identities["identities"][0]
+    assert identity["provider"] == "oidc" and identity["providerUid"] == sub
+    refreshed = plain(me.update_session("current"))
+    assert refreshed["providerAccessToken"] and refreshed["providerRefreshToken"]
+    assert refreshed["providerAccessToken"] != session["providerAccessToken"], "a refresh-token grant ran"
+    me.delete_identity(identity["$id"])
+    assert plain(me.list_identities())["total"] == 0
+    with pytest.raises(AppwriteException) as e:
+        admin().create_session(q["userId"], q["secret"])
+    assert e.value.code == 401 and e.value.type == "user_invalid_token"
