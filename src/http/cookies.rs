@@ -115,9 +115,15 @@ pub fn oauth2_cookie_name(project: &str) -> String {
 
 /// `Set-Cookie` for the OAuth2 binder: only for the account routes, gone after `max_age_s`,
 /// `SameSite=Lax` so the provider's top-level redirect back still carries it.
-pub fn oauth2_cookie(project: &str, value: &str, max_age_s: i64, https: bool) -> String {
+pub fn oauth2_cookie(
+    project: &str,
+    value: &str,
+    max_age_s: i64,
+    path: &str,
+    https: bool,
+) -> String {
     let mut c = format!(
-        "{}={}; Max-Age={max_age_s}; path=/v1/account; httponly; samesite=Lax",
+        "{}={}; Max-Age={max_age_s}; path={path}; httponly; samesite=Lax",
         oauth2_cookie_name(project),
         percent_encode(value)
     );

@@ -47,6 +47,19 @@ fn base_url(ctx: &Ctx) -> String {
     }
 }
 
+/// The binder cookie's path: the account routes under `publicUrl`'s own path, where the
+/// redirect route is (a `publicUrl` of `https://x.example/api` serves `/api/v1/account/…`).
+fn cookie_path(ctx: &Ctx) -> String {
+    let prefix = ctx
+        .state
+        .public_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    format!("{prefix}/v1/account")
+}
+
 fn callback_url(ctx: &Ctx, provider: &str, project: &str) -> String {
     format!(
         "{}/v1/account/sessions/oauth2/callback/{provider}/{project}",
@@ -143,6 +156,7 @@ async fn start(ctx: Ctx, a: Args, token: bool) -> Result<Reply> {
             &ctx.project.id,
             &b,
             STATE_LIFETIME_MS / 1000,
+            &cookie_path(&ctx),
             ctx.request.https,
         ));
     }
@@ -263,14 +277,15 @@ async fn signed_in(
     now: i64,
 ) -> Result<Reply> {
     if !state.binder.is_empty() {
-        let carried = ctx
+        // Any of the binders the browser carries (a stale one may come first).
+        let name = oauth2_cookie_name(&ctx.project.id);
+        let bound = ctx
             .request
             .oauth2_binders
             .iter()
-            .find(|(k, _)| *k == oauth2_cookie_name(&ctx.project.id))
-            .map(|(_, v)| sha256_hex(v.expose()))
-            .unwrap_or_default();
-        if !secrets_equal(&carried, &state.binder) {
+            .filter(|(k, _)| *k == name)
+            .any(|(_, v)| secrets_equal(&sha256_hex(v.expose()), &state.binder));
+        if !bound {
             return Err(not_this_browser());
         }
     }
@@ -305,7 +320,11 @@ async fn signed_in(
         .user(http, &tokens, &answer)
         .await
         .map_err(|e| e.into_error(&label))?;
-    if answer.get("id_token").is_some() {
+    if answer
+        .get("id_token")
+        .and_then(|t| t.as_str())
+        .is_some_and(|t| !t.is_empty())
+    {
         let apple = configured.spec.name == "apple";
         check_id_token(&answer, &state.nonce, configured.client_id, apple)?;
     }
@@ -378,9 +397,13 @@ async fn signed_in(
     ));
     if !state.binder.is_empty() {
         // Spent: the binder goes with the sign-in it started.
-        reply
-            .cookies
-            .push(oauth2_cookie(&ctx.project.id, "", 0, ctx.request.https));
+        reply.cookies.push(oauth2_cookie(
+            &ctx.project.id,
+            "",
+            0,
+            &cookie_path(ctx),
+            ctx.request.https,
+        ));
     }
     Ok(reply)
 }

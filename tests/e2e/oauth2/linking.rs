@@ -244,6 +244,19 @@ async fn a_sign_in_finishes_only_in_the_browser_and_for_the_user_that_started_it
         r.headers().get("set-cookie").is_none(),
         "no session for anyone"
     );
+    // Its own browser finishes it, even carrying a stale binder of an earlier sign-in.
+    let both = format!(
+        "a_oauth2_{PROJECT}=stale; {}",
+        attackers.cookie.as_deref().unwrap()
+    );
+    let r = come_back_in(&app, &attackers, "c", None, Some(&both)).await;
+    assert_eq!(location(&r), SUCCESS);
+    let cleared = r.headers().get_all("set-cookie").iter().any(|c| {
+        c.to_str()
+            .unwrap()
+            .starts_with(&format!("a_oauth2_{PROJECT}=; Max-Age=0"))
+    });
+    assert!(cleared, "the binder is spent");
     // The token flow needs no browser (server SDKs start it), but a guest's sign-in cannot
     // link to the signed-in victim who follows it: it signs in the provider's own account.
     let guests = start(&app, "tokens", "oidc", &[]).await;
