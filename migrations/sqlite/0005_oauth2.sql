@@ -2,5 +2,3 @@
 -- are AES-256-GCM ciphertext under a key derived from the instance key; the ID token of a
 -- native sign-in is kept beside them (2.x `providerIdToken`).
 ALTER TABLE identities ADD COLUMN provider_id_token TEXT NOT NULL DEFAULT '';
--- A returning OAuth2 user is found by the provider's id of them.
-CREATE INDEX sessions_provider_uid ON sessions (project_id, provider, provider_uid);

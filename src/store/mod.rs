@@ -132,13 +132,6 @@ pub trait SessionStore: Send + Sync {
         user: &str,
         id: &str,
     ) -> StoreResult<Option<SessionRow>>;
-    /// The newest session made by an OAuth2 sign-in as this provider user.
-    async fn find_session_by_provider(
-        &self,
-        project: &str,
-        provider: &str,
-        uid: &str,
-    ) -> StoreResult<Option<SessionRow>>;
     /// Sessions of a user, oldest first, at most `limit` of them, and how many there are.
     async fn list_sessions(
         &self,
@@ -187,12 +180,6 @@ pub trait IdentityStore: Send + Sync {
         project: &str,
         user: &str,
         provider: &str,
-    ) -> StoreResult<Option<IdentityRow>>;
-    /// The oldest identity (of any user and provider) with this provider email.
-    async fn find_identity_by_email(
-        &self,
-        project: &str,
-        email: &str,
     ) -> StoreResult<Option<IdentityRow>>;
 }
 

@@ -132,7 +132,6 @@ pub enum SignedIn {
     Token {
         token_id: String,
         secret: Secret,
-        identity_id: String,
     },
 }
 
@@ -268,7 +267,7 @@ pub async fn sign_in(
     let expiry = tokens_in
         .expires_in
         .map(|s| now.saturating_add(s.saturating_mul(1000)));
-    let identity_id = match existing {
+    match existing {
         Some(i) if i.user_id != fresh.id => return Err(ErrorType::UserAlreadyExists.into()),
         Some(mut i) => {
             i.provider_email = who.email.clone();
@@ -281,7 +280,6 @@ pub async fn sign_in(
             i.provider_id_token = secrets::seal(env, &fresh.id, &tokens_in.id_token);
             i.updated_at = now;
             tx.update_identity(pid, &i).await?;
-            i.id
         }
         None => {
             let i = IdentityRow {
@@ -300,9 +298,8 @@ pub async fn sign_in(
             tx.insert_identity(pid, &i)
                 .await
                 .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
-            i.id
         }
-    };
+    }
     match flow {
         Flow::Token => {
             // Step 9: lives as long as a session would; the wrapper on the URL, 60 s.
@@ -321,7 +318,6 @@ pub async fn sign_in(
                 SignedIn::Token {
                     token_id: token.id,
                     secret,
-                    identity_id,
                 },
             ))
         }

@@ -135,23 +135,6 @@ impl IdentityStore for SqlStore {
         .await
     }
 
-    async fn find_identity_by_email(
-        &self,
-        project: &str,
-        email: &str,
-    ) -> StoreResult<Option<IdentityRow>> {
-        fetch_opt(
-            &mut *self.reader().await?,
-            format!(
-                "SELECT {IDENTITY_COLS} FROM identities \
-                 WHERE project_id = $1 AND provider_email = $2 ORDER BY created_at, id LIMIT 1"
-            ),
-            &[project.into(), email.into()],
-            identity_from,
-        )
-        .await
-    }
-
     async fn find_identity(&self, project: &str, id: &str) -> StoreResult<Option<IdentityRow>> {
         fetch_opt(
             &mut *self.reader().await?,

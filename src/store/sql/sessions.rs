@@ -97,25 +97,6 @@ impl SessionStore for SqlStore {
         .await
     }
 
-    async fn find_session_by_provider(
-        &self,
-        project: &str,
-        provider: &str,
-        uid: &str,
-    ) -> StoreResult<Option<SessionRow>> {
-        fetch_opt(
-            &mut *self.reader().await?,
-            format!(
-                "SELECT {SESSION_COLS} FROM sessions \
-                 WHERE project_id = $1 AND provider = $2 AND provider_uid = $3 \
-                 ORDER BY created_at DESC, id LIMIT 1"
-            ),
-            &[project.into(), provider.into(), uid.into()],
-            session_from,
-        )
-        .await
-    }
-
     async fn find_session(
         &self,
         project: &str,
