@@ -16,7 +16,7 @@ use crate::domain::project::{ApiKey, Project};
 use crate::domain::sessions::decode_session;
 use crate::domain::{ClientInfo, Env};
 use crate::error::{Error, ErrorType, Result};
-use crate::http::cookies::{cookie_name, parse_cookie_headers};
+use crate::http::cookies::{cookie_name, oauth2_cookie_name, parse_cookie_headers};
 use crate::http::cors::origin_allowed;
 use crate::http::extract::RawParams;
 use crate::http::reply::{Format, parse_format};
@@ -71,8 +71,9 @@ pub struct RequestFacts {
     pub forwarded_user_agent: Option<String>,
     pub key: Option<Secret>,
     pub jwt: Option<Secret>,
-    /// The OAuth2 binder cookies (`a_oauth2_<project>`) the request carries.
-    pub oauth2_binders: Vec<(String, Secret)>,
+    /// The project's OAuth2 binder cookies (`a_oauth2_<project>`) the request carries, read
+    /// with its session cookies ([`carried_session`]).
+    pub oauth2_binders: Vec<Secret>,
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -143,16 +144,7 @@ impl RequestFacts {
             forwarded_user_agent: header(headers, "x-forwarded-user-agent").map(str::to_owned),
             key: header(headers, "x-appwrite-key").map(Secret::new),
             jwt: header(headers, "x-appwrite-jwt").map(Secret::new),
-            oauth2_binders: parse_cookie_headers(
-                headers
-                    .get_all(http::header::COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok()),
-            )
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("a_oauth2_"))
-            .map(|(k, v)| (k, Secret::new(v)))
-            .collect(),
+            oauth2_binders: vec![],
         }
     }
 }
@@ -163,6 +155,8 @@ pub struct Carried {
     pub session: Option<(String, Secret)>,
     /// Whether `X-Fallback-Cookies` had to be consulted: the `X-Debug-Fallback` value.
     pub via_fallback: bool,
+    /// The project's OAuth2 binder cookies (any number: a stale one may come first).
+    pub oauth2_binders: Vec<Secret>,
 }
 
 /// Finds the session a request carries for `project`.
@@ -181,6 +175,12 @@ pub fn carried_session(project: &str, headers: &HeaderMap) -> Carried {
             .find(|(k, _)| k.eq_ignore_ascii_case(n))
             .and_then(|(_, v)| decode_session(v))
     };
+    let binder = oauth2_cookie_name(project);
+    let oauth2_binders = cookies
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(&binder))
+        .map(|(_, v)| Secret::new(v.as_str()))
+        .collect();
     if let Some(found) = from_cookie(&name)
         .or_else(|| from_cookie(&legacy))
         .or_else(|| header(headers, "x-appwrite-session").and_then(decode_session))
@@ -188,6 +188,7 @@ pub fn carried_session(project: &str, headers: &HeaderMap) -> Carried {
         return Carried {
             session: Some(found),
             via_fallback: false,
+            oauth2_binders,
         };
     }
     let session = header(headers, "x-fallback-cookies").and_then(|raw| {
@@ -197,6 +198,7 @@ pub fn carried_session(project: &str, headers: &HeaderMap) -> Carried {
     Carried {
         session,
         via_fallback: true,
+        oauth2_binders,
     }
 }
 

@@ -258,7 +258,7 @@ async fn dispatch(
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let facts = RequestFacts::read(&parts.headers, peer, &state.trusted_proxies);
+    let mut facts = RequestFacts::read(&parts.headers, peer, &state.trusted_proxies);
     let origin = facts.origin.clone();
 
     if parts.method == Method::OPTIONS {
@@ -297,7 +297,9 @@ async fn dispatch(
         Some(m) => (m.route, m.path_params),
         None => (&routes::WILDCARD, vec![]),
     };
-    let carried = gate::carried_session(project_id.as_deref().unwrap_or_default(), &parts.headers);
+    let mut carried =
+        gate::carried_session(project_id.as_deref().unwrap_or_default(), &parts.headers);
+    facts.oauth2_binders = std::mem::take(&mut carried.oauth2_binders);
     let debug_fallback = carried.via_fallback;
     let project = project_id
         .as_ref()

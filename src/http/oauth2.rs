@@ -12,7 +12,7 @@ use crate::domain::oauth2::{
     self as rules, Caller, Flow, ProviderTokens, ProviderUser, SignedIn, secrets,
 };
 use crate::error::{Error, ErrorType, Result};
-use crate::http::cookies::{cookie_name, hostname, oauth2_cookie, oauth2_cookie_name};
+use crate::http::cookies::{cookie_name, hostname, oauth2_cookie};
 use crate::http::gate::{self, Ctx};
 use crate::http::params::{Args, check_redirect};
 use crate::http::reply::Reply;
@@ -277,14 +277,11 @@ async fn signed_in(
     now: i64,
 ) -> Result<Reply> {
     if !state.binder.is_empty() {
-        // Any of the binders the browser carries (a stale one may come first).
-        let name = oauth2_cookie_name(&ctx.project.id);
         let bound = ctx
             .request
             .oauth2_binders
             .iter()
-            .filter(|(k, _)| *k == name)
-            .any(|(_, v)| secrets_equal(&sha256_hex(v.expose()), &state.binder));
+            .any(|v| secrets_equal(&sha256_hex(v.expose()), &state.binder));
         if !bound {
             return Err(not_this_browser());
         }
@@ -418,17 +415,8 @@ fn check_id_token(
     client_id: &str,
     apple: bool,
 ) -> Result<()> {
-    let claims = answer
-        .get("id_token")
-        .and_then(|t| t.as_str())
-        .and_then(|t| t.split('.').nth(1))
-        .and_then(|p| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p.trim_end_matches('='))
-                .ok()
-        })
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .unwrap_or_default();
+    // Unreadable claims name no client, so they fail the audience check below.
+    let claims = crate::oauth2::client::id_token_claims(answer).unwrap_or_default();
     let refused = |why: &str| {
         Error::from(ErrorType::UserOauth2ProviderFailure)
             .with_message(format!("The provider's ID token {why}."))

@@ -179,7 +179,7 @@ impl Configured<'_> {
 /// The claims of the token response's `id_token`. It came straight from the provider's token
 /// endpoint over the connection we opened, so (as OpenID Connect Core §3.1.3.7 allows) its
 /// signature is not checked again here.
-fn id_token_claims(answer: &Value) -> Result<Value, ProviderError> {
+pub fn id_token_claims(answer: &Value) -> Result<Value, ProviderError> {
     let token = answer
         .get("id_token")
         .and_then(Value::as_str)

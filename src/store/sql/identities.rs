@@ -28,6 +28,21 @@ const LISTING: Listing = Listing {
     ],
 };
 
+/// Binds the row's columns in `IDENTITY_COLS` order (for an insert, and an update by id).
+fn bind_identity<'q>(q: Q<'q>, i: &'q IdentityRow) -> Q<'q> {
+    q.bind(&i.id)
+        .bind(&i.user_id)
+        .bind(i.created_at)
+        .bind(i.updated_at)
+        .bind(&i.provider)
+        .bind(&i.provider_uid)
+        .bind(&i.provider_email)
+        .bind(i.provider_access_token.expose())
+        .bind(i.provider_access_token_expiry)
+        .bind(i.provider_refresh_token.expose())
+        .bind(i.provider_id_token.expose())
+}
+
 fn identity_from(r: &AnyRow) -> StoreResult<IdentityRow> {
     Ok(IdentityRow {
         id: r.try_get("id")?,
@@ -158,42 +173,24 @@ impl IdentityTx for SqlTx {
     }
 
     async fn insert_identity(&mut self, project: &str, i: &IdentityRow) -> StoreResult<()> {
-        sqlx::query(insert_sql("identities", IDENTITY_COLS))
-            .bind(project)
-            .bind(&i.id)
-            .bind(&i.user_id)
-            .bind(i.created_at)
-            .bind(i.updated_at)
-            .bind(&i.provider)
-            .bind(&i.provider_uid)
-            .bind(&i.provider_email)
-            .bind(i.provider_access_token.expose())
-            .bind(i.provider_access_token_expiry)
-            .bind(i.provider_refresh_token.expose())
-            .bind(i.provider_id_token.expose())
-            .execute(self.conn())
-            .await
-            .map_err(conflict_or)?;
+        bind_identity(
+            sqlx::query(insert_sql("identities", IDENTITY_COLS)).bind(project),
+            i,
+        )
+        .execute(self.conn())
+        .await
+        .map_err(conflict_or)?;
         Ok(())
     }
 
     async fn update_identity(&mut self, project: &str, i: &IdentityRow) -> StoreResult<()> {
-        sqlx::query(update_sql("identities", IDENTITY_COLS))
-            .bind(project)
-            .bind(&i.id)
-            .bind(&i.user_id)
-            .bind(i.created_at)
-            .bind(i.updated_at)
-            .bind(&i.provider)
-            .bind(&i.provider_uid)
-            .bind(&i.provider_email)
-            .bind(i.provider_access_token.expose())
-            .bind(i.provider_access_token_expiry)
-            .bind(i.provider_refresh_token.expose())
-            .bind(i.provider_id_token.expose())
-            .execute(self.conn())
-            .await
-            .map_err(conflict_or)?;
+        bind_identity(
+            sqlx::query(update_sql("identities", IDENTITY_COLS)).bind(project),
+            i,
+        )
+        .execute(self.conn())
+        .await
+        .map_err(conflict_or)?;
         Ok(())
     }
 
