@@ -108,6 +108,14 @@ pub struct ProviderTokens {
     pub id_token: Secret,
 }
 
+impl ProviderTokens {
+    /// When `access` expires, epoch ms, if the provider said.
+    pub fn expiry(&self, now: i64) -> Option<i64> {
+        self.expires_in
+            .map(|s| now.saturating_add(s.saturating_mul(1000)))
+    }
+}
+
 /// Which flow a sign-in ends in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -264,9 +272,7 @@ pub async fn sign_in(
             .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
     }
     // Step 8: one identity per provider user, holding the latest tokens.
-    let expiry = tokens_in
-        .expires_in
-        .map(|s| now.saturating_add(s.saturating_mul(1000)));
+    let expiry = tokens_in.expiry(now);
     match existing {
         Some(i) if i.user_id != fresh.id => return Err(ErrorType::UserAlreadyExists.into()),
         Some(mut i) => {
@@ -416,9 +422,7 @@ pub async fn refresh_session(
     let now = env.now();
     session.provider_access_token = secrets::seal(env, &user.id, &fresh_tokens.access);
     session.provider_refresh_token = secrets::seal(env, &user.id, &fresh_tokens.refresh);
-    session.provider_access_token_expiry = fresh_tokens
-        .expires_in
-        .map(|s| now.saturating_add(s.saturating_mul(1000)));
+    session.provider_access_token_expiry = fresh_tokens.expiry(now);
     session.expire = now.saturating_add(seconds_to_ms(env.project.settings.auth.duration));
     session.updated_at = now;
     let mut tx = env.begin().await?;
