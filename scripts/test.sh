@@ -142,6 +142,8 @@ sdk_config="$work/sdk.toml"
   cat tests/sdk/latchkey.toml
   # Right after latchkey.toml, so it belongs to its last project, `sdk`.
   printf '\n[projects.oauth2.oidc]\nenabled = true\nappId = "latchkey"\nsecret = "latchkey-secret"\nwellKnownEndpoint = "%s/.well-known/openid-configuration"\n' "$LATCHKEY_OIDC_URL"
+  # ID-token sessions check tokens the same provider signs, as if it were Google.
+  printf '\n[projects.oauth2.google]\nnativeEnabled = true\nappId = "latchkey"\njwksEndpoint = "%s/jwks"\nissuer = "%s"\n' "$LATCHKEY_OIDC_URL" "$LATCHKEY_OIDC_URL"
   printf '\n[smtp]\nhost = "127.0.0.1"\nport = %s\nsender = "auth@latchkey.test"\nsenderName = "Latchkey SDK tests"\n' "$smtp_port"
   printf '\n[sms]\nprovider = "twilio"\nfrom = "+15550001111"\nusername = "ACsdk"\npassword = "sdk-twilio-token"\nendpoint = "http://127.0.0.1:%s"\n' "$sms_port"
 } >"$sdk_config"

@@ -42,6 +42,7 @@ GUEST = {
     "POST /v1/account/tokens/phone",
     "POST /v1/account/recovery",
     "POST /v1/account/recovery/otp",
+    "POST /v1/account/sessions/id-token",
 }
 
 # Operations whose `email` must be an address no one has yet.
@@ -186,6 +187,32 @@ def linked_identity(base, secret):
     return account_call(base, secret, "GET", "/identities")["identities"][0]["$id"]
 
 
+def provider_id_token(base):
+    """An ID token the OpenID provider signs for a new provider user in a code flow of our own,
+    and its nonce (the SDK config accepts the provider's tokens as `google`'s)."""
+    import base64
+    import hashlib
+    import secrets
+
+    oidc = os.environ["LATCHKEY_OIDC_URL"]
+    callback = f"{base}/v1/account/sessions/oauth2/callback/{OIDC}/{PROJECT}"
+    verifier, nonce = secrets.token_urlsafe(32), secrets.token_hex(8)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    url = f"{oidc}/auth?" + requests.compat.urlencode({
+        "client_id": "latchkey", "redirect_uri": callback, "response_type": "code", "scope": "openid email",
+        "state": "fuzz", "nonce": nonce, "code_challenge": challenge, "code_challenge_method": "S256",
+        "login_hint": "new-" + uuid.uuid4().hex[:12]})
+    browser = requests.Session()
+    for _ in range(20):
+        r = browser.get(url, allow_redirects=False, timeout=20)
+        url = urljoin(url, r.headers["Location"])
+        if url.startswith(callback):
+            break
+    code = dict(parse_qsl(urlparse(url).query))["code"]
+    r = requests.post(f"{oidc}/token", data={"grant_type": "authorization_code", "code": code, "redirect_uri": callback, "client_id": "latchkey", "client_secret": "latchkey-secret", "code_verifier": verifier}, timeout=20)
+    return r.json()["id_token"], nonce
+
+
 def prepare(label, base, email, secret):
     """For an operation that needs a secret the server sends by email or SMS: starts that flow
     for the fresh user and returns the body fields that complete it."""
@@ -219,6 +246,9 @@ def prepare(label, base, email, secret):
     if label == "PUT /v1/account/mfa/authenticators/{type}":
         created = account_call(base, secret, "POST", "/mfa/authenticators/totp")
         return {"otp": totp_code(created["secret"])}
+    if label == "POST /v1/account/sessions/id-token":
+        token, nonce = provider_id_token(base)
+        return {"provider": "google", "idToken": token, "nonce": nonce}
     if label == "PUT /v1/account/mfa/challenges":
         codes = recovery_codes(base, secret)
         challenge = account_call(base, secret, "POST", "/mfa/challenges", {"factor": "recoveryCode"})

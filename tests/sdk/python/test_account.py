@@ -376,3 +376,44 @@ def test_oauth2_token_flow_then_identities_refresh_and_unlink():
     with pytest.raises(AppwriteException) as e:
         admin().create_session(q["userId"], q["secret"])
     assert e.value.code == 401 and e.value.type == "user_invalid_token"
+
+
+@pytest.mark.skipif(not OIDC_URL, reason="needs the test OpenID provider that scripts/test.sh starts")
+@pytest.mark.skipif(not hasattr(Account, "create_id_token_session"), reason="a 2.x method (PyPI 27)")
+def test_id_token_session_from_a_token_the_real_provider_signed():
+    """A native app's ID token: here one the loopback OpenID provider signs (RS256) in a code
+    flow the test runs itself; the SDK config points `google`'s JWKS and issuer there."""
+    import base64
+    import hashlib
+    import secrets
+
+    import requests
+
+    origin = ENDPOINT.rsplit("/v1", 1)[0]
+    callback = f"{origin}/v1/account/sessions/oauth2/callback/oidc/{PROJECT}"
+    verifier = secrets.token_urlsafe(32)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    nonce, sub = secrets.token_hex(8), f"new-pyid{random.getrandbits(40):x}"
+    authorize = f"{OIDC_URL}/auth?" + urllib.parse.urlencode({
+        "client_id": "latchkey", "redirect_uri": callback, "response_type": "code",
+        "scope": "openid email profile", "state": "native", "nonce": nonce,
+        "code_challenge": challenge, "code_challenge_method": "S256", "login_hint": sub,
+    })
+    code = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(follow_to(authorize, callback)).query))["code"]
+    answer = requests.post(f"{OIDC_URL}/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": callback,
+        "client_id": "latchkey", "client_secret": "latchkey-secret", "code_verifier": verifier,
+    }, timeout=20).json()
+    id_token = answer["id_token"]
+    guest = Account(Client().set_endpoint(ENDPOINT).set_project(PROJECT))
+    with pytest.raises(AppwriteException) as e:
+        guest.create_id_token_session("google", id_token, nonce="not-the-nonce")
+    assert e.value.code == 401 and e.value.type == "user_oauth2_token_invalid"
+    # With the key, the session's secret comes back, to look at what the sign-in stored.
+    session = plain(admin().create_id_token_session("google", id_token, nonce=nonce, access_token=answer["access_token"], access_token_expiry=3600))
+    assert session["provider"] == "google" and session["providerUid"] == sub
+    assert session["providerAccessToken"] == answer["access_token"]
+    me = as_session(session["secret"])
+    assert plain(me.get())["email"] == f"{sub}@oidc.test"
+    identity = plain(me.list_identities())["identities"][0]
+    assert identity["provider"] == "google" and identity["providerIdToken"] == id_token
