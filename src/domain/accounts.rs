@@ -194,7 +194,12 @@ async fn require_password(env: &Env<'_>, user: &UserRow, password: &str) -> Resu
     }
     let ok = env
         .hasher
-        .verify(password, user.password.as_ref())
+        .verify_stored(
+            password,
+            user.password.as_ref(),
+            user.hash.as_deref(),
+            user.hash_options.as_deref(),
+        )
         .await
         .map_err(Error::internal)?;
     if ok {

@@ -57,5 +57,5 @@ pub async fn session_alert(
         "time".into(),
         format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second()),
     );
-    env.enqueue(tx, &m, None).await
+    env.enqueue(tx, &user.id, &m, None).await
 }

@@ -16,7 +16,11 @@ pub async fn list(
     legacy_syntax: bool,
 ) -> Result<Page<IdentityRow>> {
     let query = queries::parse(raw_queries, legacy_syntax, IDENTITY_ATTRIBUTES)?;
-    let mut page = match env.store.list_identities(env.pid(), &user.id, &query).await {
+    let mut page = match env
+        .store
+        .list_identities(env.pid(), Some(&user.id), &query)
+        .await
+    {
         Err(StoreError::CursorNotFound) => {
             let id = query.cursor.map(|c| c.id).unwrap_or_default();
             return Err(Error::from(ErrorType::GeneralCursorNotFound)

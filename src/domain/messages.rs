@@ -119,12 +119,13 @@ impl Env<'_> {
         }
     }
 
-    /// Writes `message` in the unit of work, due now; `expires_at` is when the token it
+    /// Writes `message` about user `user_id` in the unit of work, due now; `expires_at` is when the token it
     /// carries stops working (the message is given up on then). [`Env::commit`] then wakes
     /// the delivery worker.
     pub async fn enqueue(
         &self,
         tx: &mut Box<dyn Tx>,
+        user_id: &str,
         message: &Message,
         expires_at: Option<i64>,
     ) -> Result<()> {
@@ -144,6 +145,7 @@ impl Env<'_> {
             last_error: String::new(),
             done_at: None,
             expires_at,
+            user_id: Some(user_id.to_owned()),
         };
         tx.enqueue_message(&row).await?;
         self.queued

@@ -25,6 +25,8 @@ pub enum AttrType {
     Boolean,
     /// Appwrite datetimes on the wire, epoch milliseconds in the store.
     Datetime,
+    /// An array of labels (letters and digits): `equal` only, meaning "has one of these".
+    Labels,
 }
 
 /// An attribute a list route may filter and order on.
@@ -65,6 +67,18 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     attr("emailVerification", AttrType::Boolean),
     attr("phoneVerification", AttrType::Boolean),
     attr("accessedAt", AttrType::Datetime),
+    attr("labels", AttrType::Labels),
+];
+
+/// `users.listTargets` (appwrite 1.9.6 `Queries\Targets`, plus the base `$` attributes).
+pub const TARGET_ATTRIBUTES: &[Attribute] = &[
+    attr("$id", AttrType::String),
+    attr("$createdAt", AttrType::Datetime),
+    attr("$updatedAt", AttrType::Datetime),
+    attr("userId", AttrType::String),
+    attr("providerId", AttrType::String),
+    attr("identifier", AttrType::String),
+    attr("providerType", AttrType::String),
 ];
 
 fn invalid(msg: impl Into<String>) -> Error {
@@ -108,6 +122,11 @@ fn convert(ty: AttrType, v: &Value) -> Option<FilterValue> {
     match (ty, v) {
         // NUL cannot reach a PostgreSQL text comparison; refuse it on every backend alike.
         (AttrType::String, Value::String(s)) if !s.contains('\0') => {
+            Some(FilterValue::Text(s.clone()))
+        }
+        (AttrType::Labels, Value::String(s))
+            if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
             Some(FilterValue::Text(s.clone()))
         }
         (AttrType::Integer, Value::Number(n)) => n.as_i64().map(FilterValue::Int),
@@ -210,8 +229,14 @@ pub fn parse(
                 continue;
             }
             "orderAsc" | "orderDesc" if !attributes.is_empty() => {
-                q.order
-                    .push((declared()?.name.to_owned(), method == "orderAsc"));
+                let a = declared()?;
+                if a.ty == AttrType::Labels {
+                    return Err(invalid(format!(
+                        "Invalid query: Cannot order by attribute \"{}\" because it is an array.",
+                        a.name
+                    )));
+                }
+                q.order.push((a.name.to_owned(), method == "orderAsc"));
                 continue;
             }
             "equal" => FilterOp::Equal,
@@ -230,6 +255,12 @@ pub fn parse(
             return Err(invalid(format!("Invalid query method: {method}")));
         }
         let attribute = declared()?;
+        if attribute.ty == AttrType::Labels && op != FilterOp::Equal {
+            return Err(invalid(format!(
+                "Invalid query: Cannot query {method} on attribute \"{}\" because it is an array.",
+                attribute.name
+            )));
+        }
         let values = match op {
             FilterOp::IsNull | FilterOp::IsNotNull => vec![],
             FilterOp::StartsWith | FilterOp::EndsWith if values.len() != 1 => {

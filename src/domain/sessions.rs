@@ -83,13 +83,15 @@ pub async fn create_email_password_session(
 ) -> Result<(UserRow, NewSession)> {
     let user = env.store.find_user_by_email(env.pid(), email).await?;
     // A missing user or password still costs one hash, so timing reveals neither.
-    let stored = user
-        .as_ref()
-        .filter(|u| u.password_update.is_some())
-        .and_then(|u| u.password.as_ref());
+    let with_password = user.as_ref().filter(|u| u.password_update.is_some());
     let verified = env
         .hasher
-        .verify(password, stored)
+        .verify_stored(
+            password,
+            with_password.and_then(|u| u.password.as_ref()),
+            with_password.and_then(|u| u.hash.as_deref()),
+            with_password.and_then(|u| u.hash_options.as_deref()),
+        )
         .await
         .map_err(Error::internal)?;
     let Some(user) = user.filter(|_| verified) else {
@@ -99,7 +101,7 @@ pub async fn create_email_password_session(
         return Err(ErrorType::UserBlocked.into());
     }
     let rehash = match &user.password {
-        Some(phc) if env.hasher.needs_rehash(phc) => {
+        Some(phc) if env.hasher.needs_rehash_stored(phc, user.hash.as_deref()) => {
             Some(env.hasher.hash(password).await.map_err(Error::internal)?)
         }
         _ => None,

@@ -128,7 +128,8 @@ pub async fn store_token(
 ) -> Result<()> {
     tx.insert_token(env.pid(), token).await?;
     if let Some(m) = message {
-        env.enqueue(tx, m, Some(token.expire)).await?;
+        env.enqueue(tx, &token.user_id, m, Some(token.expire))
+            .await?;
     }
     Ok(())
 }

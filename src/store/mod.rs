@@ -20,8 +20,8 @@ use crate::secret::Secret;
 
 pub use query::{Cursor, DEFAULT_LIMIT, Filter, FilterOp, FilterValue, ListQuery, Page};
 pub use rows::{
-    AuditRow, AuthenticatorRow, ChallengeRow, IdentityRow, OutboxCounts, OutboxRow, ProjectRow,
-    SessionRow, TargetRow, TokenRow, UserAgentInfo, UserRow,
+    AuditRow, AuthenticatorRow, ChallengeRow, IdentityRow, KeyRow, OutboxCounts, OutboxRow,
+    ProjectRow, SessionRow, TargetRow, TokenRow, UserAgentInfo, UserRow,
 };
 
 /// A failure of the database itself; `Conflict` is a unique index saying no.
@@ -103,6 +103,13 @@ pub trait ProjectStore: Send + Sync {
     async fn list_projects(&self) -> StoreResult<Vec<ProjectRow>>;
     /// Creates or replaces the record of a configured project.
     async fn upsert_project(&self, project: &ProjectRow, now: i64) -> StoreResult<()>;
+    /// The project's stored API keys (not the config file's), oldest first.
+    async fn list_keys(&self, project: &str) -> StoreResult<Vec<KeyRow>>;
+    async fn find_key_by_secret_hash(&self, secret_hash: &str) -> StoreResult<Option<KeyRow>>;
+    /// One statement, so no unit of work; `Conflict` on a taken id.
+    async fn insert_key(&self, key: &KeyRow) -> StoreResult<()>;
+    /// Whether the key existed.
+    async fn delete_key(&self, project: &str, id: &str) -> StoreResult<bool>;
 }
 
 /// Reads of users, and the one write that needs no unit of work.
@@ -147,6 +154,13 @@ pub trait TargetStore: Send + Sync {
     async fn target_identifier_taken(&self, project: &str, identifier: &str) -> StoreResult<bool>;
     /// Targets of a user, oldest first.
     async fn list_targets(&self, project: &str, user: &str) -> StoreResult<Vec<TargetRow>>;
+    /// Targets of a user matching the query, and how many match in all.
+    async fn list_targets_page(
+        &self,
+        project: &str,
+        user: &str,
+        query: &ListQuery,
+    ) -> StoreResult<Page<TargetRow>>;
     async fn find_target(&self, project: &str, id: &str) -> StoreResult<Option<TargetRow>>;
 }
 
@@ -160,11 +174,11 @@ pub trait IdentityStore: Send + Sync {
         email: &str,
         except_user: Option<&str>,
     ) -> StoreResult<bool>;
-    /// Identities of a user matching the query, and how many match in all.
+    /// Identities of a user (or of every user) matching the query, and how many match in all.
     async fn list_identities(
         &self,
         project: &str,
-        user: &str,
+        user: Option<&str>,
         query: &ListQuery,
     ) -> StoreResult<Page<IdentityRow>>;
     async fn find_identity(&self, project: &str, id: &str) -> StoreResult<Option<IdentityRow>>;
@@ -287,8 +301,9 @@ pub trait UserTx: Send {
     async fn insert_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()>;
     /// Overwrites every column of the user; `Conflict` on a taken email or phone.
     async fn update_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()>;
-    /// Deletes the user with its sessions, targets and identities (its audit trail stays).
-    async fn delete_user(&mut self, project: &str, id: &str) -> StoreResult<()>;
+    /// Deletes the user with its sessions, targets, identities, tokens, MFA records and queued
+    /// messages (its audit trail stays); whether the user existed.
+    async fn delete_user(&mut self, project: &str, id: &str) -> StoreResult<bool>;
 }
 
 /// Session writes.

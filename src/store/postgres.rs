@@ -25,6 +25,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_oauth2",
         include_str!("../../migrations/postgres/0005_oauth2.sql"),
     ),
+    (
+        "0006_users_api",
+        include_str!("../../migrations/postgres/0006_users_api.sql"),
+    ),
 ];
 
 /// Connects a pool to `url`; reads and writes share it (PostgreSQL runs them concurrently).

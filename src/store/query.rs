@@ -49,6 +49,8 @@ pub struct ListQuery {
     pub filters: Vec<Filter>,
     /// `(attribute, ascending)`, most significant first.
     pub order: Vec<(String, bool)>,
+    /// The `search` param: rows whose words start with each of its words.
+    pub search: Option<String>,
 }
 
 /// Page size when no `limit` query is given.
@@ -62,6 +64,7 @@ impl Default for ListQuery {
             cursor: None,
             filters: vec![],
             order: vec![],
+            search: None,
         }
     }
 }

@@ -14,6 +14,19 @@ pub struct ProjectRow {
     pub settings: String,
 }
 
+/// An API key made with the CLI: only the SHA-256 of its secret is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRow {
+    pub project_id: String,
+    pub id: String,
+    pub name: String,
+    /// JSON array of scope names.
+    pub scopes: String,
+    pub secret_hash: String,
+    pub expire: Option<i64>,
+    pub created_at: i64,
+}
+
 /// A user as stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserRow {
@@ -170,6 +183,8 @@ pub struct OutboxRow {
     pub expires_at: Option<i64>,
     /// The sealed message; `None` once it is sent or given up on.
     pub payload: Option<Secret>,
+    /// The user it is about: deleting the user deletes it.
+    pub user_id: Option<String>,
 }
 
 /// How many outbox messages wait and how many were given up on.

@@ -32,6 +32,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_oauth2",
         include_str!("../../migrations/sqlite/0005_oauth2.sql"),
     ),
+    (
+        "0006_users_api",
+        include_str!("../../migrations/sqlite/0006_users_api.sql"),
+    ),
 ];
 
 /// `secure_delete` zeroes what a write frees, so a deleted session hash or a replaced row

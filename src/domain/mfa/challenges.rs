@@ -88,7 +88,8 @@ pub async fn create(env: &Env<'_>, user: &UserRow, factor: Factor) -> Result<Cha
     let mut tx = env.begin().await?;
     tx.insert_challenge(env.pid(), &challenge).await?;
     if let Some(m) = &message {
-        env.enqueue(&mut tx, m, Some(challenge.expire)).await?;
+        env.enqueue(&mut tx, &user.id, m, Some(challenge.expire))
+            .await?;
     }
     env.commit_audited(tx, user, "challenge.create", format!("user/{}", user.id))
         .await?;

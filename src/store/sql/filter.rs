@@ -11,6 +11,8 @@ pub(super) struct Column {
     pub column: &'static str,
     pub text: bool,
     pub nullable: bool,
+    /// A JSON array of strings (labels): `equal` means "contains one of".
+    pub array: bool,
 }
 
 /// Declares a column: `text` columns compare byte-wise, others are integers.
@@ -25,6 +27,19 @@ pub(super) const fn col(
         column,
         text,
         nullable,
+        array: false,
+    }
+}
+
+/// Declares a JSON array of strings that only `equal` may filter on (as containment). Its
+/// items hold only letters and digits (labels), so `"item"` cannot match across items.
+pub(super) const fn array(attribute: &'static str, column: &'static str) -> Column {
+    Column {
+        attribute,
+        column,
+        text: true,
+        nullable: false,
+        array: true,
     }
 }
 
@@ -34,6 +49,8 @@ pub(super) struct Listing {
     pub columns: &'static [Column],
     /// The selected columns.
     pub select: &'static str,
+    /// How the `search` param is answered; `None` when the list has none.
+    pub search: Option<super::search::Index>,
 }
 
 /// The statements of one list request.
@@ -89,9 +106,44 @@ fn push_filters(
     wheres: &mut Vec<String>,
     args: &mut Vec<Arg>,
 ) -> StoreResult<()> {
+    if let Some(text) = &q.search {
+        let index = l
+            .search
+            .ok_or_else(|| StoreError::Corrupt(format!("{} has no search", l.table)))?;
+        let words = super::search::words(text);
+        match super::search::condition(index, d, &words, args.len() + 1) {
+            Some((condition, values)) => {
+                wheres.push(condition);
+                args.extend(values.into_iter().map(Arg::Text));
+            }
+            None => wheres.push("1 = 0".into()),
+        }
+    }
     for f in &q.filters {
         let c = l.column(&f.attribute)?;
         let col = c.column;
+        if c.array {
+            if f.op != FilterOp::Equal {
+                return Err(StoreError::Corrupt(format!(
+                    "{:?} on the array attribute {}",
+                    f.op, c.attribute
+                )));
+            }
+            let find = match d {
+                Dialect::Sqlite => "instr",
+                Dialect::Postgres => "strpos",
+            };
+            let mut any = vec![];
+            for v in &f.values {
+                let FilterValue::Text(item) = v else {
+                    return Err(StoreError::Corrupt(format!("non-text {}", c.attribute)));
+                };
+                args.push(Arg::Text(format!("\"{item}\"")));
+                any.push(format!("{find}({col}, ${}) > 0", args.len()));
+            }
+            wheres.push(format!("({})", any.join(" OR ")));
+            continue;
+        }
         match f.op {
             FilterOp::IsNull => {
                 wheres.push(format!("{col} IS NULL"));

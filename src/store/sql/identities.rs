@@ -11,6 +11,7 @@ const IDENTITY_COLS: &str = "id, user_id, created_at, updated_at, provider, prov
 const LISTING: Listing = Listing {
     table: "identities",
     select: IDENTITY_COLS,
+    search: Some(super::search::Index::Scan),
     columns: &[
         col("$id", "id", true, false),
         col("$createdAt", "created_at", false, false),
@@ -41,7 +42,19 @@ fn bind_identity<'q>(q: Q<'q>, i: &'q IdentityRow) -> Q<'q> {
         .bind(i.provider_access_token_expiry)
         .bind(i.provider_refresh_token.expose())
         .bind(i.provider_id_token.expose())
+        .bind(super::search::document([
+            i.id.as_str(),
+            i.user_id.as_str(),
+            i.provider.as_str(),
+            i.provider_uid.as_str(),
+            i.provider_email.as_str(),
+        ]))
 }
+
+/// The written columns: the read ones and the search words.
+const IDENTITY_WRITE_COLS: &str = "id, user_id, created_at, updated_at, provider, provider_uid, \
+    provider_email, provider_access_token, provider_access_token_expiry, provider_refresh_token, \
+    provider_id_token, search";
 
 fn identity_from(r: &AnyRow) -> StoreResult<IdentityRow> {
     Ok(IdentityRow {
@@ -94,12 +107,18 @@ impl IdentityStore for SqlStore {
     async fn list_identities(
         &self,
         project: &str,
-        user: &str,
+        user: Option<&str>,
         query: &ListQuery,
     ) -> StoreResult<Page<IdentityRow>> {
-        let scope = Scope {
-            condition: "project_id = $1 AND user_id = $2",
-            args: vec![project.into(), user.into()],
+        let scope = match user {
+            Some(user) => Scope {
+                condition: "project_id = $1 AND user_id = $2",
+                args: vec![project.into(), user.into()],
+            },
+            None => Scope {
+                condition: "project_id = $1",
+                args: vec![project.into()],
+            },
         };
         let mut conn = self.reader().await?;
         filter::run(
@@ -174,7 +193,7 @@ impl IdentityTx for SqlTx {
 
     async fn insert_identity(&mut self, project: &str, i: &IdentityRow) -> StoreResult<()> {
         bind_identity(
-            sqlx::query(insert_sql("identities", IDENTITY_COLS)).bind(project),
+            sqlx::query(insert_sql("identities", IDENTITY_WRITE_COLS)).bind(project),
             i,
         )
         .execute(self.conn())
@@ -185,7 +204,7 @@ impl IdentityTx for SqlTx {
 
     async fn update_identity(&mut self, project: &str, i: &IdentityRow) -> StoreResult<()> {
         bind_identity(
-            sqlx::query(update_sql("identities", IDENTITY_COLS)).bind(project),
+            sqlx::query(update_sql("identities", IDENTITY_WRITE_COLS)).bind(project),
             i,
         )
         .execute(self.conn())

@@ -51,6 +51,9 @@ impl SqlStore {
             if *version == "0002_audit_user_agent" {
                 backfill_audit_user_agents(&mut tx, parse_ua).await?;
             }
+            if *version == "0006_users_api" {
+                backfill_search_words(&mut tx).await?;
+            }
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(*version)
                 .bind(unix_ms())
@@ -102,6 +105,54 @@ async fn backfill_audit_user_agents(
         .bind(seq)
         .execute(&mut *conn)
         .await?;
+    }
+    Ok(())
+}
+
+/// Fills the `search` words of users and identities written before the column existed.
+async fn backfill_search_words(conn: &mut AnyConnection) -> StoreResult<()> {
+    let users = sqlx::query("SELECT project_id, id, email, phone, name FROM users")
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in users {
+        let (project, id): (String, String) = (r.try_get("project_id")?, r.try_get("id")?);
+        let text = |c: &str| -> StoreResult<String> {
+            Ok(r.try_get::<Option<String>, _>(c)?.unwrap_or_default())
+        };
+        let words = super::search::document([
+            id.as_str(),
+            &text("email")?,
+            &text("phone")?,
+            &text("name")?,
+        ]);
+        sqlx::query("UPDATE users SET search = $1 WHERE project_id = $2 AND id = $3")
+            .bind(words)
+            .bind(&project)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let identities = sqlx::query(
+        "SELECT project_id, id, user_id, provider, provider_uid, provider_email FROM identities",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in identities {
+        let get = |c: &str| -> StoreResult<String> { Ok(r.try_get::<String, _>(c)?) };
+        let (project, id) = (get("project_id")?, get("id")?);
+        let words = super::search::document([
+            id.as_str(),
+            &get("user_id")?,
+            &get("provider")?,
+            &get("provider_uid")?,
+            &get("provider_email")?,
+        ]);
+        sqlx::query("UPDATE identities SET search = $1 WHERE project_id = $2 AND id = $3")
+            .bind(words)
+            .bind(&project)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

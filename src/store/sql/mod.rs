@@ -16,6 +16,7 @@ mod mfa;
 mod migrate;
 mod outbox;
 mod projects;
+pub(crate) mod search;
 mod sessions;
 mod targets;
 mod tokens;

@@ -3,7 +3,7 @@
 use super::*;
 
 const OUTBOX_COLS: &str = "id, project_id, channel, kind, created_at, status, attempts, \
-    next_attempt_at, last_error, done_at, expires_at, payload";
+    next_attempt_at, last_error, done_at, expires_at, payload, user_id";
 
 fn message_from(r: &AnyRow) -> StoreResult<OutboxRow> {
     Ok(OutboxRow {
@@ -21,6 +21,7 @@ fn message_from(r: &AnyRow) -> StoreResult<OutboxRow> {
         payload: r
             .try_get::<Option<String>, _>("payload")?
             .map(crate::secret::Secret::new),
+        user_id: r.try_get("user_id")?,
     })
 }
 
@@ -133,6 +134,7 @@ impl OutboxTx for SqlTx {
         .bind(m.done_at)
         .bind(m.expires_at)
         .bind(m.payload.as_ref().map(|p| p.expose().to_owned()))
+        .bind(&m.user_id)
         .execute(self.conn())
         .await
         .map_err(conflict_or)?;

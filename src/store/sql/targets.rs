@@ -1,9 +1,26 @@
 //! Messaging targets (email, sms, push).
 
+use super::filter::{Listing, Scope, col};
 use super::*;
 
 const TARGET_COLS: &str = "id, user_id, created_at, updated_at, name, provider_id, provider_type, \
     identifier, expired, session_id";
+
+/// The attributes `users.listTargets` may filter and order on, and their columns.
+const LISTING: Listing = Listing {
+    table: "targets",
+    select: TARGET_COLS,
+    search: None,
+    columns: &[
+        col("$id", "id", true, false),
+        col("$createdAt", "created_at", false, false),
+        col("$updatedAt", "updated_at", false, false),
+        col("userId", "user_id", true, false),
+        col("providerId", "provider_id", true, true),
+        col("identifier", "identifier", true, false),
+        col("providerType", "provider_type", true, false),
+    ],
+};
 
 fn bind_target<'q>(q: Q<'q>, t: &'q TargetRow) -> Q<'q> {
     q.bind(&t.id)
@@ -63,6 +80,20 @@ impl TargetStore for SqlStore {
             target_from,
         )
         .await
+    }
+
+    async fn list_targets_page(
+        &self,
+        project: &str,
+        user: &str,
+        query: &ListQuery,
+    ) -> StoreResult<Page<TargetRow>> {
+        let scope = Scope {
+            condition: "project_id = $1 AND user_id = $2",
+            args: vec![project.into(), user.into()],
+        };
+        let mut conn = self.reader().await?;
+        filter::run(&mut conn, &LISTING, query, self.dialect, scope, target_from).await
     }
 
     async fn find_target(&self, project: &str, id: &str) -> StoreResult<Option<TargetRow>> {

@@ -1,6 +1,6 @@
 //! Users: the account rows themselves.
 
-use super::filter::{Listing, Scope, col};
+use super::filter::{Listing, Scope, array, col};
 use super::*;
 
 const USER_COLS: &str = "id, created_at, updated_at, name, email, phone, password, hash, hash_options, \
@@ -9,9 +9,18 @@ const USER_COLS: &str = "id, created_at, updated_at, name, email, phone, passwor
     email_is_disposable, email_is_corporate, email_is_canonical";
 
 /// The attributes a user list may filter and order on, and their columns.
+/// The written columns: the read ones and the search words.
+const USER_WRITE_COLS: &str = "id, created_at, updated_at, name, email, phone, password, hash, hash_options, \
+    password_history, password_update, registration, status, labels, email_verification, \
+    phone_verification, mfa, prefs, accessed_at, email_canonical, email_is_free, \
+    email_is_disposable, email_is_corporate, email_is_canonical, search";
+
 const LISTING: Listing = Listing {
     table: "users",
     select: USER_COLS,
+    search: Some(super::search::Index::FullText {
+        fts_table: "users_fts",
+    }),
     columns: &[
         col("$id", "id", true, false),
         col("$createdAt", "created_at", false, false),
@@ -25,8 +34,19 @@ const LISTING: Listing = Listing {
         col("emailVerification", "email_verification", false, false),
         col("phoneVerification", "phone_verification", false, false),
         col("accessedAt", "accessed_at", false, false),
+        array("labels", "labels"),
     ],
 };
+
+/// The search words of a user (Appwrite indexes id, email, phone and name).
+pub(super) fn user_search(u: &UserRow) -> String {
+    super::search::document([
+        u.id.as_str(),
+        u.email.as_deref().unwrap_or_default(),
+        u.phone.as_deref().unwrap_or_default(),
+        u.name.as_deref().unwrap_or_default(),
+    ])
+}
 
 fn bind_user<'q>(q: Q<'q>, u: &'q UserRow) -> Q<'q> {
     q.bind(&u.id)
@@ -53,6 +73,7 @@ fn bind_user<'q>(q: Q<'q>, u: &'q UserRow) -> Q<'q> {
         .bind(ob(u.email_is_disposable))
         .bind(ob(u.email_is_corporate))
         .bind(ob(u.email_is_canonical))
+        .bind(user_search(u))
 }
 
 fn user_from(r: &AnyRow) -> StoreResult<UserRow> {
@@ -214,7 +235,7 @@ impl UserTx for SqlTx {
 
     async fn insert_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()> {
         bind_user(
-            sqlx::query(insert_sql("users", USER_COLS)).bind(project),
+            sqlx::query(insert_sql("users", USER_WRITE_COLS)).bind(project),
             user,
         )
         .execute(self.conn())
@@ -225,7 +246,7 @@ impl UserTx for SqlTx {
 
     async fn update_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()> {
         bind_user(
-            sqlx::query(update_sql("users", USER_COLS)).bind(project),
+            sqlx::query(update_sql("users", USER_WRITE_COLS)).bind(project),
             user,
         )
         .execute(self.conn())
@@ -234,32 +255,28 @@ impl UserTx for SqlTx {
         Ok(())
     }
 
-    async fn delete_user(&mut self, project: &str, id: &str) -> StoreResult<()> {
+    async fn delete_user(&mut self, project: &str, id: &str) -> StoreResult<bool> {
         let args = [project.into(), id.into()];
-        execute(
-            self.conn(),
+        // Everything of the user in one unit; only its audit trail stays (Appwrite keeps
+        // audits too).
+        for sql in [
             "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2",
-            &args,
-        )
-        .await?;
-        execute(
-            self.conn(),
             "DELETE FROM targets WHERE project_id = $1 AND user_id = $2",
-            &args,
-        )
-        .await?;
-        execute(
-            self.conn(),
             "DELETE FROM identities WHERE project_id = $1 AND user_id = $2",
-            &args,
-        )
-        .await?;
-        execute(
+            "DELETE FROM tokens WHERE project_id = $1 AND user_id = $2",
+            "DELETE FROM authenticators WHERE project_id = $1 AND user_id = $2",
+            "DELETE FROM mfa_challenges WHERE project_id = $1 AND user_id = $2",
+            "DELETE FROM recovery_codes WHERE project_id = $1 AND user_id = $2",
+            "DELETE FROM outbox WHERE project_id = $1 AND user_id = $2",
+        ] {
+            execute(self.conn(), sql, &args).await?;
+        }
+        Ok(execute(
             self.conn(),
             "DELETE FROM users WHERE project_id = $1 AND id = $2",
             &args,
         )
-        .await?;
-        Ok(())
+        .await?
+            == 1)
     }
 }

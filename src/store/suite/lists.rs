@@ -214,7 +214,7 @@ async fn identity_lists_give_the_same_rows_on_every_backend() {
         tx.commit().await.unwrap();
         for (queries, ids, total) in IDENTITY_CASES {
             let page = s
-                .list_identities("p", "u", &parse(queries, IDENTITY_ATTRIBUTES))
+                .list_identities("p", Some("u"), &parse(queries, IDENTITY_ATTRIBUTES))
                 .await
                 .unwrap_or_else(|e| panic!("{name} {queries:?}: {e}"));
             let got: Vec<&str> = page.rows.iter().map(|r| r.id.as_str()).collect();
@@ -229,7 +229,7 @@ async fn identity_lists_give_the_same_rows_on_every_backend() {
                 )],
                 IDENTITY_ATTRIBUTES,
             );
-            let r = s.list_identities("p", "u", &q).await;
+            let r = s.list_identities("p", Some("u"), &q).await;
             assert!(
                 matches!(r, Err(StoreError::CursorNotFound)),
                 "{name} {gone}: {r:?}"
@@ -326,7 +326,7 @@ async fn long_value_lists_give_the_same_rows_on_every_backend() {
                 ..ListQuery::default()
             };
             let page = s
-                .list_identities("p", "u", &query)
+                .list_identities("p", Some("u"), &query)
                 .await
                 .unwrap_or_else(|e| panic!("{name} {method}: {e}"));
             let got: Vec<&str> = page.rows.iter().map(|r| r.id.as_str()).collect();
@@ -344,7 +344,7 @@ async fn long_value_lists_give_the_same_rows_on_every_backend() {
                 filters: parse(&[&q], IDENTITY_ATTRIBUTES).filters,
                 ..ListQuery::default()
             };
-            let page = s.list_identities("p", "u", &query).await.unwrap();
+            let page = s.list_identities("p", Some("u"), &query).await.unwrap();
             let got: Vec<&str> = page.rows.iter().map(|r| r.id.as_str()).collect();
             assert_eq!(got, ids, "{name} {method} {list}");
         }

@@ -1,5 +1,9 @@
 //! Password hashing (spec §11) on a fixed pool of threads that reuse their Argon2 memory.
 
+mod imported;
+
+pub use imported::{Imported, SHA_VERSIONS};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -266,6 +270,34 @@ impl PasswordHasher {
             .on_pool(move |memory| verify_with(password.expose().as_bytes(), phc.expose(), memory))
             .await?;
         Ok(ok && real)
+    }
+
+    /// Verifies `password` against a user's stored password, whatever algorithm made it
+    /// (`hash`: Argon2, or an imported one with its `hashOptions`); with none it checks a
+    /// dummy Argon2 hash (and fails), spending about the same time.
+    pub async fn verify_stored(
+        &self,
+        password: &str,
+        stored: Option<&Secret>,
+        algorithm: Option<&str>,
+        options: Option<&str>,
+    ) -> anyhow::Result<bool> {
+        let imported = algorithm.and_then(|a| Imported::from_stored(a, options.unwrap_or("{}")));
+        match (stored, imported) {
+            (Some(value), Some(imported)) => {
+                let password = Secret::new(password);
+                let value = value.clone();
+                self.on_pool(move |_| imported.verify(password.expose().as_bytes(), value.expose()))
+                    .await
+            }
+            (stored, _) => self.verify(password, stored).await,
+        }
+    }
+
+    /// Whether a user's stored password should be replaced by a default Argon2id hash after
+    /// the next successful login: it was imported, or made with other Argon2 parameters.
+    pub fn needs_rehash_stored(&self, phc: &Secret, algorithm: Option<&str>) -> bool {
+        !matches!(algorithm, None | Some("argon2")) || self.needs_rehash(phc)
     }
 
     /// Whether a stored hash was made with other parameters than the configured default,
