@@ -25,6 +25,7 @@ pub mod targets;
 pub mod time;
 pub mod tokens;
 pub mod useragent;
+pub mod users;
 pub mod validate;
 
 use std::sync::OnceLock;

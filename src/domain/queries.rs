@@ -70,6 +70,20 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     attr("labels", AttrType::Labels),
 ];
 
+/// `users.listMemberships` (appwrite 1.9.6 `Queries\Memberships`): checked, though the list
+/// is always empty here.
+pub const MEMBERSHIP_ATTRIBUTES: &[Attribute] = &[
+    attr("$id", AttrType::String),
+    attr("$createdAt", AttrType::Datetime),
+    attr("$updatedAt", AttrType::Datetime),
+    attr("userId", AttrType::String),
+    attr("teamId", AttrType::String),
+    attr("invited", AttrType::Datetime),
+    attr("joined", AttrType::Datetime),
+    attr("confirm", AttrType::Boolean),
+    attr("roles", AttrType::Labels),
+];
+
 /// `users.listTargets` (appwrite 1.9.6 `Queries\Targets`, plus the base `$` attributes).
 pub const TARGET_ATTRIBUTES: &[Attribute] = &[
     attr("$id", AttrType::String),

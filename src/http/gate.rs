@@ -271,18 +271,37 @@ async fn jwt_user(state: &AppState, project: &str, token: &Secret) -> Result<Opt
     if claims.project_id != project {
         return Err(failed("The token was issued for another project."));
     }
-    if claims.session_id.is_empty() {
-        return Err(failed("The token names no session."));
-    }
     let Some(user) = state.store.find_user(project, &claims.user_id).await? else {
         return Ok(None);
     };
+    // A session-less JWT (`users.createJWT` for a user with no session) stands for its
+    // user until it expires, as in Appwrite.
+    if claims.session_id.is_empty() {
+        return Ok(Some(user));
+    }
     let live = state
         .store
         .find_session(project, &user.id, &claims.session_id)
         .await?
         .is_some_and(|s| s.expire >= now);
     Ok(live.then_some(user))
+}
+
+/// A key made with `latchkey keys create` for this project, found by its secret's hash.
+async fn stored_key(state: &AppState, project: &str, secret: &Secret) -> Result<Option<ApiKey>> {
+    let Some(row) = state
+        .store
+        .find_key_by_secret_hash(&sha256_hex(secret.expose()))
+        .await?
+        .filter(|k| k.project_id == project)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ApiKey {
+        id: row.id,
+        scopes: serde_json::from_str(&row.scopes).unwrap_or_default(),
+        expire: row.expire,
+    }))
 }
 
 /// Resolves the caller (spec §2.3–§2.4): an API key, else a session, else a JWT, else a guest.
@@ -294,13 +313,16 @@ pub async fn authenticate(
     carried: Carried,
 ) -> Result<Caller> {
     if let Some(secret) = &facts.key {
-        let key = project
-            .find_key(secret.expose())
-            .ok_or(ErrorType::UserUnauthorized)?;
+        let key = match project.find_key(secret.expose()) {
+            Some(key) => key.clone(),
+            None => stored_key(state, &project.id, secret)
+                .await?
+                .ok_or(ErrorType::UserUnauthorized)?,
+        };
         if key.expire.is_some_and(|e| e < state.clock.now_ms()) {
             return Err(ErrorType::ProjectKeyExpired.into());
         }
-        return Ok(Caller::Key(key.clone()));
+        return Ok(Caller::Key(key));
     }
     let by_session = session_user(state, &project.id, carried.session).await?;
     let user = match (by_session, &facts.jwt) {

@@ -23,6 +23,7 @@ pub mod server;
 pub mod sessions;
 pub mod targets;
 pub mod tokens;
+pub mod users;
 pub mod verification;
 
 use std::net::SocketAddr;

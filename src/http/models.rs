@@ -45,6 +45,38 @@ pub fn account(u: &UserRow, targets: &[TargetRow]) -> Value {
     })
 }
 
+/// The User model (§8.1 plus password material, Users API only): the Account model with
+/// `password`, `hash` and `hashOptions` after `name` (null for a user without a password).
+pub fn user(u: &UserRow, targets: &[TargetRow]) -> Value {
+    let Value::Object(account) = account(u, targets) else {
+        return Value::Null;
+    };
+    let has_password = u.password.is_some();
+    let mut m = serde_json::Map::new();
+    for (k, v) in account {
+        let after_name = k == "name";
+        m.insert(k, v);
+        if after_name {
+            m.insert(
+                "password".into(),
+                json!(u.password.as_ref().map(|p| p.expose())),
+            );
+            m.insert(
+                "hash".into(),
+                json!(u.hash.as_deref().filter(|_| has_password)),
+            );
+            m.insert(
+                "hashOptions".into(),
+                u.hash_options
+                    .as_deref()
+                    .filter(|_| has_password)
+                    .map_or(Value::Null, |o| json_or(o, Value::Null)),
+            );
+        }
+    }
+    Value::Object(m)
+}
+
 /// The Token model (§8.4). `secret` is revealed to key callers only; `phrase` is `""` unless
 /// one was asked for.
 pub fn token(t: &TokenRow, secret: &str, phrase: &str) -> Value {
@@ -186,6 +218,16 @@ pub fn mfa_challenge(c: &ChallengeRow) -> Value {
         "userId": c.user_id,
         "expire": format_ms(c.expire),
     })
+}
+
+/// The MFAChallengeSecret model (2.x, Users API): the challenge and its code (`""` for a
+/// factor without one, such as TOTP).
+pub fn mfa_challenge_secret(c: &ChallengeRow, code: &str) -> Value {
+    let mut v = mfa_challenge(c);
+    if let Value::Object(m) = &mut v {
+        m.insert("code".into(), json!(code));
+    }
+    v
 }
 
 /// The MFAFactors model (§8.9).

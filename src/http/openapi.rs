@@ -15,7 +15,7 @@ use crate::http::params::Args;
 use crate::http::params::MAX_REDIRECT_CHARS;
 use crate::http::reply::{API_VERSION, Model, Reply};
 use crate::http::route::{DefaultValue, Kind, Param, Route, Source};
-use crate::http::routes::ROUTES;
+use crate::http::routes::routes;
 
 /// The error statuses any route may answer with the Appwrite error body (408, 413, 414 and 431
 /// from the transport limits).
@@ -39,6 +39,7 @@ enum F {
     NullBool,
     Strings,
     Object,
+    NullObject,
     Array(&'static str),
 }
 
@@ -104,6 +105,21 @@ fn fields(name: &str) -> Vec<(&'static str, F)> {
                 ("impersonatorUserId", F::NullStr),
                 ("passwordPwned", F::NullBool),
             ]);
+        }
+        "user" => {
+            let account = fields("account");
+            let (head, tail) = account.split_at(4);
+            f.extend(head);
+            f.extend([
+                ("password", F::NullStr),
+                ("hash", F::NullStr),
+                ("hashOptions", F::NullObject),
+            ]);
+            f.extend(tail);
+        }
+        "mfaChallengeSecret" => {
+            f.extend(fields("mfaChallenge"));
+            f.push(("code", F::Str));
         }
         "session" => {
             f.extend(ID_DATES);
@@ -190,6 +206,7 @@ fn field_schema(f: F) -> Value {
         F::NullBool => json!({"type": "boolean", "nullable": true}),
         F::Strings => json!({"type": "array", "items": {"type": "string"}}),
         F::Object => json!({"type": "object"}),
+        F::NullObject => json!({"type": "object", "nullable": true}),
         F::Array(model) => {
             json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{model}")}})
         }
@@ -225,6 +242,11 @@ fn response_schema(model: Model) -> Option<Value> {
     let reference = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
     Some(match model {
         Model::Account => reference("account"),
+        Model::User => reference("user"),
+        Model::UserList => reference("userList"),
+        Model::TargetList => reference("targetList"),
+        Model::MembershipList => reference("membershipList"),
+        Model::MfaChallengeSecret => reference("mfaChallengeSecret"),
         Model::Session => reference("session"),
         Model::SessionList => reference("sessionList"),
         Model::IdentityList => reference("identityList"),
@@ -363,7 +385,7 @@ fn operation(route: &Route) -> Value {
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for route in ROUTES.iter().filter(|r| r.path != "/v1/openapi.json") {
+    for route in routes().filter(|r| r.path != "/v1/openapi.json") {
         let entry = paths
             .entry(openapi_path(route.path))
             .or_insert_with(|| json!({}));
@@ -372,6 +394,8 @@ pub fn document() -> Value {
     let mut schemas = Map::new();
     for name in [
         "account",
+        "user",
+        "mfaChallengeSecret",
         "session",
         "target",
         "identity",
@@ -388,6 +412,19 @@ pub fn document() -> Value {
     schemas.insert("sessionList".into(), list_schema("sessions", "session"));
     schemas.insert("identityList".into(), list_schema("identities", "identity"));
     schemas.insert("logList".into(), list_schema("logs", "log"));
+    schemas.insert("userList".into(), list_schema("users", "user"));
+    schemas.insert("targetList".into(), list_schema("targets", "target"));
+    schemas.insert(
+        "membershipList".into(),
+        json!({
+            "type": "object",
+            "properties": {
+                "total": {"type": "integer", "minimum": 0},
+                "memberships": {"type": "array", "maxItems": 0},
+            },
+            "required": ["total", "memberships"],
+        }),
+    );
     schemas.insert(
         "error".into(),
         json!({
@@ -406,7 +443,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Latchkey",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": format!("The Appwrite Account API {API_VERSION}, as served by latchkey. Send X-Appwrite-Project, and X-Appwrite-Session, X-Appwrite-JWT or X-Appwrite-Key."),
+            "description": format!("The Appwrite Account and Users APIs {API_VERSION}, as served by latchkey. Send X-Appwrite-Project, and X-Appwrite-Session, X-Appwrite-JWT or X-Appwrite-Key."),
         },
         "servers": [{"url": "/"}],
         "paths": paths,
@@ -434,7 +471,7 @@ mod tests {
     fn every_route_is_an_operation_with_its_params_status_and_model() {
         let doc = document();
         let mut ops = 0;
-        for route in ROUTES.iter().filter(|r| r.path != "/v1/openapi.json") {
+        for route in routes().filter(|r| r.path != "/v1/openapi.json") {
             let op =
                 &doc["paths"][openapi_path(route.path)][route.verb.as_str().to_ascii_lowercase()];
             assert_eq!(op["operationId"], route.sdk, "{}", route.path);

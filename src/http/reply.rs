@@ -16,6 +16,13 @@ pub const API_VERSION: &str = "1.9.6";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Model {
     Account,
+    /// The Account model with password material (Users API).
+    User,
+    UserList,
+    TargetList,
+    /// Always empty: Teams are not served.
+    MembershipList,
+    MfaChallengeSecret,
     Session,
     SessionList,
     IdentityList,
@@ -104,7 +111,12 @@ pub fn downgrade(model: Model, value: &mut Value, format: Format) {
         }
     };
     match model {
-        Model::Account => account(value),
+        Model::Account | Model::User => account(value),
+        Model::UserList => {
+            if let Some(Value::Array(items)) = value.get_mut("users") {
+                items.iter_mut().for_each(account);
+            }
+        }
         Model::Token => {
             if before((1, 5, 0)) {
                 strip(value, &["phrase"]);
@@ -127,6 +139,9 @@ pub fn downgrade(model: Model, value: &mut Value, format: Format) {
             }
         }
         Model::LogList
+        | Model::TargetList
+        | Model::MembershipList
+        | Model::MfaChallengeSecret
         | Model::MfaType
         | Model::MfaChallenge
         | Model::MfaRecoveryCodes

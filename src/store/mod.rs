@@ -370,7 +370,8 @@ pub trait TargetTx: Send {
     ) -> StoreResult<bool>;
     /// `Conflict` on a taken id or identifier.
     async fn insert_target(&mut self, project: &str, target: &TargetRow) -> StoreResult<()>;
-    /// Updates identifier, name and expiry of a target; `Conflict` on a taken identifier.
+    /// Updates identifier, name, provider and expiry of a target; `Conflict` on a taken
+    /// identifier.
     async fn update_target(&mut self, project: &str, target: &TargetRow) -> StoreResult<()>;
     /// Points the user's target with identifier `old` at `new`.
     async fn rename_target(

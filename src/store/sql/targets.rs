@@ -129,20 +129,20 @@ impl TargetTx for SqlTx {
     }
 
     async fn update_target(&mut self, project: &str, t: &TargetRow) -> StoreResult<()> {
-        execute(
-            self.conn(),
-            "UPDATE targets SET identifier = $1, name = $2, expired = $3, updated_at = $4 \
-             WHERE project_id = $5 AND id = $6",
-            &[
-                t.identifier.as_str().into(),
-                t.name.as_str().into(),
-                b(t.expired).into(),
-                t.updated_at.into(),
-                project.into(),
-                t.id.as_str().into(),
-            ],
+        sqlx::query(
+            "UPDATE targets SET identifier = $1, name = $2, expired = $3, updated_at = $4, \
+             provider_id = $5 WHERE project_id = $6 AND id = $7",
         )
-        .await?;
+        .bind(&t.identifier)
+        .bind(&t.name)
+        .bind(b(t.expired))
+        .bind(t.updated_at)
+        .bind(&t.provider_id)
+        .bind(project)
+        .bind(&t.id)
+        .execute(self.conn())
+        .await
+        .map_err(conflict_or)?;
         Ok(())
     }
 
