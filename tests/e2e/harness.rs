@@ -56,6 +56,8 @@ pub fn test_project() -> ProjectSettings {
             "sessions.write".into(),
             "users.read".into(),
             "users.write".into(),
+            "targets.read".into(),
+            "targets.write".into(),
         ],
         expire: None,
     });
@@ -178,6 +180,11 @@ impl TestApp {
         self.http
             .request(method, format!("{}{path}", self.url))
             .header("x-appwrite-project", PROJECT)
+    }
+
+    /// A request with the test project's API key (the Users API).
+    pub fn as_key(&self, method: Method, path: &str) -> RequestBuilder {
+        self.req(method, path).header("x-appwrite-key", KEY)
     }
 
     /// The same request carrying a session in `X-Appwrite-Session`.

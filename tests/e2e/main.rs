@@ -26,3 +26,4 @@ mod session_rules;
 mod sessions;
 mod targets;
 mod token_rules;
+mod users;
