@@ -176,9 +176,17 @@ async fn a_token_and_its_message_land_together_or_not_at_all() {
             "{name}: only t4 expired before 11"
         );
 
-        // Deleting the user takes its tokens with it.
+        // Deleting the user takes its tokens and its queued messages with it, not others'.
         let mut tx = s.begin().await.unwrap();
-        tx.delete_user("p", "u").await.unwrap();
+        let mut mine = message("mine", 1);
+        mine.user_id = Some("u".into());
+        let mut theirs = message("theirs", 1);
+        theirs.user_id = Some("someone-else".into());
+        tx.enqueue_message(&mine).await.unwrap();
+        tx.enqueue_message(&theirs).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.delete_user("p", "u").await.unwrap(), "{name}");
         tx.commit().await.unwrap();
         assert!(
             s.find_tokens_by_secret_hash("p", "u", "h5")
@@ -186,6 +194,13 @@ async fn a_token_and_its_message_land_together_or_not_at_all() {
                 .unwrap()
                 .is_empty(),
             "{name}"
+        );
+        assert!(s.find_message("mine").await.unwrap().is_none(), "{name}");
+        assert!(s.find_message("theirs").await.unwrap().is_some(), "{name}");
+        let mut tx = s.begin().await.unwrap();
+        assert!(
+            !tx.delete_user("p", "u").await.unwrap(),
+            "{name}: gone already"
         );
     }
 }

@@ -147,3 +147,59 @@ async fn deleting_a_user_removes_its_sessions_targets_and_identities_but_not_its
         );
     }
 }
+
+#[tokio::test]
+async fn stored_keys_are_found_by_their_secret_hash_listed_and_revoked() {
+    let (stores, _dir) = stores().await;
+    for (name, s) in stores {
+        let key = |id: &str, project: &str, created_at: i64| crate::store::KeyRow {
+            project_id: project.into(),
+            id: id.into(),
+            name: format!("key {id}"),
+            scopes: r#"["users.read"]"#.into(),
+            secret_hash: format!("hash-{project}-{id}"),
+            expire: None,
+            created_at,
+        };
+        s.insert_key(&key("k2", "p", 2)).await.unwrap();
+        s.insert_key(&key("k1", "p", 1)).await.unwrap();
+        s.insert_key(&key("k1", "q", 1)).await.unwrap();
+        assert!(
+            matches!(
+                s.insert_key(&key("k1", "p", 3)).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}: ids are unique per project"
+        );
+        let ids: Vec<String> = s
+            .list_keys("p")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.id)
+            .collect();
+        assert_eq!(ids, ["k1", "k2"], "{name}: oldest first");
+        let found = s
+            .find_key_by_secret_hash("hash-q-k1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.project_id, "q", "{name}");
+        assert!(s.delete_key("p", "k1").await.unwrap(), "{name}");
+        assert!(!s.delete_key("p", "k1").await.unwrap(), "{name}");
+        assert!(
+            s.find_key_by_secret_hash("hash-p-k1")
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert!(
+            s.find_key_by_secret_hash("hash-q-k1")
+                .await
+                .unwrap()
+                .is_some(),
+            "{name}"
+        );
+    }
+}
