@@ -81,6 +81,7 @@ def fresh_user(base):
     r.raise_for_status()
     secret = json.loads(r.headers.get("X-Fallback-Cookies", "{}")).get(COOKIE) or r.cookies.get(COOKIE)
     http.cookies.clear()
+    _local.user_id, _local.session_id = r.json()["userId"], r.json()["$id"]
     return email, secret
 
 
@@ -256,6 +257,53 @@ def prepare(label, base, email, secret):
     return {}
 
 
+# Valid hashes for the Users API's imports (the e2e suite's vectors; every import is checked
+# against its algorithm, so generated strings are refused).
+IMPORTED = {
+    "POST /v1/users/argon2": {"password": "$argon2id$v=19$m=65536,t=4,p=3$oFSrjXQ91jpoxrHG9XYfeg$WvBzODSr8XQgpGMf/faIq4ZkC3bIgSPIW03Dlzv1XDc"},
+    "POST /v1/users/bcrypt": {"password": "$2b$05$xMvNJTdt2n1oqu/b8aX5x.nd4fEN2xnF3oseBc06j/zcqmpnRErp."},
+    "POST /v1/users/md5": {"password": "14b94f2bc9a25d8b183218dd7c45feb8"},
+    "POST /v1/users/phpass": {"password": "$P$6/OItfyRua1QteUEN8uwLaOFr1ztS.1"},
+    "POST /v1/users/sha": {"password": "258e5aad6fd134d5268e6a9980316e6eb0ff05568e1f00874ad97ef147ddacd3092d991d77fa3e5083a8e16f26de695f8b4859118fd11fe85ce5c6728346bf43", "passwordVersion": "sha512"},
+    "POST /v1/users/scrypt": {"password": "7885bac9912132c72e55fca69cfdfdd8d1fc3d28ac1895bd3b0474de7c84165a", "passwordSalt": "NaCl-salt", "passwordCpu": 1024, "passwordMemory": 8, "passwordParallel": 1, "passwordLength": 32},
+    "POST /v1/users/scrypt-modified": {"password": "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==", "passwordSalt": "42xEC+ixf3L2lw==", "passwordSaltSeparator": "Bw==", "passwordSignerKey": "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA=="},
+}
+
+
+def users_api(label, base, email, secret, body, params):
+    """Fills what a Users API operation needs to succeed for the fresh user (key mode)."""
+    if label.startswith("POST /v1/users") and label.count("/") == 3 or label == "POST /v1/users":
+        body["userId"] = "u" + uuid.uuid4().hex[:20]
+        if "email" in body or label != "POST /v1/users":
+            body["email"] = f"new-{uuid.uuid4().hex[:16]}@example.com"
+        if "phone" in body:
+            body["phone"] = new_phone()
+        body.update(IMPORTED.get(label, {}))
+    if label == "PATCH /v1/users/{userId}/email":
+        body["email"] = f"new-{uuid.uuid4().hex[:16]}@example.com"
+    if label == "PATCH /v1/users/{userId}/phone":
+        body["number"] = new_phone()
+    if label == "PUT /v1/users/{userId}/labels":
+        body["labels"] = ["fuzz"]
+    if label == "POST /v1/users/{userId}/jwts":
+        body["sessionId"] = _local.session_id
+    if label == "POST /v1/users/{userId}/targets":
+        body.update({"targetId": "unique()", "providerType": "push", "identifier": uuid.uuid4().hex})
+        body.pop("providerId", None)
+    if label == "PATCH /v1/users/{userId}/targets/{targetId}" and "identifier" in body:
+        body["identifier"] = uuid.uuid4().hex
+    if "userId" in params:
+        params["userId"] = _local.user_id
+    if "sessionId" in params:
+        params["sessionId"] = _local.session_id
+    if "challengeId" in params:
+        params["challengeId"] = account_call(base, secret, "POST", "/mfa/challenges", {"factor": "custom"})["$id"]
+    if label in ("GET /v1/users/{userId}/mfa/recovery-codes", "PUT /v1/users/{userId}/mfa/recovery-codes"):
+        recovery_codes(base, secret)
+    if label == "DELETE /v1/users/{userId}/mfa/authenticators/{type}":
+        account_call(base, secret, "POST", "/mfa/authenticators/totp")
+
+
 def _base(case):
     return (case.operation.base_url or case.operation.schema.get_base_url()).rstrip("/")
 
@@ -288,6 +336,17 @@ def before_call(context, case, **kwargs):
             body.update(prepare(label, _base(case), email, secret))
             case.body = body
         params = dict(case.path_parameters or {})
+        if label.split(" ")[1].startswith("/v1/users"):
+            body = dict(case.body) if isinstance(case.body, dict) else None
+            users_api(label, _base(case), email, secret, body if body is not None else {}, params)
+            if body is not None:
+                case.body = body
+            if label == "DELETE /v1/users/identities/{identityId}":
+                params["identityId"] = linked_identity(_base(case), secret)
+            if "targetId" in params:
+                params["targetId"] = push_target(_base(case), secret)
+            case.path_parameters = params or case.path_parameters
+            params = {}
         if "provider" in params and label != "POST /v1/account/sessions/id-token":
             params["provider"] = OIDC
         if label in ("GET /v1/account/sessions/oauth2/{provider}", "GET /v1/account/tokens/oauth2/{provider}"):
@@ -300,7 +359,8 @@ def before_call(context, case, **kwargs):
             params["sessionId"] = "current"
         if "targetId" in params:
             params["targetId"] = push_target(_base(case), secret)
-        case.path_parameters = params or case.path_parameters
+        if params:
+            case.path_parameters = params
         if label == "POST /v1/account/verifications/phone":
             give_phone(_base(case), secret)
         if label in ("GET /v1/account/mfa/recovery-codes", "PATCH /v1/account/mfa/recovery-codes"):
