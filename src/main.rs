@@ -1,4 +1,5 @@
-//! The `latchkey` command: `serve` and `--version`.
+//! The `latchkey` command: `serve`, the admin commands (`keys`, `users`, `projects`) and
+//! `--version`.
 
 use std::path::PathBuf;
 
@@ -37,6 +38,36 @@ enum Command {
         #[arg(long, env = "LATCHKEY_REDIS_URL", hide_env_values = true)]
         redis_url: Option<String>,
     },
+    /// Create, list and revoke API keys (kept in the store as hashes).
+    Keys {
+        #[command(flatten)]
+        instance: latchkey::cli::Instance,
+        #[command(subcommand)]
+        command: latchkey::cli::KeysCommand,
+    },
+    /// List, show, block, unblock, delete and import users.
+    Users {
+        #[command(flatten)]
+        instance: latchkey::cli::Instance,
+        #[command(subcommand)]
+        command: latchkey::cli::UsersCommand,
+    },
+    /// List and show projects.
+    Projects {
+        #[command(flatten)]
+        instance: latchkey::cli::Instance,
+        #[command(subcommand)]
+        command: latchkey::cli::ProjectsCommand,
+    },
+}
+
+/// Prints an admin command's failure and exits with its code.
+fn finish(result: latchkey::cli::CliResult) -> anyhow::Result<()> {
+    if let Err(f) = result {
+        eprintln!("error: {}", f.message);
+        std::process::exit(i32::from(f.code));
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -60,15 +91,29 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The admin commands print their own results; their logs only say what went wrong.
+    let default_filter = match cli.command {
+        Command::Serve { .. } => "info,sqlx=warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match cli.command {
+        Command::Keys { instance, command } => {
+            finish(latchkey::cli::keys(&instance, command).await)
+        }
+        Command::Users { instance, command } => {
+            finish(latchkey::cli::users(&instance, command).await)
+        }
+        Command::Projects { instance, command } => {
+            finish(latchkey::cli::projects(&instance, command).await)
+        }
         Command::Serve {
             config,
             listen,

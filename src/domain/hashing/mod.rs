@@ -1,6 +1,6 @@
 //! Password hashing (spec §11) on a fixed pool of threads that reuse their Argon2 memory.
 
-mod imported;
+pub mod imported;
 
 pub use imported::{Imported, SHA_VERSIONS};
 

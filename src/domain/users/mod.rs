@@ -4,6 +4,7 @@
 //! manages them are in [`access`].
 
 pub mod access;
+pub mod import;
 
 use crate::domain::Env;
 use crate::domain::accounts::{

@@ -1,0 +1,274 @@
+//! The admin commands (`latchkey keys|users|projects`): they open the same store as `serve`,
+//! with the same `--config`, `--data` and `--database-url`, and need no running server. Output
+//! is an aligned table for people, or JSON with `--json`. Exit codes: 0 done, 1 the operation
+//! failed (not found, some users not imported), 2 bad input (usage, files, values).
+
+mod import;
+mod keys;
+mod projects;
+mod table;
+mod users;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+
+use crate::domain::project::Project;
+use crate::domain::{ClientInfo, Env};
+use crate::{AppState, Config};
+
+/// What every admin command reads: the instance `serve` would run.
+#[derive(Args, Debug, Clone)]
+pub struct Instance {
+    /// TOML config file (the one `serve` uses).
+    #[arg(long, env = "LATCHKEY_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Folder of the embedded database and the instance key.
+    #[arg(
+        long,
+        env = "LATCHKEY_DATA",
+        default_value = "./latchkey-data",
+        global = true
+    )]
+    pub data: PathBuf,
+    /// `sqlite://PATH` or `postgres://USER:PASS@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "LATCHKEY_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
+    /// Print JSON for scripts instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `latchkey keys …`.
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create an API key; its secret is shown once.
+    Create {
+        /// The project (default: the only one).
+        #[arg(long)]
+        project: Option<String>,
+        /// A label for people.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Scopes, comma-separated (e.g. users.read,users.write).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// Expiry as an ISO-8601 datetime (default: never).
+        #[arg(long)]
+        expire: Option<String>,
+    },
+    /// List the project's keys: the config file's and the stored ones.
+    List {
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Revoke a stored key (config-file keys are removed from the file).
+    Revoke {
+        #[arg(long)]
+        project: Option<String>,
+        /// The key's id.
+        id: String,
+    },
+}
+
+/// `latchkey users …`.
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// List users, oldest first.
+    List {
+        #[arg(long)]
+        project: Option<String>,
+        /// Full-text search over id, email, phone and name (word prefixes).
+        #[arg(long, default_value = "")]
+        search: String,
+        #[arg(long, default_value_t = 25)]
+        limit: i64,
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+    },
+    /// Show one user.
+    Get {
+        #[arg(long)]
+        project: Option<String>,
+        id: String,
+    },
+    /// Block a user: its sessions stop working.
+    Block {
+        #[arg(long)]
+        project: Option<String>,
+        id: String,
+    },
+    /// Unblock a user.
+    Unblock {
+        #[arg(long)]
+        project: Option<String>,
+        id: String,
+    },
+    /// Delete a user with its sessions, tokens, identities, targets and queued messages.
+    Delete {
+        #[arg(long)]
+        project: Option<String>,
+        id: String,
+    },
+    /// Import users from Appwrite (`GET /v1/users` pages) or Firebase (`auth:export`).
+    Import(import::ImportArgs),
+}
+
+/// `latchkey projects …`.
+#[derive(Subcommand, Debug)]
+pub enum ProjectsCommand {
+    /// List the instance's projects.
+    List,
+    /// Show a project's settings (secrets left out).
+    Show { id: String },
+}
+
+/// A failed command: what to tell the person, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// The operation failed (exit 1).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+
+    /// The input was bad (exit 2).
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::failed(format!("{e:#}"))
+    }
+}
+
+impl From<crate::error::Error> for Failure {
+    fn from(e: crate::error::Error) -> Self {
+        let code = if e.ty.status() == 400 { 2 } else { 1 };
+        Failure {
+            code,
+            message: format!("{} ({})", e.message(), e.ty.as_str()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
+        Failure::failed(e.to_string())
+    }
+}
+
+pub type CliResult = Result<(), Failure>;
+
+/// The opened instance: its state and how to print.
+pub struct Opened {
+    pub state: Arc<AppState>,
+    pub json: bool,
+    client: ClientInfo,
+}
+
+impl Instance {
+    /// Opens the store (migrating it, as `serve` does) with the config's projects.
+    pub async fn open(&self) -> Result<Opened, Failure> {
+        let mut cfg = Config::new(self.data.clone());
+        cfg.database_url = self.database_url.clone().map(crate::secret::Secret::new);
+        cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1")
+            .ok()
+            .map(crate::secret::Secret::new);
+        if let Some(path) = &self.config {
+            cfg.file = Config::load_file(path).map_err(|e| Failure::bad_input(format!("{e:#}")))?;
+            cfg.has_config_file = true;
+        }
+        cfg.file
+            .apply_env(|k| std::env::var(k).ok())
+            .map_err(|e| Failure::bad_input(format!("{e:#}")))?;
+        let state = AppState::build(&cfg).await?;
+        Ok(Opened {
+            state: Arc::new(state),
+            json: self.json,
+            client: ClientInfo::new("127.0.0.1".into(), "latchkey-cli", "admin"),
+        })
+    }
+}
+
+impl Opened {
+    /// The project named, or the only one.
+    pub fn project(&self, id: Option<&str>) -> Result<Arc<Project>, Failure> {
+        match id {
+            Some(id) => self.state.projects.get(id).cloned().ok_or_else(|| {
+                Failure::bad_input(format!(
+                    "no project `{id}` in this instance; `latchkey projects list` shows them"
+                ))
+            }),
+            None if self.state.projects.len() == 1 => Ok(self
+                .state
+                .projects
+                .values()
+                .next()
+                .cloned()
+                .unwrap_or_else(|| self.state.placeholder_project.clone())),
+            None => Err(Failure::bad_input(
+                "this instance has several projects: pass --project <id>",
+            )),
+        }
+    }
+
+    /// The dependencies of a domain rule acting on `project`.
+    pub fn env<'a>(&'a self, project: &'a Project) -> Env<'a> {
+        Env {
+            store: &*self.state.store,
+            postbox: &self.state.outbox,
+            queued: Default::default(),
+            hasher: &self.state.hasher,
+            sealer: &self.state.sealer,
+            project,
+            client: &self.client,
+            clock: &*self.state.clock,
+        }
+    }
+
+    /// Prints `value` as JSON, or `human` for people.
+    pub fn print(&self, value: &serde_json::Value, human: impl FnOnce() -> String) {
+        if self.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            );
+        } else {
+            print!("{}", human());
+        }
+    }
+}
+
+/// Runs `latchkey keys …`.
+pub async fn keys(instance: &Instance, command: KeysCommand) -> CliResult {
+    keys::run(&instance.open().await?, command).await
+}
+
+/// Runs `latchkey users …`.
+pub async fn users(instance: &Instance, command: UsersCommand) -> CliResult {
+    users::run(&instance.open().await?, command).await
+}
+
+/// Runs `latchkey projects …`.
+pub async fn projects(instance: &Instance, command: ProjectsCommand) -> CliResult {
+    projects::run(&instance.open().await?, command).await
+}
