@@ -114,7 +114,7 @@ fn jwt_with(app: &TestApp, claims: Value) -> String {
 }
 
 #[tokio::test]
-async fn a_jwt_works_only_in_its_project_and_only_for_a_session() {
+async fn a_jwt_works_only_in_its_project_and_a_sessionless_one_only_for_its_user() {
     let app = spawn_with(with_other_project).await;
     let (_, login) = app.user().await;
     let r = app
@@ -142,9 +142,20 @@ async fn a_jwt_works_only_in_its_project_and_only_for_a_session() {
         &app,
         json!({"userId": login.user_id, "sessionId": "", "projectId": PROJECT, "exp": exp}),
     );
+    // Session-less JWTs are what `users.createJWT` makes for a user without a session
+    // (Appwrite's behaviour): they stand for the user, in their project only.
     let r = app
         .req(Method::GET, "/v1/account")
-        .header("x-appwrite-jwt", sessionless)
+        .header("x-appwrite-jwt", &sessionless)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .get(format!("{}/v1/account", app.url))
+        .header("x-appwrite-project", "other")
+        .header("x-appwrite-jwt", &sessionless)
         .send()
         .await
         .unwrap();

@@ -79,11 +79,20 @@ fn path(queries: &[String], search: &str) -> String {
     p
 }
 
+/// A case: its name, the queries, the search, the ids expected in order, and the total.
+type Case = (
+    &'static str,
+    Vec<String>,
+    &'static str,
+    &'static [&'static str],
+    i64,
+);
+
 #[tokio::test]
 async fn queries_and_search_select_the_same_users_on_both_backends() {
     let app = spawn_app().await;
     population(&app).await;
-    let cases: Vec<(&str, Vec<String>, &str, &[&str], i64)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "everyone, oldest first",
             vec![],
