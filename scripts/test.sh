@@ -207,7 +207,7 @@ suite "no secret, password, token or code in any server log" \
   "$LATCHKEY_TEST_PYTHON" tests/support/log_hygiene.py \
   --logs "$work"/sdk-*.log "$work"/sdk-*.out \
   --configs "$sdk_config" \
-  --sources tests/sdk/node/*.test.mjs tests/sdk/python/test_*.py tests/sdk/rust/tests/*.rs tests/api/hooks.py \
+  --sources tests/sdk/node/*.test.mjs tests/sdk/python/*.py tests/sdk/rust/tests/*.rs tests/api/hooks.py \
   --deliveries "$LATCHKEY_MAIL_DIR" "$LATCHKEY_SMS_DIR"
 
 # Licences, banned crates and sources of the dependency graph (advisories need the RustSec

@@ -186,6 +186,23 @@ pub async fn update_profile(
     Ok(user)
 }
 
+/// `password_personal_data` when the project checks for it and the new password contains the
+/// user's id, email, name or phone.
+pub fn check_personal_data(env: &Env<'_>, user: &UserRow, password: &str) -> Result<()> {
+    if env.project.settings.auth.personal_data_check
+        && contains_personal_data(
+            password,
+            &user.id,
+            user.email.as_deref(),
+            user.name.as_deref(),
+            user.phone.as_deref(),
+        )
+    {
+        return Err(ErrorType::PasswordPersonalData.into());
+    }
+    Ok(())
+}
+
 /// Checks `password` against the user's stored hash: `user_invalid_credentials` on mismatch.
 /// A user who never set a password (anonymous) passes.
 async fn require_password(env: &Env<'_>, user: &UserRow, password: &str) -> Result<()> {
@@ -220,17 +237,7 @@ pub async fn update_password(
     let auth = &env.project.settings.auth;
     require_password(env, user, old_password).await?;
     check_history(env, user, password).await?;
-    if auth.personal_data_check
-        && contains_personal_data(
-            password,
-            &user.id,
-            user.email.as_deref(),
-            user.name.as_deref(),
-            user.phone.as_deref(),
-        )
-    {
-        return Err(ErrorType::PasswordPersonalData.into());
-    }
+    check_personal_data(env, user, password)?;
     let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
     let (mut tx, mut fresh) = locked(env, &user.id).await?;
     if fresh.password != user.password {

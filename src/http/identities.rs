@@ -6,6 +6,8 @@ use crate::http::gate::Ctx;
 use crate::http::models;
 use crate::http::params::Args;
 use crate::http::reply::Reply;
+use crate::store::{IdentityRow, Page};
+use serde_json::Value;
 
 /// `account.listIdentities` — GET /v1/account/identities.
 pub async fn list_identities(ctx: Ctx, a: Args) -> Result<Reply> {
@@ -16,18 +18,18 @@ pub async fn list_identities(ctx: Ctx, a: Args) -> Result<Reply> {
         ctx.legacy_queries(),
     )
     .await?;
-    Ok(Reply::json(models::page(
-        &page,
-        a.bool("total")?,
-        "identities",
-        |i| {
-            models::identity(&crate::domain::oauth2::revealed_identity(
-                &ctx.state.sealer,
-                &ctx.project.id,
-                i,
-            ))
-        },
-    )))
+    Ok(Reply::json(identity_list(&ctx, &page, a.bool("total")?)))
+}
+
+/// The IdentityList model of a page, provider tokens opened for display.
+pub(crate) fn identity_list(ctx: &Ctx, page: &Page<IdentityRow>, with_total: bool) -> Value {
+    models::page(page, with_total, "identities", |i| {
+        models::identity(&crate::domain::oauth2::revealed_identity(
+            &ctx.state.sealer,
+            &ctx.project.id,
+            i,
+        ))
+    })
 }
 
 /// `account.deleteIdentity` — DELETE /v1/account/identities/:identityId.

@@ -4,7 +4,7 @@
 //! its password hash is kept as it is and verified with its own algorithm at the next login.
 
 use crate::domain::Env;
-use crate::domain::accounts::{messaging_target, new_user, set_email};
+use crate::domain::accounts::{new_user, set_email};
 use crate::domain::hashing::{Imported, StoredPassword};
 use crate::error::{Error, ErrorType, Result};
 use crate::secret::Secret;
@@ -114,23 +114,7 @@ pub async fn import_user(env: &Env<'_>, foreign: ForeignUser) -> Result<()> {
         user.hash_options = Some(stored.options.to_string());
         user.password_update = Some(now);
     }
-    let mut tx = env.begin().await?;
-    let mut targets = vec![];
-    for (kind, address) in [("email", &user.email), ("sms", &user.phone)] {
-        if let Some(address) = address
-            && !tx.target_identifier_taken(env.pid(), address).await?
-        {
-            targets.push(messaging_target(&user.id, kind, address, now));
-        }
-    }
-    tx.insert_user(env.pid(), &user)
+    super::insert_with_targets(env, &user, ErrorType::UserAlreadyExists)
         .await
-        .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
-    for t in &targets {
-        tx.insert_target(env.pid(), t)
-            .await
-            .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
-    }
-    env.commit_audited(tx, &user, "user.create", format!("user/{}", user.id))
-        .await
+        .map(|_| ())
 }

@@ -8,7 +8,8 @@ pub mod import;
 
 use crate::domain::Env;
 use crate::domain::accounts::{
-    check_history, messaging_target, new_user, set_email, set_password, update_profile,
+    check_history, check_personal_data, messaging_target, new_user, set_email, set_password,
+    update_profile,
 };
 use crate::domain::hashing::{Imported, StoredPassword};
 use crate::domain::ids::unique_id;
@@ -209,6 +210,19 @@ pub async fn create(env: &Env<'_>, new: NewUser<'_>) -> Result<(UserRow, Vec<Tar
         set_password(&mut user, stored, auth.password_history, now);
     }
 
+    let targets = insert_with_targets(env, &user, ErrorType::UserTargetAlreadyExists).await?;
+    Ok((user, targets))
+}
+
+/// Writes a new user with an email and an SMS target for the addresses it has (unless another
+/// user's target already has one), in one unit of work with its `user.create` audit. A taken
+/// id, email or phone is `user_already_exists`; a target conflict is `target_taken`.
+pub(crate) async fn insert_with_targets(
+    env: &Env<'_>,
+    user: &UserRow,
+    target_taken: ErrorType,
+) -> Result<Vec<TargetRow>> {
+    let now = env.now();
     let mut tx = env.begin().await?;
     let mut targets = vec![];
     for (kind, address) in [("email", &user.email), ("sms", &user.phone)] {
@@ -218,17 +232,17 @@ pub async fn create(env: &Env<'_>, new: NewUser<'_>) -> Result<(UserRow, Vec<Tar
             targets.push(messaging_target(&user.id, kind, address, now));
         }
     }
-    tx.insert_user(env.pid(), &user)
+    tx.insert_user(env.pid(), user)
         .await
         .map_err(|e| e.conflict_as(ErrorType::UserAlreadyExists))?;
     for t in &targets {
         tx.insert_target(env.pid(), t)
             .await
-            .map_err(|e| e.conflict_as(ErrorType::UserTargetAlreadyExists))?;
+            .map_err(|e| e.conflict_as(target_taken))?;
     }
-    env.commit_audited(tx, &user, "user.create", format!("user/{}", user.id))
+    env.commit_audited(tx, user, "user.create", format!("user/{}", user.id))
         .await?;
-    Ok((user, targets))
+    Ok(targets)
 }
 
 /// `users.updateName`.
@@ -309,17 +323,7 @@ pub async fn update_phone_verification(env: &Env<'_>, id: &str, verified: bool) 
 pub async fn update_password(env: &Env<'_>, id: &str, password: &str) -> Result<UserRow> {
     let user = get(env, id).await?;
     let auth = &env.project.settings.auth;
-    if auth.personal_data_check
-        && contains_personal_data(
-            password,
-            &user.id,
-            user.email.as_deref(),
-            user.name.as_deref(),
-            user.phone.as_deref(),
-        )
-    {
-        return Err(ErrorType::PasswordPersonalData.into());
-    }
+    check_personal_data(env, &user, password)?;
     check_history(env, &user, password).await?;
     let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
     let history = auth.password_history;

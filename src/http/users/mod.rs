@@ -46,17 +46,10 @@ pub async fn list_identities(ctx: Ctx, a: Args) -> Result<Reply> {
         ctx.legacy_queries(),
     )
     .await?;
-    Ok(Reply::json(models::page(
+    Ok(Reply::json(crate::http::identities::identity_list(
+        &ctx,
         &page,
         a.bool("total")?,
-        "identities",
-        |i| {
-            models::identity(&crate::domain::oauth2::revealed_identity(
-                &ctx.state.sealer,
-                &ctx.project.id,
-                i,
-            ))
-        },
     )))
 }
 

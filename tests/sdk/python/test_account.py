@@ -17,24 +17,9 @@ from appwrite.id import ID
 from appwrite.query import Query
 from appwrite.services.account import Account
 
-ENDPOINT = os.environ["LATCHKEY_ENDPOINT"]
-PROJECT = os.environ["LATCHKEY_PROJECT"]
-KEY = os.environ["LATCHKEY_KEY"]
+from sdk_support import ENDPOINT, KEY, PROJECT, plain, prefs_of
+
 PASSWORD = "py-password-123"
-
-
-def plain(obj):
-    """A response as a dict with wire names, whether the SDK returns dicts or models."""
-    if isinstance(obj, dict):
-        return obj
-    return obj.model_dump(by_alias=True)
-
-
-def prefs_of(obj):
-    """Preferences: a dict in 10.x, a model holding them in `.data` in 22.x."""
-    if isinstance(obj, dict):
-        return obj
-    return obj.data
 
 
 def email():

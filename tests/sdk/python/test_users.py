@@ -8,7 +8,6 @@ methods (list/get/update/delete_passkey; no such routes in latchkey yet)."""
 
 import base64
 import hashlib
-import os
 import random
 import secrets
 
@@ -23,24 +22,9 @@ from appwrite.query import Query
 from appwrite.services.account import Account
 from appwrite.services.users import Users
 
-ENDPOINT = os.environ["LATCHKEY_ENDPOINT"]
-PROJECT = os.environ["LATCHKEY_PROJECT"]
-KEY = os.environ["LATCHKEY_KEY"]
+from sdk_support import ENDPOINT, KEY, PROJECT, plain, prefs_of
+
 PASSWORD = "py-users-password-1"
-
-
-def plain(obj):
-    """A response as a dict with wire names, whether the SDK returns dicts or models."""
-    if isinstance(obj, dict):
-        return obj
-    return obj.model_dump(by_alias=True)
-
-
-def prefs_of(obj):
-    """Preferences: a dict, or a model holding them in `.data`."""
-    if isinstance(obj, dict):
-        return obj
-    return obj.data
 
 
 def email():
