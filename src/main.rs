@@ -70,23 +70,20 @@ fn finish(result: latchkey::cli::CliResult) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Resolves at the first SIGTERM or SIGINT. The handlers are installed here, when called, not
+/// when the future is first polled: a signal sent right after the listening line (as soon as
+/// a supervisor sees it) must drain, not kill.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }
 
 #[tokio::main]
@@ -143,11 +140,12 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("--listen {}: {e}", cfg.listen))?;
             let addr = listener.local_addr()?;
             let state = std::sync::Arc::new(latchkey::AppState::build(&cfg).await?);
+            let shutdown = shutdown_signal()?;
             println!(
                 "latchkey {} listening on http://{addr}",
                 env!("CARGO_PKG_VERSION")
             );
-            latchkey::serve_state(state, listener, shutdown_signal()).await
+            latchkey::serve_state(state, listener, shutdown).await
         }
     }
 }

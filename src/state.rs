@@ -148,8 +148,10 @@ impl AppState {
         // The config is the source of truth: only the projects it lists run. A project that
         // was listed before keeps its data in the store, refused until it is listed again.
         let settings = config.projects();
-        for p in &settings {
-            store.upsert_project(&record(p)?, clock.now_ms()).await?;
+        if config.record_projects {
+            for p in &settings {
+                store.upsert_project(&record(p)?, clock.now_ms()).await?;
+            }
         }
         if !config.has_config_file {
             tracing::info!("no config file: running project `default` (web platform: localhost)");

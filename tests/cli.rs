@@ -67,6 +67,11 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// An instance that `serve` has created (and stopped).
+fn created(data: &Path) {
+    assert!(terminate(serve(data)).success());
+}
+
 fn serve(data: &Path) -> Server {
     let config = config(data);
     start(&["--config", config.to_str().unwrap()], &data.join("data"))
@@ -104,6 +109,7 @@ async fn sign_in(server: &Server, email: &str, password: &str) -> u16 {
 #[tokio::test]
 async fn a_created_key_works_at_once_on_a_running_server_until_it_is_revoked() {
     let dir = tempfile::tempdir().unwrap();
+    created(dir.path());
     let created = json_of(&run(
         dir.path(),
         &[
@@ -218,6 +224,7 @@ async fn users_exported_by_the_users_api_import_elsewhere_and_keep_their_passwor
     std::fs::write(&file, page.to_string()).unwrap();
 
     let to = tempfile::tempdir().unwrap();
+    created(to.path());
     let report = json_of(&run(
         to.path(),
         &[
@@ -274,6 +281,7 @@ async fn users_exported_by_the_users_api_import_elsewhere_and_keep_their_passwor
 #[tokio::test]
 async fn a_firebase_export_imports_with_the_projects_hash_parameters() {
     let dir = tempfile::tempdir().unwrap();
+    created(dir.path());
     // github.com/firebase/scrypt README: its sample project and user.
     let export = json!({"users": [{
         "localId": "fbuser1", "email": "fb@example.com", "emailVerified": true,
@@ -412,7 +420,18 @@ async fn users_are_listed_blocked_unblocked_and_deleted_from_the_command_line() 
 
 #[test]
 fn bad_input_exits_2_and_says_what_to_do() {
+    // A mistyped --data does not start a new, empty instance.
+    let fresh = tempfile::tempdir().unwrap();
+    let out = run(fresh.path(), &["keys", "list", "--project", "shop"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no latchkey database at"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!fresh.path().join("data/latchkey.db").exists());
     let dir = tempfile::tempdir().unwrap();
+    created(dir.path());
     for (args, says) in [
         (vec!["users", "list"], "pass --project"),
         (
@@ -464,6 +483,7 @@ fn bad_input_exits_2_and_says_what_to_do() {
 #[test]
 fn projects_are_listed_and_shown_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
+    created(dir.path());
     let list = json_of(&run(dir.path(), &["projects", "list", "--json"]));
     let ids: Vec<&str> = list
         .as_array()

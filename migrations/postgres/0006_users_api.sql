@@ -1,9 +1,10 @@
 -- The Users API (server keys). `search` holds the words of a user's id, email, phone and name
 -- as the store tokenises them (lower case, split at anything that is not a letter or digit),
--- so both backends index and match the same words; `simple` means no stemming, no stop words.
+-- so both backends index exactly these words: the vector is made of them as they are (no
+-- parser, stemming or stop words), and queries are bound as `tsquery` text for the same reason.
 ALTER TABLE users ADD COLUMN search TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN search_vector tsvector
-    GENERATED ALWAYS AS (to_tsvector('simple', search)) STORED;
+    GENERATED ALWAYS AS (array_to_tsvector(string_to_array(search, ' '))) STORED;
 CREATE INDEX users_search ON users USING GIN (search_vector);
 
 -- A queued message goes with its user when the user is deleted.

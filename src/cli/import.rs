@@ -29,8 +29,9 @@ pub struct ImportArgs {
     /// What wrote the files (default: worked out from their shape).
     #[arg(long, value_enum)]
     format: Option<Format>,
-    /// Firebase's `base64_signer_key` (Authentication → Users → Password hash parameters).
-    #[arg(long)]
+    /// Firebase's `base64_signer_key` (Authentication → Users → Password hash parameters);
+    /// better given as the env name, which `ps` and shell history do not show.
+    #[arg(long, env = "LATCHKEY_FIREBASE_SIGNER_KEY", hide_env_values = true)]
     signer_key: Option<String>,
     /// Firebase's `base64_salt_separator`.
     #[arg(long)]
@@ -172,6 +173,12 @@ pub async fn run(o: &Opened, a: ImportArgs) -> CliResult {
             let list = v["users"].as_array().ok_or_else(|| {
                 Failure::bad_input(format!("{}: no `users` array", path.display()))
             })?;
+            if signer.is_none() && list.iter().any(|u| u.get("passwordHash").is_some()) {
+                return Err(Failure::bad_input(format!(
+                    "{} has password hashes: pass --signer-key (or LATCHKEY_FIREBASE_SIGNER_KEY) and --salt-separator from the Firebase console (Authentication → Users → Password hash parameters), or the users would lose their passwords",
+                    path.display()
+                )));
+            }
             users.extend(list.iter().map(|u| from_firebase(u, signer.as_ref())));
         } else {
             let list = appwrite_users(&v);
@@ -201,7 +208,15 @@ pub async fn run(o: &Opened, a: ImportArgs) -> CliResult {
         let id = user.id.clone();
         match import_user(&env, user).await {
             Ok(()) => imported += 1,
-            Err(e) if e.ty == ErrorType::UserAlreadyExists => existing += 1,
+            // Skipped only when this very user is there (a second run); a user whose email
+            // or phone another user has is a failure to look at.
+            Err(e) if e.ty == ErrorType::UserAlreadyExists => {
+                if env.store.find_user(env.pid(), &id).await?.is_some() {
+                    existing += 1;
+                } else {
+                    failed.push((id, "its email or phone belongs to another user".into()));
+                }
+            }
             Err(e) => failed.push((id, e.message().to_owned())),
         }
         bar.inc(1);

@@ -189,7 +189,16 @@ impl Instance {
     /// Opens the store (migrating it, as `serve` does) with the config's projects.
     pub async fn open(&self) -> Result<Opened, Failure> {
         let mut cfg = Config::new(self.data.clone());
+        cfg.record_projects = false;
         cfg.database_url = self.database_url.clone().map(crate::secret::Secret::new);
+        // A mistyped --data must not quietly start a new, empty instance.
+        let file = self.data.join("latchkey.db");
+        if self.database_url.is_none() && !file.exists() {
+            return Err(Failure::bad_input(format!(
+                "no latchkey database at {}: pass the --data (or --database-url) that `latchkey serve` uses, or start `latchkey serve` once to create it",
+                file.display()
+            )));
+        }
         cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1")
             .ok()
             .map(crate::secret::Secret::new);
@@ -201,6 +210,17 @@ impl Instance {
             .apply_env(|k| std::env::var(k).ok())
             .map_err(|e| Failure::bad_input(format!("{e:#}")))?;
         let state = AppState::build(&cfg).await?;
+        let recorded = state.store.list_projects().await?;
+        if self.config.is_none()
+            && !recorded.is_empty()
+            && !recorded.iter().any(|p| p.id == "default")
+        {
+            let ids: Vec<&str> = recorded.iter().map(|p| p.id.as_str()).collect();
+            return Err(Failure::bad_input(format!(
+                "this instance's projects ({}) come from a config file: pass --config (or LATCHKEY_CONFIG) as to `latchkey serve`",
+                ids.join(", ")
+            )));
+        }
         Ok(Opened {
             state: Arc::new(state),
             json: self.json,

@@ -5,7 +5,18 @@ use serde_json::{Value, json};
 use super::{CliResult, Failure, Opened, ProjectsCommand, table};
 
 pub async fn run(o: &Opened, command: ProjectsCommand) -> CliResult {
-    let stored = o.state.store.list_projects().await?;
+    let mut stored = o.state.store.list_projects().await?;
+    // The config's projects as `serve` records them, with those recorded earlier.
+    for p in o.state.projects.values() {
+        if !stored.iter().any(|r| r.id == p.id) {
+            stored.push(crate::store::ProjectRow {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                settings: serde_json::to_string(&p.settings.redacted()).unwrap_or_default(),
+            });
+        }
+    }
+    stored.sort_by(|a, b| a.id.cmp(&b.id));
     match command {
         ProjectsCommand::List => {
             let mut list = vec![];

@@ -32,6 +32,9 @@ pub struct Config {
     /// Whether a config file was given (it is then the only source of projects; otherwise
     /// the server runs project `default`).
     pub has_config_file: bool,
+    /// Whether starting records the config's projects in the store (`serve`); the admin
+    /// commands read the store without changing what it records.
+    pub record_projects: bool,
 }
 
 impl Config {
@@ -45,6 +48,7 @@ impl Config {
             redis_url: None,
             file: FileConfig::default(),
             has_config_file: false,
+            record_projects: true,
         }
     }
 

@@ -471,7 +471,7 @@ pub async fn authorize(
             KEY_EXTRA_SCOPES.contains(&route.scope) || key.scopes.iter().any(|s| s == route.scope),
         ),
     };
-    if !has_scope {
+    if !has_scope || (route.keys_only && !matches!(caller, Caller::Key(_))) {
         let who = match &caller {
             Caller::User { user, .. } => user.email.clone().filter(|e| !e.is_empty()),
             _ => None,

@@ -302,6 +302,9 @@ fn param_schema(p: &Param) -> Value {
     if let (Some(d), Some(o)) = (default, s.as_object_mut()) {
         o.insert("default".into(), d);
     }
+    if p.empty_ok {
+        return json!({"anyOf": [s, {"type": "string", "maxLength": 0}]});
+    }
     s
 }
 

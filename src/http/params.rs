@@ -328,6 +328,7 @@ pub fn validate(
         let value = match given {
             None if p.required => return Err(Error::missing_param(p.name)),
             None => default_of(p),
+            Some(Value::String(s)) if p.empty_ok && s.is_empty() => Value::String(s),
             Some(v) => check(p.kind, &v, project).map_err(|d| Error::invalid_param(p.name, &d))?,
         };
         values.insert(p.name, value);

@@ -151,6 +151,9 @@ pub struct Param {
     pub required: bool,
     pub default: DefaultValue,
     pub source: Source,
+    /// `""` is accepted as it is, unchecked (Appwrite's `allowEmpty`: the Users API clears an
+    /// email or phone with it).
+    pub empty_ok: bool,
 }
 
 impl Param {
@@ -174,6 +177,12 @@ impl Param {
         self
     }
 
+    /// Accepts `""` as it is (the value then means "none").
+    pub const fn or_empty(mut self) -> Self {
+        self.empty_ok = true;
+        self
+    }
+
     /// Makes the param optional with a default string.
     pub const fn or_text(mut self, default: &'static str) -> Self {
         self.required = false;
@@ -189,6 +198,7 @@ const fn param(name: &'static str, kind: Kind) -> Param {
         required: true,
         default: DefaultValue::None,
         source: Source::Request,
+        empty_ok: false,
     }
 }
 
@@ -290,6 +300,9 @@ pub struct Route {
     pub html_errors: bool,
     /// Works without a project (health).
     pub projectless: bool,
+    /// Only API keys may call it, whatever scopes a user holds (the Users API: a user has
+    /// `targets.read`, but must not read other users' targets).
+    pub keys_only: bool,
     pub params: &'static [Param],
     /// The success status.
     pub status: u16,
@@ -311,6 +324,7 @@ impl Route {
             limit: None,
             html_errors: false,
             projectless: false,
+            keys_only: false,
             params: &[],
             status: 200,
             model: Model::Plain,
@@ -372,6 +386,11 @@ impl Route {
 
     pub const fn projectless(mut self) -> Self {
         self.projectless = true;
+        self
+    }
+
+    pub const fn keys_only(mut self) -> Self {
+        self.keys_only = true;
         self
     }
 

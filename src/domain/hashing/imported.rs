@@ -10,6 +10,11 @@ use subtle::ConstantTimeEq;
 pub const MAX_BCRYPT_COST: u32 = 16;
 /// Highest scrypt memory a stored hash may ask for (128 · r · N bytes): 256 MiB, as for Argon2.
 pub const MAX_SCRYPT_BYTES: u64 = 256 * 1024 * 1024;
+/// Highest scrypt work (N · r · p) a stored hash may ask for: 32 times Firebase's.
+pub const MAX_SCRYPT_WORK: u64 = 1 << 22;
+/// Highest phpass iteration count (log2): 2^20 MD5 rounds (WordPress uses 2^13, passlib 2^19;
+/// phpass itself allows 2^30, minutes of a hashing thread per login attempt).
+pub const MAX_PHPASS_LOG2: u32 = 20;
 /// Highest scrypt parallelism and output length accepted.
 pub const MAX_SCRYPT_PARALLEL: u32 = 16;
 pub const MAX_SCRYPT_LENGTH: u32 = 1024;
@@ -32,8 +37,9 @@ pub const SHA_VERSIONS: &[&str] = &[
     "sha3-512",
 ];
 
-/// An imported hash and the parameters it is checked with.
-#[derive(Debug, Clone, PartialEq)]
+/// An imported hash and the parameters it is checked with (`Debug` names the algorithm only:
+/// a Firebase project's signer key is a secret).
+#[derive(Clone, PartialEq)]
 pub enum Imported {
     Bcrypt,
     Md5,
@@ -54,6 +60,12 @@ pub enum Imported {
         salt_separator: String,
         signer_key: String,
     },
+}
+
+impl std::fmt::Debug for Imported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Imported({})", self.name())
+    }
 }
 
 /// Why imported parameters were refused (the message of a 400).
@@ -130,7 +142,8 @@ impl Imported {
             "sha" => Imported::Sha {
                 version: Some(text("version"))
                     .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "sha256".into()),
+                    // utopia-php/auth `Hashes\Sha`: an import without a version is SHA3-512.
+                    .unwrap_or_else(|| "sha3-512".into()),
             },
             "phpass" => Imported::Phpass,
             "scrypt" => Imported::Scrypt {
@@ -319,8 +332,15 @@ fn scrypt_params(n: u32, r: u32, p: u32) -> Result<scrypt::Params, Refusal> {
             "Invalid passwordMemory or passwordParallel: at least 1, parallel at most {MAX_SCRYPT_PARALLEL}"
         ));
     }
-    if 128 * u64::from(r) * u64::from(n) > MAX_SCRYPT_BYTES {
+    // scrypt holds 128·r·N bytes for its table and 128·r·p for its blocks, and works N·r·p.
+    let (n64, r64, p64) = (u64::from(n), u64::from(r), u64::from(p));
+    if 128 * r64 * (n64 + p64 + 2) > MAX_SCRYPT_BYTES {
         return Err("scrypt parameters need more than 256 MiB".into());
+    }
+    if n64 * r64 * p64 > MAX_SCRYPT_WORK {
+        return Err(format!(
+            "scrypt parameters ask for more work (N·r·p) than {MAX_SCRYPT_WORK}"
+        ));
     }
     scrypt::Params::new(n.trailing_zeros() as u8, r, p)
         .map_err(|_| "Invalid scrypt parameters".to_owned())
@@ -349,7 +369,7 @@ fn phpass_setting(stored: &str) -> Option<(u32, &str)> {
         return None;
     }
     let log2 = ITOA64.iter().position(|&c| c == stored.as_bytes()[3])? as u32;
-    if !(7..=30).contains(&log2) {
+    if !(7..=MAX_PHPASS_LOG2).contains(&log2) {
         return None;
     }
     Some((log2, stored.get(4..12)?))
@@ -458,6 +478,26 @@ mod tests {
         assert!(Imported::Bcrypt.check(&slow).is_err());
         assert!(!Imported::Bcrypt.verify(b"x", &slow));
         assert!(Imported::Phpass.check("$P$Bnot-long-enough").is_err());
+        // 2^30 rounds (`S`), allowed by phpass itself, are refused.
+        assert!(
+            Imported::Phpass
+                .check(&format!("$P$S{}", "a".repeat(30)))
+                .is_err()
+        );
+        assert!(
+            Imported::Phpass
+                .check(&format!("$P$B{}", "a".repeat(30)))
+                .is_ok()
+        );
+        assert!(
+            s(2, 1 << 20, 16, 64).check(&hex64).is_err(),
+            "r·p blocks of 2 GiB"
+        );
+        assert!(s(1 << 14, 8, 16, 64).check(&hex64).is_ok());
+        assert!(
+            s(1 << 14, 32, 16, 64).check(&hex64).is_err(),
+            "work above the cap"
+        );
     }
 
     #[test]

@@ -119,6 +119,15 @@ fn hash_with(password: &[u8], p: HashParams, memory: &mut Vec<Block>) -> anyhow:
     ))
 }
 
+/// Whether an Argon2 PHC string parses and its cost is one we are willing to pay (an import
+/// beyond it would never verify).
+pub fn argon2_acceptable(phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .ok()
+        .and_then(|parsed| Params::try_from(&parsed).ok())
+        .is_some_and(|p| within_limits(&p))
+}
+
 /// Whether a stored hash's cost is one we are willing to pay.
 fn within_limits(p: &Params) -> bool {
     p.m_cost() <= MAX_VERIFY_MEMORY_KIB && p.t_cost() <= MAX_VERIFY_TIME_COST
@@ -285,10 +294,18 @@ impl PasswordHasher {
         let imported = algorithm.and_then(|a| Imported::from_stored(a, options.unwrap_or("{}")));
         match (stored, imported) {
             (Some(value), Some(imported)) => {
-                let password = Secret::new(password);
+                let plain = Secret::new(password);
                 let value = value.clone();
-                self.on_pool(move |_| imported.verify(password.expose().as_bytes(), value.expose()))
-                    .await
+                let ok = self
+                    .on_pool(move |_| imported.verify(plain.expose().as_bytes(), value.expose()))
+                    .await?;
+                // MD5 or SHA fail in microseconds where an unknown email costs an Argon2
+                // hash: a failure pays that hash too, so timing does not tell that the account
+                // exists (a success pays one for the re-hash).
+                if !ok {
+                    self.verify(password, None).await?;
+                }
+                Ok(ok)
             }
             (stored, _) => self.verify(password, stored).await,
         }
@@ -357,6 +374,28 @@ mod tests {
         );
         // No stored hash never verifies, whatever the password.
         assert!(!h.verify("secret-password", None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_failed_imported_hash_costs_an_argon2_hash_like_an_unknown_account() {
+        let h = PasswordHasher::new(HashParams {
+            memory_cost: 64,
+            time_cost: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        // md5("password")
+        let md5 = Secret::new("5f4dcc3b5aa765d61d8327deb882cf99");
+        let check = |p: &'static str| h.verify_stored(p, Some(&md5), Some("md5"), Some("{}"));
+        assert!(check("password").await.unwrap());
+        assert_eq!(h.hashes_done(), 1, "a success pays its re-hash later");
+        assert!(!check("wrong").await.unwrap());
+        assert_eq!(
+            h.hashes_done(),
+            3,
+            "the MD5 check and the dummy Argon2 hash"
+        );
+        assert!(h.needs_rehash_stored(&md5, Some("md5")));
     }
 
     #[tokio::test]

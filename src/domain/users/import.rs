@@ -51,8 +51,11 @@ fn invalid(what: &str) -> Error {
 /// The stored form of a foreign hash, refused when it could never verify.
 fn stored_password(p: ForeignPassword) -> Result<StoredPassword> {
     if p.algorithm == "argon2" {
-        argon2::password_hash::phc::PasswordHash::new(p.hash.expose())
-            .map_err(|_| invalid("an argon2 hash that is not a PHC string"))?;
+        if !crate::domain::hashing::argon2_acceptable(p.hash.expose()) {
+            return Err(invalid(
+                "an argon2 hash that is not a PHC string, or costs more than latchkey verifies",
+            ));
+        }
         return Ok(StoredPassword {
             phc: p.hash,
             algorithm: "argon2".into(),
@@ -79,6 +82,13 @@ pub async fn import_user(env: &Env<'_>, foreign: ForeignUser) -> Result<()> {
     let mut user = new_user(foreign.id, now);
     user.registration = foreign.registration.unwrap_or(now);
     user.created_at = user.registration;
+    if foreign
+        .name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 128)
+    {
+        return Err(invalid("a name longer than 128 characters"));
+    }
     user.name = foreign.name.filter(|n| !n.is_empty());
     if let Some(email) = foreign.email.filter(|e| !e.is_empty()) {
         let email = crate::domain::validate::email(&email)

@@ -146,8 +146,14 @@ fn imported_password(password: &NewPassword<'_>) -> Result<Option<StoredPassword
                     .get_decimal(k)
                     .map_or(serde_json::Value::Null, serde_json::Value::from)
             };
-            if !parsed.algorithm.as_str().starts_with("argon2") {
-                return Err(bad("Invalid Argon2 hash".into()));
+            if !parsed.algorithm.as_str().starts_with("argon2")
+                || !crate::domain::hashing::argon2_acceptable(phc)
+            {
+                return Err(bad(format!(
+                    "Invalid Argon2 hash: at most {} KiB and {} passes",
+                    crate::domain::hashing::MAX_VERIFY_MEMORY_KIB,
+                    crate::domain::hashing::MAX_VERIFY_TIME_COST
+                )));
             }
             Some(StoredPassword {
                 phc: Secret::new(*phc),
@@ -343,6 +349,7 @@ enum Address {
 
 /// `users.updateEmail` and `users.updatePhone`: the new address, unverified; the target of the
 /// old address follows it (or one is created), and tokens sent to the old one stop working.
+/// `""` removes the address and its target (Appwrite's `allowEmpty`).
 async fn update_address(
     env: &Env<'_>,
     id: &str,
@@ -362,6 +369,7 @@ async fn update_address(
         ),
     };
     if matches!(address, Address::Email)
+        && !value.is_empty()
         && env
             .store
             .identity_email_taken(env.pid(), &value, Some(id))
@@ -374,16 +382,29 @@ async fn update_address(
         .lock_user(env.pid(), id)
         .await?
         .ok_or(ErrorType::UserNotFound)?;
-    let old = match address {
-        Address::Email => {
+    let old = match (&address, value.is_empty()) {
+        (Address::Email, false) => {
             let old = user.email.clone();
             set_email(&mut user, &value)?;
             user.email_verification = false;
             old
         }
-        Address::Phone => {
+        (Address::Email, true) => {
+            user.email_canonical = None;
+            user.email_is_free = None;
+            user.email_is_disposable = None;
+            user.email_is_corporate = None;
+            user.email_is_canonical = None;
+            user.email_verification = false;
+            user.email.take()
+        }
+        (Address::Phone, false) => {
             user.phone_verification = false;
             user.phone.replace(value.clone())
+        }
+        (Address::Phone, true) => {
+            user.phone_verification = false;
+            user.phone.take()
         }
     };
     let now = env.now();
@@ -391,7 +412,13 @@ async fn update_address(
     tx.update_user(env.pid(), &user)
         .await
         .map_err(|e| e.conflict_as(taken))?;
-    if old.as_deref() != Some(value.as_str()) {
+    if value.is_empty() {
+        tx.delete_user_tokens(env.pid(), &user.id, token_kinds)
+            .await?;
+        if let Some(old) = &old {
+            tx.delete_user_target(env.pid(), &user.id, old).await?;
+        }
+    } else if old.as_deref() != Some(value.as_str()) {
         tx.delete_user_tokens(env.pid(), &user.id, token_kinds)
             .await?;
         let moved = match &old {

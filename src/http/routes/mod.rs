@@ -180,6 +180,12 @@ mod tests {
             assert!(scopes.contains(&r.scope), "{}: scope {}", r.sdk, r.scope);
             assert!(sdks.insert(r.sdk), "{} declared twice", r.sdk);
             assert_eq!(
+                r.path.starts_with("/v1/users"),
+                r.keys_only,
+                "{}: the Users API, and only it, is for keys",
+                r.sdk
+            );
+            assert_eq!(
                 r.status == 204 || r.status == 301,
                 r.model == Model::None,
                 "{}: 204 and 301 go with no model",

@@ -111,7 +111,7 @@ fn push_filters(
             .search
             .ok_or_else(|| StoreError::Corrupt(format!("{} has no search", l.table)))?;
         let words = super::search::words(text);
-        match super::search::condition(index, d, &words, args.len() + 1) {
+        match super::search::condition(index, d, l.table, &words, args.len() + 1) {
             Some((condition, values)) => {
                 wheres.push(condition);
                 args.extend(values.into_iter().map(Arg::Text));

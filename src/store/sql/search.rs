@@ -26,9 +26,13 @@ pub(crate) fn document<'a>(fields: impl IntoIterator<Item = &'a str>) -> String 
 /// How a table is searched.
 #[derive(Clone, Copy)]
 pub(super) enum Index {
-    /// The `users` way: an FTS5 table over `rowid` on SQLite, a GIN-indexed `tsvector`
-    /// column `search_vector` on PostgreSQL.
-    FullText { fts_table: &'static str },
+    /// The `users` way: on SQLite an FTS5 table over `words_table` (the words under a stable
+    /// integer id, kept by trigger), on PostgreSQL a GIN-indexed `tsvector` column
+    /// `search_vector`.
+    FullText {
+        fts_table: &'static str,
+        words_table: &'static str,
+    },
     /// A scan of the `search` column, word prefix by word prefix.
     Scan,
 }
@@ -38,6 +42,7 @@ pub(super) enum Index {
 pub(super) fn condition(
     index: Index,
     d: Dialect,
+    table: &str,
     words: &[String],
     next: usize,
 ) -> Option<(String, Vec<String>)> {
@@ -46,14 +51,24 @@ pub(super) fn condition(
     }
     // Words hold only letters and digits, so quoting them is safe in both query languages.
     Some(match (index, d) {
-        (Index::FullText { fts_table }, Dialect::Sqlite) => {
+        (
+            Index::FullText {
+                fts_table,
+                words_table,
+            },
+            Dialect::Sqlite,
+        ) => {
             let expr = words
                 .iter()
                 .map(|w| format!("\"{w}\"*"))
                 .collect::<Vec<_>>()
                 .join(" AND ");
             (
-                format!("rowid IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH ${next})"),
+                format!(
+                    "EXISTS (SELECT 1 FROM {words_table} w WHERE w.project_id = {table}.project_id \
+                     AND w.user_id = {table}.id \
+                     AND w.id IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH ${next}))"
+                ),
                 vec![expr],
             )
         }
@@ -63,8 +78,10 @@ pub(super) fn condition(
                 .map(|w| format!("'{w}':*"))
                 .collect::<Vec<_>>()
                 .join(" & ");
+            // Bound as tsquery text, not through `to_tsquery`: its parser would split
+            // the words again by the server's locale.
             (
-                format!("search_vector @@ to_tsquery('simple', ${next})"),
+                format!("search_vector @@ CAST(${next} AS tsquery)"),
                 vec![expr],
             )
         }

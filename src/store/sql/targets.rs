@@ -193,6 +193,21 @@ impl TargetTx for SqlTx {
         .await
     }
 
+    async fn delete_user_target(
+        &mut self,
+        project: &str,
+        user: &str,
+        identifier: &str,
+    ) -> StoreResult<bool> {
+        Ok(execute(
+            self.conn(),
+            "DELETE FROM targets WHERE project_id = $1 AND user_id = $2 AND identifier = $3",
+            &[project.into(), user.into(), identifier.into()],
+        )
+        .await?
+            == 1)
+    }
+
     async fn delete_target(&mut self, project: &str, id: &str) -> StoreResult<bool> {
         Ok(execute(
             self.conn(),

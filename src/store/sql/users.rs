@@ -20,6 +20,7 @@ const LISTING: Listing = Listing {
     select: USER_COLS,
     search: Some(super::search::Index::FullText {
         fts_table: "users_fts",
+        words_table: "users_search",
     }),
     columns: &[
         col("$id", "id", true, false),

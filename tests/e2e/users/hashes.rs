@@ -75,6 +75,13 @@ async fn every_imported_algorithm_verifies_once_and_is_rehashed() {
             "bcrypt-password",
             "bcrypt",
         ),
+        // No `passwordVersion`: SHA3-512, utopia-php/auth's default.
+        (
+            "sha",
+            json!({"password": "187daccbab59831fea09160bf489af5bc65664653a3ba8eec599ef569a6757133c2532b479993dba5c29919d5bbb1470bf194e9584a0aa5175127d3ae5910501"}),
+            "sha3-password",
+            "sha",
+        ),
         (
             "md5",
             json!({"password": "14b94f2bc9a25d8b183218dd7c45feb8"}),

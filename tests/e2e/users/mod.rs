@@ -93,6 +93,29 @@ async fn users_routes_need_a_key_with_the_users_scopes() {
         .unwrap();
     let msg = assert_error(r, 401, "general_unauthorized_scope").await;
     assert!(msg.contains("missing scopes ([\"users.read\"])"), "{msg}");
+    // A user holds `targets.read` and `targets.write` for its own push targets; they do not
+    // open another user's targets here.
+    let (_, other) = app.user().await;
+    for (m, path) in [
+        (Method::GET, format!("/v1/users/{}/targets", other.user_id)),
+        (Method::POST, format!("/v1/users/{}/targets", other.user_id)),
+        (
+            Method::GET,
+            format!("/v1/users/{}/targets/any", login.user_id),
+        ),
+    ] {
+        let r = app
+            .as_user(m, &path, &login)
+            .json(&json!({"targetId": "unique()", "providerType": "push", "identifier": "x"}))
+            .send()
+            .await
+            .unwrap();
+        let msg = assert_error(r, 401, "general_unauthorized_scope").await;
+        assert!(
+            msg.contains("(role: users) missing scopes ([\"targets."),
+            "{msg}"
+        );
+    }
     let r = app
         .req(Method::POST, "/v1/users")
         .json(&json!({"userId": "x"}))
@@ -141,6 +164,12 @@ async fn every_field_changes_without_the_users_password() {
         2,
         "a phone target is created"
     );
+    // `""` removes an address with its target, as Appwrite's `allowEmpty`.
+    let cleared = patch(&app, "bob", "/phone", json!({"number": ""})).await;
+    assert_eq!(cleared["phone"], "");
+    assert_eq!(cleared["targets"].as_array().unwrap().len(), 1);
+    let u = patch(&app, "bob", "/phone", json!({"number": "+16505550102"})).await;
+    assert_eq!(u["targets"].as_array().unwrap().len(), 2);
     assert_eq!(
         patch(
             &app,
