@@ -19,7 +19,6 @@ CREATE VIRTUAL TABLE users_fts USING fts5(
     content_rowid = 'id',
     tokenize = 'ascii'
 );
-INSERT INTO users_search (project_id, user_id, search) SELECT project_id, id, '' FROM users;
 CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
     INSERT INTO users_search (project_id, user_id, search) VALUES (new.project_id, new.id, new.search);
 END;
@@ -40,6 +39,11 @@ END;
 CREATE TRIGGER users_fts_delete AFTER DELETE ON users_search BEGIN
     INSERT INTO users_fts (users_fts, rowid, search) VALUES ('delete', old.id, old.search);
 END;
+
+-- Users written before this migration, indexed with no words until the backfill (run after
+-- this file, through the triggers) gives them theirs: FTS5 must have indexed a row before it
+-- can be told to drop it.
+INSERT INTO users_search (project_id, user_id, search) SELECT project_id, id, '' FROM users;
 
 -- A queued message goes with its user when the user is deleted.
 ALTER TABLE outbox ADD COLUMN user_id TEXT;

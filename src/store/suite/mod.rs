@@ -8,6 +8,7 @@ mod oauth2;
 mod sessions;
 mod targets;
 mod tokens;
+mod upgrade;
 mod users;
 
 use std::sync::Arc;
