@@ -191,17 +191,34 @@ impl Instance {
         let mut cfg = Config::new(self.data.clone());
         cfg.record_projects = false;
         cfg.database_url = self.database_url.clone().map(crate::secret::Secret::new);
-        // A mistyped --data must not quietly start a new, empty instance.
-        let file = self.data.join("latchkey.db");
-        if self.database_url.is_none() && !file.exists() {
+        cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1")
+            .ok()
+            .map(crate::secret::Secret::new);
+        // A mistyped --data or URL must not quietly start a new, empty instance (with its
+        // own instance key, which would not open what the real one sealed).
+        let file = match &self.database_url {
+            None => Some(self.data.join("latchkey.db")),
+            Some(url) if url.starts_with("sqlite:") => {
+                let rest = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                Some(PathBuf::from(rest.split('?').next().unwrap_or(rest)))
+            }
+            Some(_) => None,
+        };
+        if let Some(file) = file.filter(|f| !f.exists()) {
             return Err(Failure::bad_input(format!(
                 "no latchkey database at {}: pass the --data (or --database-url) that `latchkey serve` uses, or start `latchkey serve` once to create it",
                 file.display()
             )));
         }
-        cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1")
-            .ok()
-            .map(crate::secret::Secret::new);
+        let key_file = self.data.join("instance.key");
+        if cfg.instance_key.is_none() && !key_file.exists() {
+            return Err(Failure::bad_input(format!(
+                "no instance key at {}: pass the --data that `latchkey serve` uses (or set _APP_OPENSSL_KEY_V1 as for the server)",
+                key_file.display()
+            )));
+        }
         if let Some(path) = &self.config {
             cfg.file = Config::load_file(path).map_err(|e| Failure::bad_input(format!("{e:#}")))?;
             cfg.has_config_file = true;

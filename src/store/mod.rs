@@ -394,13 +394,14 @@ pub trait TargetTx: Send {
     ) -> StoreResult<u64>;
     /// Deletes a target; whether it existed.
     async fn delete_target(&mut self, project: &str, id: &str) -> StoreResult<bool>;
-    /// Deletes the user's target with this identifier (an address the user no longer has);
-    /// whether there was one.
+    /// Deletes the user's target of `provider_type` with this identifier (an address the user
+    /// no longer has); whether there was one.
     async fn delete_user_target(
         &mut self,
         project: &str,
         user: &str,
         identifier: &str,
+        provider_type: &str,
     ) -> StoreResult<bool>;
 }
 

@@ -76,6 +76,16 @@ fn b64(s: &str) -> Option<Vec<u8>> {
 }
 
 impl Imported {
+    /// Whether a check costs next to nothing (MD5, SHA, portable phpass): a failed one then
+    /// also pays an Argon2 hash, as an unknown account does. bcrypt and scrypt cost their own.
+    pub fn is_fast(&self, stored: &str) -> bool {
+        match self {
+            Imported::Md5 | Imported::Sha { .. } => true,
+            Imported::Phpass => bcrypt_cost(stored).is_none(),
+            _ => false,
+        }
+    }
+
     /// Appwrite's `hash` name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -334,10 +344,10 @@ fn scrypt_params(n: u32, r: u32, p: u32) -> Result<scrypt::Params, Refusal> {
     }
     // scrypt holds 128·r·N bytes for its table and 128·r·p for its blocks, and works N·r·p.
     let (n64, r64, p64) = (u64::from(n), u64::from(r), u64::from(p));
-    if 128 * r64 * (n64 + p64 + 2) > MAX_SCRYPT_BYTES {
+    if r64.saturating_mul(128).saturating_mul(n64 + p64 + 2) > MAX_SCRYPT_BYTES {
         return Err("scrypt parameters need more than 256 MiB".into());
     }
-    if n64 * r64 * p64 > MAX_SCRYPT_WORK {
+    if n64.saturating_mul(r64).saturating_mul(p64) > MAX_SCRYPT_WORK {
         return Err(format!(
             "scrypt parameters ask for more work (N·r·p) than {MAX_SCRYPT_WORK}"
         ));

@@ -295,14 +295,15 @@ impl PasswordHasher {
         match (stored, imported) {
             (Some(value), Some(imported)) => {
                 let plain = Secret::new(password);
+                let fast = imported.is_fast(value.expose());
                 let value = value.clone();
                 let ok = self
                     .on_pool(move |_| imported.verify(plain.expose().as_bytes(), value.expose()))
                     .await?;
                 // MD5 or SHA fail in microseconds where an unknown email costs an Argon2
                 // hash: a failure pays that hash too, so timing does not tell that the account
-                // exists (a success pays one for the re-hash).
-                if !ok {
+                // exists (a success pays one for the re-hash). bcrypt and scrypt cost their own.
+                if !ok && fast {
                     self.verify(password, None).await?;
                 }
                 Ok(ok)
@@ -396,6 +397,11 @@ mod tests {
             "the MD5 check and the dummy Argon2 hash"
         );
         assert!(h.needs_rehash_stored(&md5, Some("md5")));
+        // bcrypt pays its own cost: no dummy hash on top.
+        let bcrypt = Secret::new("$2b$05$xMvNJTdt2n1oqu/b8aX5x.nd4fEN2xnF3oseBc06j/zcqmpnRErp.");
+        let wrong = h.verify_stored("wrong", Some(&bcrypt), Some("bcrypt"), Some("{}"));
+        assert!(!wrong.await.unwrap());
+        assert_eq!(h.hashes_done(), 4);
     }
 
     #[tokio::test]

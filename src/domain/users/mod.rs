@@ -416,7 +416,8 @@ async fn update_address(
         tx.delete_user_tokens(env.pid(), &user.id, token_kinds)
             .await?;
         if let Some(old) = &old {
-            tx.delete_user_target(env.pid(), &user.id, old).await?;
+            tx.delete_user_target(env.pid(), &user.id, old, kind)
+                .await?;
         }
     } else if old.as_deref() != Some(value.as_str()) {
         tx.delete_user_tokens(env.pid(), &user.id, token_kinds)

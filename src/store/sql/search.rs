@@ -64,10 +64,11 @@ pub(super) fn condition(
                 .collect::<Vec<_>>()
                 .join(" AND ");
             (
+                // Starts from the matches: their words rows by id, then the users by key.
                 format!(
-                    "EXISTS (SELECT 1 FROM {words_table} w WHERE w.project_id = {table}.project_id \
-                     AND w.user_id = {table}.id \
-                     AND w.id IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH ${next}))"
+                    "({table}.project_id, {table}.id) IN (SELECT w.project_id, w.user_id \
+                     FROM {words_table} w \
+                     WHERE w.id IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH ${next}))"
                 ),
                 vec![expr],
             )

@@ -198,11 +198,18 @@ impl TargetTx for SqlTx {
         project: &str,
         user: &str,
         identifier: &str,
+        provider_type: &str,
     ) -> StoreResult<bool> {
         Ok(execute(
             self.conn(),
-            "DELETE FROM targets WHERE project_id = $1 AND user_id = $2 AND identifier = $3",
-            &[project.into(), user.into(), identifier.into()],
+            "DELETE FROM targets WHERE project_id = $1 AND user_id = $2 AND identifier = $3 \
+             AND provider_type = $4",
+            &[
+                project.into(),
+                user.into(),
+                identifier.into(),
+                provider_type.into(),
+            ],
         )
         .await?
             == 1)
