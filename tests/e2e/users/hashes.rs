@@ -8,6 +8,16 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
+/// The User model of `id`, as the key sees it.
+async fn user_json(app: &TestApp, id: &str) -> Value {
+    let r = app
+        .as_key(Method::GET, &format!("/v1/users/{id}"))
+        .send()
+        .await
+        .unwrap();
+    r.json().await.unwrap()
+}
+
 async fn import(app: &TestApp, path: &str, body: Value) -> Value {
     let r = app
         .as_key(Method::POST, &format!("/v1/users/{path}"))
@@ -16,15 +26,7 @@ async fn import(app: &TestApp, path: &str, body: Value) -> Value {
         .await
         .unwrap();
     assert_eq!(r.status(), 201, "import {path}: {:?}", r.text().await);
-    let r = app
-        .as_key(
-            Method::GET,
-            &format!("/v1/users/{}", body["userId"].as_str().unwrap()),
-        )
-        .send()
-        .await
-        .unwrap();
-    r.json().await.unwrap()
+    user_json(app, body["userId"].as_str().unwrap()).await
 }
 
 /// Signs in with `password`: the wrong one first (refused), then the right one; then the
@@ -37,24 +39,10 @@ async fn signs_in_then_rehashed(app: &TestApp, id: &str, email: &str, password: 
         .await
         .unwrap();
     assert_error(r, 401, "user_invalid_credentials").await;
-    let before: Value = app
-        .as_key(Method::GET, &format!("/v1/users/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before = user_json(app, id).await;
     assert_eq!(before["hash"], was, "{id} keeps its hash until a login");
     app.login(email, password).await;
-    let after: Value = app
-        .as_key(Method::GET, &format!("/v1/users/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = user_json(app, id).await;
     assert_eq!(after["hash"], "argon2", "{id} re-hashed");
     assert!(
         after["password"]
@@ -152,21 +140,9 @@ async fn an_imported_argon2_hash_keeps_its_parameters_until_a_login() {
 
 /// Other Argon2 parameters are re-hashed with the instance's after a login.
 async fn signs_in_then_rehashed_argon2(app: &TestApp) {
-    let before = app
-        .as_key(Method::GET, "/v1/users/a2")
-        .send()
-        .await
-        .unwrap();
-    let before: Value = before.json().await.unwrap();
+    let before = user_json(app, "a2").await;
     app.login("a2@example.com", "argon2-password").await;
-    let after: Value = app
-        .as_key(Method::GET, "/v1/users/a2")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = user_json(app, "a2").await;
     assert_ne!(after["password"], before["password"]);
     assert_eq!(
         after["hashOptions"]["memoryCost"], 1024,
