@@ -21,6 +21,7 @@ pub mod route;
 pub mod routes;
 pub mod server;
 pub mod sessions;
+pub mod shapes;
 pub mod targets;
 pub mod tokens;
 pub mod users;

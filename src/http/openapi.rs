@@ -16,6 +16,7 @@ use crate::http::params::MAX_REDIRECT_CHARS;
 use crate::http::reply::{API_VERSION, Model, Reply};
 use crate::http::route::{DefaultValue, Kind, Param, Route, Source};
 use crate::http::routes::routes;
+use crate::http::shapes::{F, LISTS, MODELS, OPTIONAL, Shape, fields, shape};
 
 /// The error statuses any route may answer with the Appwrite error body (408, 413, 414 and 431
 /// from the transport limits).
@@ -29,174 +30,6 @@ pub async fn get(_: Ctx, _: Args) -> Result<Reply> {
 }
 
 static DOCUMENT: LazyLock<Value> = LazyLock::new(document);
-
-/// The field types models use.
-#[derive(Clone, Copy)]
-enum F {
-    Str,
-    NullStr,
-    Bool,
-    NullBool,
-    Strings,
-    Object,
-    NullObject,
-    Array(&'static str),
-}
-
-const ID_DATES: &[(&str, F)] = &[
-    ("$id", F::Str),
-    ("$createdAt", F::Str),
-    ("$updatedAt", F::Str),
-];
-
-/// The OAuth2 provider fields sessions and identities share.
-const PROVIDER: &[(&str, F)] = &[
-    ("providerUid", F::Str),
-    ("providerAccessToken", F::Str),
-    ("providerAccessTokenExpiry", F::Str),
-    ("providerRefreshToken", F::Str),
-];
-
-const CLIENT: &[(&str, F)] = &[
-    ("ip", F::Str),
-    ("osCode", F::Str),
-    ("osName", F::Str),
-    ("osVersion", F::Str),
-    ("clientType", F::Str),
-    ("clientCode", F::Str),
-    ("clientName", F::Str),
-    ("clientVersion", F::Str),
-    ("clientEngine", F::Str),
-    ("clientEngineVersion", F::Str),
-    ("deviceName", F::Str),
-    ("deviceBrand", F::Str),
-    ("deviceModel", F::Str),
-    ("countryCode", F::Str),
-    ("countryName", F::Str),
-];
-
-/// Fields of each model as `models.rs` renders them for the newest response format; the
-/// optional ones (added in 2.x or absent for some callers) are listed in [`OPTIONAL`].
-fn fields(name: &str) -> Vec<(&'static str, F)> {
-    let mut f: Vec<(&'static str, F)> = Vec::new();
-    match name {
-        "account" => {
-            f.extend(ID_DATES);
-            f.extend([
-                ("name", F::Str),
-                ("registration", F::Str),
-                ("status", F::Bool),
-                ("labels", F::Strings),
-                ("passwordUpdate", F::Str),
-                ("email", F::Str),
-                ("phone", F::Str),
-                ("emailVerification", F::Bool),
-                ("emailCanonical", F::NullStr),
-                ("emailIsFree", F::NullBool),
-                ("emailIsDisposable", F::NullBool),
-                ("emailIsCorporate", F::NullBool),
-                ("emailIsCanonical", F::NullBool),
-                ("phoneVerification", F::Bool),
-                ("mfa", F::Bool),
-                ("prefs", F::Object),
-                ("targets", F::Array("target")),
-                ("accessedAt", F::Str),
-                ("impersonator", F::Bool),
-                ("impersonatorUserId", F::NullStr),
-                ("passwordPwned", F::NullBool),
-            ]);
-        }
-        "user" => {
-            let account = fields("account");
-            let (head, tail) = account.split_at(4);
-            f.extend(head);
-            f.extend([
-                ("password", F::NullStr),
-                ("hash", F::NullStr),
-                ("hashOptions", F::NullObject),
-            ]);
-            f.extend(tail);
-        }
-        "mfaChallengeSecret" => {
-            f.extend(fields("mfaChallenge"));
-            f.push(("code", F::Str));
-        }
-        "session" => {
-            f.extend(ID_DATES);
-            f.extend([("userId", F::Str), ("expire", F::Str), ("provider", F::Str)]);
-            f.extend(PROVIDER);
-            f.extend(CLIENT);
-            f.extend([
-                ("current", F::Bool),
-                ("factors", F::Strings),
-                ("secret", F::Str),
-                ("mfaUpdatedAt", F::Str),
-            ]);
-        }
-        "target" => {
-            f.extend(ID_DATES);
-            f.extend([
-                ("name", F::Str),
-                ("userId", F::Str),
-                ("providerId", F::NullStr),
-                ("providerType", F::Str),
-                ("identifier", F::Str),
-                ("expired", F::Bool),
-            ]);
-        }
-        "identity" => {
-            f.extend(ID_DATES);
-            f.extend([
-                ("userId", F::Str),
-                ("provider", F::Str),
-                ("providerEmail", F::Str),
-                ("providerIdToken", F::Str),
-            ]);
-            f.extend(PROVIDER);
-        }
-        "log" => {
-            f.extend([
-                ("event", F::Str),
-                ("userId", F::Str),
-                ("userEmail", F::Str),
-                ("userName", F::Str),
-                ("mode", F::Str),
-                ("userType", F::Str),
-                ("time", F::Str),
-            ]);
-            f.extend(CLIENT);
-        }
-        "token" => f.extend([
-            ("$id", F::Str),
-            ("$createdAt", F::Str),
-            ("userId", F::Str),
-            ("secret", F::Str),
-            ("expire", F::Str),
-            ("phrase", F::Str),
-        ]),
-        "jwt" => f.push(("jwt", F::Str)),
-        "mfaType" => f.extend([("secret", F::Str), ("uri", F::Str)]),
-        "mfaChallenge" => f.extend([
-            ("$id", F::Str),
-            ("$createdAt", F::Str),
-            ("userId", F::Str),
-            ("expire", F::Str),
-        ]),
-        "mfaFactors" => f.extend([
-            ("totp", F::Bool),
-            ("phone", F::Bool),
-            ("email", F::Bool),
-            ("recoveryCode", F::Bool),
-            ("custom", F::Bool),
-        ]),
-        "mfaRecoveryCodes" => f.push(("recoveryCodes", F::Strings)),
-        _ => {}
-    }
-    f
-}
-
-/// Fields that are not always present (2.x additions stripped for older formats).
-const OPTIONAL: &[&str] = &["passwordPwned", "providerIdToken", "phrase", "custom"];
 
 fn field_schema(f: F) -> Value {
     match f {
@@ -239,28 +72,11 @@ fn list_schema(key: &str, item: &str) -> Value {
 
 /// The schema a route's success body follows; `None` for no body.
 fn response_schema(model: Model) -> Option<Value> {
-    let reference = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
-    Some(match model {
-        Model::Account => reference("account"),
-        Model::User => reference("user"),
-        Model::UserList => reference("userList"),
-        Model::TargetList => reference("targetList"),
-        Model::MembershipList => reference("membershipList"),
-        Model::MfaChallengeSecret => reference("mfaChallengeSecret"),
-        Model::Session => reference("session"),
-        Model::SessionList => reference("sessionList"),
-        Model::IdentityList => reference("identityList"),
-        Model::LogList => reference("logList"),
-        Model::Target => reference("target"),
-        Model::Token => reference("token"),
-        Model::Jwt => reference("jwt"),
-        Model::MfaType => reference("mfaType"),
-        Model::MfaChallenge => reference("mfaChallenge"),
-        Model::MfaFactors => reference("mfaFactors"),
-        Model::MfaRecoveryCodes => reference("mfaRecoveryCodes"),
-        Model::Preferences | Model::Plain => json!({"type": "object"}),
-        Model::None => return None,
-    })
+    match shape(model) {
+        Shape::Named(name) => Some(json!({"$ref": format!("#/components/schemas/{name}")})),
+        Shape::FreeForm => Some(json!({"type": "object"})),
+        Shape::Empty => None,
+    }
 }
 
 /// The JSON schema of a declared param: what its validator accepts.
@@ -395,39 +211,23 @@ pub fn document() -> Value {
         entry[route.verb.as_str().to_ascii_lowercase()] = operation(route);
     }
     let mut schemas = Map::new();
-    for name in [
-        "account",
-        "user",
-        "mfaChallengeSecret",
-        "session",
-        "target",
-        "identity",
-        "log",
-        "token",
-        "jwt",
-        "mfaType",
-        "mfaChallenge",
-        "mfaFactors",
-        "mfaRecoveryCodes",
-    ] {
-        schemas.insert(name.to_owned(), model_schema(name));
+    for name in MODELS {
+        schemas.insert((*name).to_owned(), model_schema(name));
     }
-    schemas.insert("sessionList".into(), list_schema("sessions", "session"));
-    schemas.insert("identityList".into(), list_schema("identities", "identity"));
-    schemas.insert("logList".into(), list_schema("logs", "log"));
-    schemas.insert("userList".into(), list_schema("users", "user"));
-    schemas.insert("targetList".into(), list_schema("targets", "target"));
-    schemas.insert(
-        "membershipList".into(),
-        json!({
-            "type": "object",
-            "properties": {
-                "total": {"type": "integer", "minimum": 0},
-                "memberships": {"type": "array", "maxItems": 0},
-            },
-            "required": ["total", "memberships"],
-        }),
-    );
+    for (name, key, item) in LISTS {
+        let schema = match *item {
+            "" => json!({
+                "type": "object",
+                "properties": {
+                    "total": {"type": "integer", "minimum": 0},
+                    *key: {"type": "array", "maxItems": 0},
+                },
+                "required": ["total", key],
+            }),
+            item => list_schema(key, item),
+        };
+        schemas.insert((*name).to_owned(), schema);
+    }
     schemas.insert(
         "error".into(),
         json!({
