@@ -216,7 +216,7 @@ pub fn document() -> Value {
     }
     for (name, key, item) in LISTS {
         let schema = match *item {
-            "" => json!({
+            None => json!({
                 "type": "object",
                 "properties": {
                     "total": {"type": "integer", "minimum": 0},
@@ -224,7 +224,7 @@ pub fn document() -> Value {
                 },
                 "required": ["total", key],
             }),
-            item => list_schema(key, item),
+            Some(item) => list_schema(key, item),
         };
         schemas.insert((*name).to_owned(), schema);
     }

@@ -189,15 +189,15 @@ pub const MODELS: &[&str] = &[
     "mfaRecoveryCodes",
 ];
 
-/// The list models: name, the key of their items, the items' model.
-pub const LISTS: &[(&str, &str, &str)] = &[
-    ("sessionList", "sessions", "session"),
-    ("identityList", "identities", "identity"),
-    ("logList", "logs", "log"),
-    ("userList", "users", "user"),
-    ("targetList", "targets", "target"),
-    // Teams are not served: always empty.
-    ("membershipList", "memberships", ""),
+/// The list models: name, the key of their items, the items' model (`None`: always empty).
+pub const LISTS: &[(&str, &str, Option<&str>)] = &[
+    ("sessionList", "sessions", Some("session")),
+    ("identityList", "identities", Some("identity")),
+    ("logList", "logs", Some("log")),
+    ("userList", "users", Some("user")),
+    ("targetList", "targets", Some("target")),
+    // Teams are not served.
+    ("membershipList", "memberships", None),
 ];
 
 /// What a route's success body is.
