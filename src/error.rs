@@ -101,6 +101,8 @@ catalogue! {
     ProjectProviderUnsupported = ("project_provider_unsupported", 400, "The chosen OAuth provider is unsupported. Please check the <a href=\"/docs/client/account?sdk=web-default#accountCreateOAuth2Session\">Create OAuth2 Session docs</a> for the complete list of supported OAuth providers."),
     ProjectKeyExpired = ("project_key_expired", 401, "The project key has expired. Please generate a new key using the Appwrite console."),
     ProjectIdMissing = ("project_id_missing", 403, "When using project API key, make sure to pass x-appwrite-project header with your project ID."),
+    GraphqlNoQuery = ("graphql_no_query", 400, "Param \"query\" is not optional."),
+    GraphqlTooManyQueries = ("graphql_too_many_queries", 400, "Too many queries."),
 }
 
 /// Codes Appwrite passes through to the HTTP status; every other code is answered as

@@ -2,7 +2,36 @@
 //! the query string for GET; JSON or form-encoded; PHP-style arrays (`queries[]`, `queries[0]`).
 //! `params.rs` then checks them against the route's declaration.
 
+use axum::body::Bytes;
 use serde_json::{Map, Value};
+
+use crate::secret::Secret;
+
+/// A request as it came, for the routes that parse it themselves (GraphQL documents, batches
+/// and `application/graphql` bodies are not param sets).
+#[derive(Default)]
+pub struct RawRequest {
+    pub body: Bytes,
+    /// The query string, undecoded.
+    pub query: String,
+    /// `Content-Type`, lower-cased.
+    pub content_type: String,
+    /// `X-SDK-GraphQL: true`: the SDKs wrap the GraphQL request in a `query` param.
+    pub sdk_graphql: bool,
+    /// The session the request carries, so GraphQL can resolve the caller again after a
+    /// mutation changed it.
+    pub session: Option<(String, Secret)>,
+}
+
+/// Sizes only: the body carries passwords.
+impl std::fmt::Debug for RawRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawRequest")
+            .field("body_bytes", &self.body.len())
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
+    }
+}
 
 /// The parsed parameters of one request. JSON `null` counts as absent.
 #[derive(Default, Clone)]

@@ -18,7 +18,7 @@ use crate::domain::{ClientInfo, Env};
 use crate::error::{Error, ErrorType, Result};
 use crate::http::cookies::{cookie_name, oauth2_cookie_name, parse_cookie_headers};
 use crate::http::cors::origin_allowed;
-use crate::http::extract::RawParams;
+use crate::http::extract::{RawParams, RawRequest};
 use crate::http::reply::{Format, parse_format};
 use crate::http::route::{Group, Route};
 use crate::secret::{Secret, sha256_hex};
@@ -27,11 +27,12 @@ use crate::store::{SessionRow, UserRow};
 
 /// Scopes of a guest and of a signed-in user (appwrite 1.9.6 app/config/roles.php, account
 /// part); `global` lets everyone reach the wildcard route's 404.
-const GUEST_SCOPES: &[&str] = &["global", "public", "sessions.write"];
+const GUEST_SCOPES: &[&str] = &["global", "public", "sessions.write", "graphql"];
 const USER_SCOPES: &[&str] = &[
     "global",
     "public",
     "sessions.write",
+    "graphql",
     "account",
     "targets.read",
     "targets.write",
@@ -74,6 +75,8 @@ pub struct RequestFacts {
     /// The project's OAuth2 binder cookies (`a_oauth2_<project>`) the request carries, read
     /// with its session cookies ([`carried_session`]).
     pub oauth2_binders: Vec<Secret>,
+    /// The request as it came, for the routes that read it themselves (GraphQL).
+    pub raw: Arc<RawRequest>,
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -145,12 +148,14 @@ impl RequestFacts {
             key: header(headers, "x-appwrite-key").map(Secret::new),
             jwt: header(headers, "x-appwrite-jwt").map(Secret::new),
             oauth2_binders: vec![],
+            raw: Arc::default(),
         }
     }
 }
 
 /// The encoded session a request carries: cookie, then `_legacy` cookie, then
 /// `X-Appwrite-Session`, then `X-Fallback-Cookies` (spec §2.3).
+#[derive(Clone, Default)]
 pub struct Carried {
     pub session: Option<(String, Secret)>,
     /// Whether `X-Fallback-Cookies` had to be consulted: the `X-Debug-Fallback` value.

@@ -6,6 +6,7 @@ pub mod cookies;
 pub mod cors;
 pub mod extract;
 pub mod gate;
+pub mod graphql;
 pub mod health;
 pub mod identities;
 pub mod jwts;
@@ -41,7 +42,7 @@ use tracing::Instrument;
 
 use crate::domain::project::Project;
 use crate::error::{Error, ErrorType, Result};
-use crate::http::extract::{RawParams, parse_urlencoded};
+use crate::http::extract::{RawParams, RawRequest, parse_urlencoded};
 use crate::http::gate::{Carried, RequestFacts};
 use crate::http::reply::{Reply, render, render_error, render_transport_error, set_header};
 use crate::http::route::Route;
@@ -240,9 +241,36 @@ async fn run(
         }
         None => return Err(ErrorType::ProjectNotFound.into()),
     };
+    let call = Call {
+        route,
+        raw: &req.raw,
+        path_params: &req.path_params,
+    };
+    invoke(state, call, project, caller, req.facts, verdict).await
+}
+
+/// What one route is called with.
+pub struct Call<'a> {
+    pub route: &'static Route,
+    pub raw: &'a RawParams,
+    pub path_params: &'a [(&'static str, String)],
+}
+
+/// One route for a resolved caller: its checks, its params, its handler, then Appwrite's
+/// `abuse-reset`. A REST request and every GraphQL field go through here, so GraphQL passes
+/// exactly the checks REST does.
+pub async fn invoke(
+    state: Arc<AppState>,
+    call: Call<'_>,
+    project: Arc<Project>,
+    caller: gate::Caller,
+    facts: RequestFacts,
+    verdict: &mut Option<crate::abuse::Verdict>,
+) -> Result<Reply> {
+    let route = call.route;
     let limiter = state.limiter.clone();
-    let ctx = gate::authorize(state, route, project, caller, req.facts, &req.raw, verdict).await?;
-    let args = params::validate(route, &req.raw, &req.path_params, &ctx.project)?;
+    let ctx = gate::authorize(state, route, project, caller, facts, call.raw, verdict).await?;
+    let args = params::validate(route, call.raw, call.path_params, &ctx.project)?;
     let reply = (route.handler)(ctx, args).await?;
     // appwrite `abuse-reset`: a success clears the failures counted against these keys.
     if let (Some(limit), Some(v)) = (route.limit, verdict.as_ref())
@@ -302,6 +330,22 @@ async fn dispatch(
     let mut carried =
         gate::carried_session(project_id.as_deref().unwrap_or_default(), &parts.headers);
     facts.oauth2_binders = std::mem::take(&mut carried.oauth2_binders);
+    facts.raw = Arc::new(RawRequest {
+        body: bytes.clone(),
+        query: query.clone(),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        sdk_graphql: parts
+            .headers
+            .get("x-sdk-graphql")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+        session: carried.session.clone(),
+    });
     let debug_fallback = carried.via_fallback;
     let project = project_id
         .as_ref()

@@ -46,6 +46,8 @@ pub enum Model {
 #[derive(Debug, Default)]
 pub struct Reply {
     pub body: Option<Value>,
+    /// A body that is not JSON, with its content type (the GraphQL SDL); wins over `body`.
+    pub text: Option<(&'static str, String)>,
     pub cookies: Vec<String>,
     pub headers: Vec<(HeaderName, String)>,
 }
@@ -62,6 +64,14 @@ impl Reply {
     /// No body (a 204 route).
     pub fn empty() -> Self {
         Reply::default()
+    }
+
+    /// A text body of `content_type`.
+    pub fn text(content_type: &'static str, text: String) -> Self {
+        Reply {
+            text: Some((content_type, text)),
+            ..Reply::default()
+        }
     }
 }
 
@@ -194,15 +204,19 @@ pub fn render(reply: Reply, status: u16, model: Model, format: Option<Format>) -
     for (k, v) in &reply.headers {
         b = b.header(k, v);
     }
-    let body = match reply.body {
-        Some(mut value) => {
+    let body = match (reply.text, reply.body) {
+        (Some((content_type, text)), _) => {
+            b = b.header(header::CONTENT_TYPE, content_type);
+            Body::from(text)
+        }
+        (None, Some(mut value)) => {
             if let Some(f) = format {
                 downgrade(model, &mut value, f);
             }
             b = b.header(header::CONTENT_TYPE, "application/json; charset=UTF-8");
             Body::from(value.to_string())
         }
-        None => {
+        (None, None) => {
             // Every SDK accepts an empty 204 with this type; JSON or no type breaks some.
             b = b.header(header::CONTENT_TYPE, "text/html; charset=UTF-8");
             Body::empty()

@@ -7,6 +7,7 @@ mod bounded_input;
 mod callers;
 mod concurrency;
 mod delivery;
+mod graphql;
 mod hardening;
 mod harness;
 mod identities;

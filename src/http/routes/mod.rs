@@ -1,9 +1,11 @@
 //! The route table: one declaration per route (Account API in `account.rs`, Users API in
-//! `users.rs`), and the matcher built from it. Aliases are older paths of the same route.
+//! `users.rs`, GraphQL in `graphql.rs`), and the matcher built from it. Aliases are older
+//! paths of the same route.
 //! Matching is by `matchit` (as axum does), so a literal segment always wins over a parameter
 //! and declaration order cannot shadow a route.
 
 mod account;
+mod graphql;
 mod users;
 
 use std::sync::LazyLock;
@@ -14,9 +16,12 @@ use crate::http::params::Args;
 use crate::http::reply::Reply;
 use crate::http::route::{Route, Verb, Verb::*, h};
 
-/// Every route: the Account API's, then the Users API's.
+/// Every route: the Account API's, the Users API's, then GraphQL's.
 pub fn routes() -> impl Iterator<Item = &'static Route> {
-    account::ACCOUNT_ROUTES.iter().chain(users::USERS.iter())
+    account::ACCOUNT_ROUTES
+        .iter()
+        .chain(users::USERS.iter())
+        .chain(graphql::GRAPHQL_ROUTES.iter())
 }
 
 async fn route_not_found(_: Ctx, _: Args) -> Result<Reply> {
@@ -174,6 +179,7 @@ mod tests {
             "targets.write",
             "users.read",
             "users.write",
+            "graphql",
         ];
         let mut sdks = std::collections::HashSet::new();
         for r in routes() {

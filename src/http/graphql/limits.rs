@@ -1,0 +1,266 @@
+//! What a GraphQL document costs before it runs: Appwrite's depth and complexity (webonyx
+//! `QueryDepth` and `QueryComplexity`, which Appwrite 1.9.6 configures from
+//! `_APP_GRAPHQL_MAX_DEPTH` and `_APP_GRAPHQL_MAX_COMPLEXITY`), plus the bounds that keep
+//! introspection (which Appwrite turns off and we keep on) from multiplying its output.
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationDefinition, Selection,
+    SelectionSet,
+};
+use async_graphql::{Name, Positioned};
+use std::collections::HashMap;
+
+/// Appwrite's `_APP_GRAPHQL_MAX_DEPTH`.
+pub const MAX_DEPTH: usize = 3;
+/// Appwrite's `_APP_GRAPHQL_MAX_COMPLEXITY`.
+pub const MAX_COMPLEXITY: usize = 250;
+/// Introspection only: the standard query of GraphiQL and codegen tools nests `ofType` deeply
+/// (depth 11 in webonyx's count), so it gets a deeper limit of its own...
+pub const MAX_INTROSPECTION_DEPTH: usize = 15;
+pub const MAX_INTROSPECTION_COMPLEXITY: usize = 500;
+/// ...and at most three nested lists (`types { fields { args } }`), so a query cannot walk
+/// `fields { type { fields { type { fields … } } } }` into millions of objects.
+pub const MAX_INTROSPECTION_LISTS: usize = 3;
+/// Fields counted before giving up: fragments spread in fragments can describe exponentially
+/// many fields in a small document.
+const MAX_VISITS: usize = 10_000;
+
+/// The introspection fields whose value is a list.
+const LIST_FIELDS: &[&str] = &[
+    "types",
+    "fields",
+    "args",
+    "inputFields",
+    "interfaces",
+    "possibleTypes",
+    "enumValues",
+    "directives",
+    "locations",
+];
+
+/// What one operation costs.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// webonyx's depth: the deepest field with a selection set, root fields at 0.
+    pub depth: usize,
+    /// webonyx's default complexity: every field counts 1, fragments inlined.
+    pub complexity: usize,
+    /// Whether every root field is `__schema`, `__type` or `__typename`.
+    pub introspection_only: bool,
+    /// The most introspection lists nested in one another.
+    pub lists: usize,
+    /// Whether an introspection field has an alias (aliases are how one field is asked for
+    /// many times; no introspection tool needs them).
+    pub aliased_introspection: bool,
+}
+
+struct Walk<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    stack: Vec<&'a str>,
+    visits: usize,
+    cost: Cost,
+}
+
+impl<'a> Walk<'a> {
+    /// The complexity of `set`; records depth and list nesting on the way.
+    fn set(&mut self, set: &'a SelectionSet, depth: usize, lists: usize, intro: bool) -> usize {
+        let mut complexity = 0usize;
+        for item in &set.items {
+            if self.visits > MAX_VISITS {
+                return complexity;
+            }
+            match &item.node {
+                Selection::Field(f) => {
+                    self.visits += 1;
+                    let f = &f.node;
+                    let name = f.name.node.as_str();
+                    let intro = intro || name == "__schema" || name == "__type";
+                    let lists = lists + usize::from(intro && LIST_FIELDS.contains(&name));
+                    self.cost.lists = self.cost.lists.max(lists);
+                    if intro && f.alias.is_some() {
+                        self.cost.aliased_introspection = true;
+                    }
+                    let children = if f.selection_set.node.items.is_empty() {
+                        0
+                    } else {
+                        self.cost.depth = self.cost.depth.max(depth);
+                        self.set(&f.selection_set.node, depth + 1, lists, intro)
+                    };
+                    complexity = complexity.saturating_add(1).saturating_add(children);
+                }
+                Selection::InlineFragment(i) => {
+                    let c = self.set(&i.node.selection_set.node, depth, lists, intro);
+                    complexity = complexity.saturating_add(c);
+                }
+                Selection::FragmentSpread(s) => {
+                    let name = s.node.fragment_name.node.as_str();
+                    // A cycle is reported by validation; here it only must not loop.
+                    if self.stack.contains(&name) {
+                        continue;
+                    }
+                    if let Some(def) = self.fragments.get(name) {
+                        self.stack.push(name);
+                        let c = self.set(&def.node.selection_set.node, depth, lists, intro);
+                        self.stack.pop();
+                        complexity = complexity.saturating_add(c);
+                    }
+                }
+            }
+        }
+        complexity
+    }
+
+    fn root_is_introspection(&mut self, set: &'a SelectionSet) -> bool {
+        set.items.iter().all(|item| match &item.node {
+            Selection::Field(f) => f.node.name.node.starts_with("__"),
+            Selection::InlineFragment(i) => self.root_is_introspection(&i.node.selection_set.node),
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                match self.fragments.get(name) {
+                    Some(def) if !self.stack.contains(&name) => {
+                        self.stack.push(name);
+                        let only = self.root_is_introspection(&def.node.selection_set.node);
+                        self.stack.pop();
+                        only
+                    }
+                    _ => true,
+                }
+            }
+        })
+    }
+}
+
+fn operation_cost(
+    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+    op: &OperationDefinition,
+) -> Cost {
+    let mut walk = Walk {
+        fragments,
+        stack: vec![],
+        visits: 0,
+        cost: Cost::default(),
+    };
+    walk.cost.introspection_only = walk.root_is_introspection(&op.selection_set.node);
+    walk.cost.complexity = walk.set(&op.selection_set.node, 0, 0, false);
+    if walk.visits > MAX_VISITS {
+        walk.cost.complexity = walk.cost.complexity.max(MAX_VISITS);
+    }
+    walk.cost
+}
+
+/// The errors Appwrite's validation rules report for `doc`, one message each; every
+/// operation of the document is measured.
+pub fn check(doc: &ExecutableDocument) -> Vec<String> {
+    let ops: Vec<&OperationDefinition> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![&op.node],
+        DocumentOperations::Multiple(ops) => ops.values().map(|op| &op.node).collect(),
+    };
+    let mut errors = vec![];
+    for op in ops {
+        let cost = operation_cost(&doc.fragments, op);
+        let (max_depth, max_complexity) = if cost.introspection_only {
+            if cost.lists > MAX_INTROSPECTION_LISTS {
+                errors.push(format!(
+                    "Introspection may nest at most {MAX_INTROSPECTION_LISTS} lists but got {}.",
+                    cost.lists
+                ));
+            }
+            if cost.aliased_introspection {
+                errors.push("Introspection fields cannot have aliases.".to_owned());
+            }
+            (MAX_INTROSPECTION_DEPTH, MAX_INTROSPECTION_COMPLEXITY)
+        } else {
+            (MAX_DEPTH, MAX_COMPLEXITY)
+        };
+        if cost.depth > max_depth {
+            errors.push(format!(
+                "Max query depth should be {max_depth} but got {}.",
+                cost.depth
+            ));
+        }
+        if cost.complexity > max_complexity {
+            errors.push(format!(
+                "Max query complexity should be {max_complexity} but got {}.",
+                cost.complexity
+            ));
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::parser::parse_query;
+
+    fn cost(q: &str) -> Cost {
+        let doc = parse_query(q).unwrap();
+        let op = match &doc.operations {
+            DocumentOperations::Single(op) => &op.node,
+            DocumentOperations::Multiple(_) => unreachable!(),
+        };
+        operation_cost(&doc.fragments, op)
+    }
+
+    #[test]
+    fn depth_counts_fields_with_selections_from_zero_as_webonyx_does() {
+        assert_eq!(cost("{ accountGet { _id } }").depth, 0);
+        assert_eq!(cost("{ usersList { users { targets { _id } } } }").depth, 2);
+        let q = "query { a { ...F } } fragment F on X { b { c { d { e } } } }";
+        assert_eq!(cost(q).depth, 3);
+        assert_eq!(cost("{ a { ... on X { b { c } } } }").depth, 1);
+    }
+
+    #[test]
+    fn complexity_is_one_per_field_with_fragments_inlined() {
+        assert_eq!(cost("{ accountGet { _id name } }").complexity, 3);
+        let q = "{ a: accountGet { ...F } b: accountGet { ...F } } fragment F on User { _id name }";
+        assert_eq!(cost(q).complexity, 6);
+    }
+
+    #[test]
+    fn fragment_bombs_and_cycles_stop_counting() {
+        // Each level doubles: 2^30 fields if it were expanded.
+        let mut q = String::from("{ accountGet { ...F0 } }");
+        for i in 0..30 {
+            q.push_str(&format!(
+                " fragment F{i} on User {{ ...F{} ...F{} }}",
+                i + 1,
+                i + 1
+            ));
+        }
+        q.push_str(" fragment F30 on User { _id }");
+        assert!(cost(&q).complexity >= MAX_VISITS);
+        let cyclic =
+            "{ accountGet { ...A } } fragment A on User { _id ...B } fragment B on User { ...A }";
+        assert_eq!(cost(cyclic).complexity, 2);
+    }
+
+    #[test]
+    fn introspection_is_told_apart_and_its_lists_and_aliases_counted() {
+        let c = cost("{ __schema { types { fields { args { name } } } } }");
+        assert!(c.introspection_only);
+        assert_eq!(c.lists, 3);
+        assert!(!c.aliased_introspection);
+        let c = cost(
+            "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }",
+        );
+        assert_eq!(c.lists, 4);
+        assert!(cost("{ __type(name: \"User\") { a: name b: name } }").aliased_introspection);
+        assert!(!cost("{ __typename accountGet { _id } }").introspection_only);
+    }
+
+    #[test]
+    fn check_words_errors_as_appwrite() {
+        let doc = parse_query("{ usersList { users { targets { x { y { _id } } } } } }").unwrap();
+        assert_eq!(check(&doc), vec!["Max query depth should be 3 but got 4."]);
+        let fields: String = (0..250)
+            .map(|i| format!("a{i}: accountGet {{ _id }} "))
+            .collect();
+        let doc = parse_query(format!("{{ {fields} }}")).unwrap();
+        assert_eq!(
+            check(&doc),
+            vec!["Max query complexity should be 250 but got 500."]
+        );
+    }
+}
