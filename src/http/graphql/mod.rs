@@ -84,10 +84,13 @@ fn read(raw: &RawRequest, get: bool) -> Result<(Vec<Item>, bool)> {
     }
     let body: Value = serde_json::from_slice(&raw.body)
         .unwrap_or_else(|_| Value::Object(parse_urlencoded(&raw.body)));
-    let body = if raw.sdk_graphql {
-        body.get("query").cloned().unwrap_or(Value::Null)
-    } else {
-        body
+    // The SDKs wrap the request as `{query: {query, variables}}`; a caller passing the
+    // query string itself (`graphql.query({query: "{ … }"})`) sends `{query: "…"}`, which is
+    // already a request.
+    let body = match body.get("query") {
+        Some(inner) if raw.sdk_graphql && !inner.is_string() => inner.clone(),
+        _ if raw.sdk_graphql && body.get("query").is_none() => Value::Null,
+        _ => body,
     };
     match body {
         Value::Array(items) if items.is_empty() => Err(ErrorType::GraphqlNoQuery.into()),
@@ -333,6 +336,12 @@ mod tests {
         let sdk = r#"{"query":{"query":"{ a }","variables":{"x":1}}}"#;
         let (items, _) = read(&raw("application/json", sdk, true), false).unwrap();
         assert_eq!(items[0].variables["x"], 1);
+        let bare = r#"{"query":"{ c }"}"#;
+        let (items, _) = read(&raw("application/json", bare, true), false).unwrap();
+        assert_eq!(
+            items[0].query, "{ c }",
+            "an SDK call given the query string itself"
+        );
         let (items, batch) = read(&raw("application/graphql", "{ b }", false), false).unwrap();
         assert_eq!((items[0].query.as_str(), batch), ("{ b }", false));
         let two = r#"[{"query":"{ a }"},{"query":"{ b }","operationName":"B"}]"#;
