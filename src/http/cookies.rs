@@ -108,6 +108,20 @@ pub fn expired_cookies(project: &str, host: &str, https: bool) -> Vec<String> {
     ]
 }
 
+/// What the `Set-Cookie` values of a reply do to the project's session cookie: `None` when
+/// they leave it alone, `Some(None)` when they remove it, `Some(Some(encoded))` when they
+/// set a new session.
+pub fn session_set_by(project: &str, set_cookies: &[String]) -> Option<Option<String>> {
+    let name = cookie_name(project);
+    let value = set_cookies.iter().find_map(|c| {
+        let pair = c.split(';').next()?;
+        let (k, v) = pair.split_once('=')?;
+        (k.trim() == name).then(|| percent_decode(v.trim()))
+    })?;
+    let removed = value.is_empty() || value == "deleted";
+    Some((!removed).then_some(value))
+}
+
 /// The cookie that ties an OAuth2 sign-in to the browser that started it.
 pub fn oauth2_cookie_name(project: &str) -> String {
     format!("a_oauth2_{}", project.to_lowercase())
@@ -166,6 +180,16 @@ pub fn fallback_value(project: &str, encoded: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replys_cookies_tell_whether_the_session_was_set_or_removed() {
+        let set = session_cookies("P1", "ab+c/=", 0, "localhost", false);
+        assert_eq!(session_set_by("p1", &set), Some(Some("ab+c/=".to_owned())));
+        let gone = expired_cookies("p1", "api.example.com", true);
+        assert_eq!(session_set_by("p1", &gone), Some(None));
+        assert_eq!(session_set_by("p2", &set), None, "another project's cookie");
+        assert_eq!(session_set_by("p1", &[]), None);
+    }
 
     #[test]
     fn cookies_have_appwrite_attributes_and_no_domain_on_localhost() {

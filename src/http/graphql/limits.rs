@@ -21,9 +21,13 @@ pub const MAX_INTROSPECTION_COMPLEXITY: usize = 500;
 /// ...and at most three nested lists (`types { fields { args } }`), so a query cannot walk
 /// `fields { type { fields { type { fields … } } } }` into millions of objects.
 pub const MAX_INTROSPECTION_LISTS: usize = 3;
-/// Fields counted before giving up: fragments spread in fragments can describe exponentially
-/// many fields in a small document.
+/// Selections (fields, spreads, inline fragments) walked before the document is called too
+/// costly: fragments spread in fragments can describe exponentially many selections in a
+/// small document, so the walk itself needs a bound, not only the fields it finds.
 const MAX_VISITS: usize = 10_000;
+/// Brackets nested in one another before the parser is even asked: it recurses on values
+/// (`[[[[…]]]]`) as well as on selection sets.
+pub const MAX_NESTING: usize = 64;
 
 /// The introspection fields whose value is a list.
 const LIST_FIELDS: &[&str] = &[
@@ -45,8 +49,10 @@ pub struct Cost {
     pub depth: usize,
     /// webonyx's default complexity: every field counts 1, fragments inlined.
     pub complexity: usize,
-    /// Whether every root field is `__schema`, `__type` or `__typename`.
-    pub introspection_only: bool,
+    /// Whether a root field is `__schema` or `__type`.
+    pub introspection: bool,
+    /// Whether a root field is not introspection (`__typename` included in introspection).
+    pub other_root: bool,
     /// The most introspection lists nested in one another.
     pub lists: usize,
     /// Whether an introspection field has an alias (aliases are how one field is asked for
@@ -57,24 +63,30 @@ pub struct Cost {
 struct Walk<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     stack: Vec<&'a str>,
+    /// Every selection walked, shared by the whole operation.
     visits: usize,
     cost: Cost,
 }
 
 impl<'a> Walk<'a> {
-    /// The complexity of `set`; records depth and list nesting on the way.
+    /// The complexity of `set`; records depth, root kinds and list nesting on the way.
     fn set(&mut self, set: &'a SelectionSet, depth: usize, lists: usize, intro: bool) -> usize {
         let mut complexity = 0usize;
         for item in &set.items {
-            if self.visits > MAX_VISITS {
+            if self.visits >= MAX_VISITS {
                 return complexity;
             }
+            self.visits += 1;
             match &item.node {
                 Selection::Field(f) => {
-                    self.visits += 1;
                     let f = &f.node;
                     let name = f.name.node.as_str();
-                    let intro = intro || name == "__schema" || name == "__type";
+                    let root_intro = name == "__schema" || name == "__type";
+                    if depth == 0 {
+                        self.cost.introspection |= root_intro;
+                        self.cost.other_root |= !name.starts_with("__");
+                    }
+                    let intro = intro || root_intro;
                     let lists = lists + usize::from(intro && LIST_FIELDS.contains(&name));
                     self.cost.lists = self.cost.lists.max(lists);
                     if intro && f.alias.is_some() {
@@ -109,25 +121,6 @@ impl<'a> Walk<'a> {
         }
         complexity
     }
-
-    fn root_is_introspection(&mut self, set: &'a SelectionSet) -> bool {
-        set.items.iter().all(|item| match &item.node {
-            Selection::Field(f) => f.node.name.node.starts_with("__"),
-            Selection::InlineFragment(i) => self.root_is_introspection(&i.node.selection_set.node),
-            Selection::FragmentSpread(s) => {
-                let name = s.node.fragment_name.node.as_str();
-                match self.fragments.get(name) {
-                    Some(def) if !self.stack.contains(&name) => {
-                        self.stack.push(name);
-                        let only = self.root_is_introspection(&def.node.selection_set.node);
-                        self.stack.pop();
-                        only
-                    }
-                    _ => true,
-                }
-            }
-        })
-    }
 }
 
 fn operation_cost(
@@ -140,12 +133,51 @@ fn operation_cost(
         visits: 0,
         cost: Cost::default(),
     };
-    walk.cost.introspection_only = walk.root_is_introspection(&op.selection_set.node);
     walk.cost.complexity = walk.set(&op.selection_set.node, 0, 0, false);
-    if walk.visits > MAX_VISITS {
+    if walk.visits >= MAX_VISITS {
+        // Not walked to the end: at least this costly, and more than any limit allows.
         walk.cost.complexity = walk.cost.complexity.max(MAX_VISITS);
     }
     walk.cost
+}
+
+/// The deepest nesting of `{`, `[` and `(` outside strings and comments; stops counting
+/// once past `MAX_NESTING`.
+pub fn nesting(query: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut chars = query.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' | '[' | '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > MAX_NESTING {
+                    break;
+                }
+            }
+            '}' | ']' | ')' => depth = depth.saturating_sub(1),
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' || c == '\r' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                // Block strings hold no unescaped `"""`; ordinary strings end at `"`.
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    match c {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => break,
+                        _ => escaped = false,
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The errors Appwrite's validation rules report for `doc`, one message each; every
@@ -158,7 +190,7 @@ pub fn check(doc: &ExecutableDocument) -> Vec<String> {
     let mut errors = vec![];
     for op in ops {
         let cost = operation_cost(&doc.fragments, op);
-        let (max_depth, max_complexity) = if cost.introspection_only {
+        if cost.introspection {
             if cost.lists > MAX_INTROSPECTION_LISTS {
                 errors.push(format!(
                     "Introspection may nest at most {MAX_INTROSPECTION_LISTS} lists but got {}.",
@@ -168,9 +200,11 @@ pub fn check(doc: &ExecutableDocument) -> Vec<String> {
             if cost.aliased_introspection {
                 errors.push("Introspection fields cannot have aliases.".to_owned());
             }
-            (MAX_INTROSPECTION_DEPTH, MAX_INTROSPECTION_COMPLEXITY)
-        } else {
+        }
+        let (max_depth, max_complexity) = if cost.other_root {
             (MAX_DEPTH, MAX_COMPLEXITY)
+        } else {
+            (MAX_INTROSPECTION_DEPTH, MAX_INTROSPECTION_COMPLEXITY)
         };
         if cost.depth > max_depth {
             errors.push(format!(
@@ -231,6 +265,19 @@ mod tests {
         }
         q.push_str(" fragment F30 on User { _id }");
         assert!(cost(&q).complexity >= MAX_VISITS);
+        // Spreads alone, with no field until the end (or none at all), cost their walk too.
+        for last in ["fragment F30 on Query { __typename }", ""] {
+            let mut q = String::from("{ ...F0 }");
+            for i in 0..30 {
+                q.push_str(&format!(
+                    " fragment F{i} on Query {{ ...F{0} ...F{0} }}",
+                    i + 1
+                ));
+            }
+            q.push_str(last);
+            let c = cost(&q);
+            assert!(c.complexity >= MAX_VISITS, "{last:?}: {c:?}");
+        }
         let cyclic =
             "{ accountGet { ...A } } fragment A on User { _id ...B } fragment B on User { ...A }";
         assert_eq!(cost(cyclic).complexity, 2);
@@ -239,7 +286,7 @@ mod tests {
     #[test]
     fn introspection_is_told_apart_and_its_lists_and_aliases_counted() {
         let c = cost("{ __schema { types { fields { args { name } } } } }");
-        assert!(c.introspection_only);
+        assert!(c.introspection && !c.other_root);
         assert_eq!(c.lists, 3);
         assert!(!c.aliased_introspection);
         let c = cost(
@@ -247,7 +294,33 @@ mod tests {
         );
         assert_eq!(c.lists, 4);
         assert!(cost("{ __type(name: \"User\") { a: name b: name } }").aliased_introspection);
-        assert!(!cost("{ __typename accountGet { _id } }").introspection_only);
+        let c = cost("{ __typename accountGet { _id } }");
+        assert!(c.other_root && !c.introspection);
+        let c = cost(
+            "{ accountGet { _id } ...F } fragment F on Query { __schema { t: types { name } } }",
+        );
+        assert!(c.other_root && c.introspection && c.aliased_introspection);
+    }
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_and_comments() {
+        assert_eq!(nesting("{ a(x: [1, [2]]) { b } }"), 4);
+        assert_eq!(nesting("{ a(s: \"{{{{\\\"{{\") # {{{{\n }"), 2);
+        let deep = format!(
+            "{{ a(x: {}1{}) }}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert_eq!(nesting(&deep), MAX_NESTING + 1);
+    }
+
+    #[test]
+    fn introspection_rules_hold_beside_other_fields() {
+        let doc = parse_query("{ accountGet { _id } t0: __schema { types { name } } }").unwrap();
+        assert_eq!(
+            check(&doc),
+            vec!["Introspection fields cannot have aliases."]
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! src/Appwrite/GraphQL): the request forms and batches it reads, its limits, and one
 //! resolver for every field, which calls the field's route through [`crate::http::invoke`]
 //! (scope, auth-method switch, MFA gate, rate limit, params, handler) with the caller
-//! authenticated once for the whole request.
+//! authenticated once for the whole request, and again after a mutation (with the session a
+//! field's reply set or removed, so a batch can sign in and then read the account).
 
 mod limits;
 pub mod schema;
@@ -16,7 +17,9 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 
 use crate::domain::project::Project;
+use crate::domain::sessions::decode_session;
 use crate::error::{Error, ErrorType, Result, wire_status};
+use crate::http::cookies::session_set_by;
 use crate::http::extract::{RawParams, RawRequest, parse_urlencoded};
 use crate::http::gate::{self, Caller, Carried, Ctx, RequestFacts};
 use crate::http::params::Args;
@@ -103,34 +106,45 @@ fn read(raw: &RawRequest, get: bool) -> Result<(Vec<Item>, bool)> {
     }
 }
 
+/// Rows of lists (users, sessions, logs …) one HTTP request may return in all: one page of
+/// the largest `limit()`, so aliases and batches cannot multiply what one request holds.
+pub const MAX_ROWS: usize = crate::domain::queries::MAX_LIMIT as usize;
+
+/// Who the fields run as, and whether a mutation has run since it was resolved (then the
+/// session or user may have changed, and the next field resolves it again).
+struct Who {
+    caller: Caller,
+    stale: bool,
+    /// The session the request carries, replaced by one a field's reply set or removed.
+    session: Option<(String, crate::secret::Secret)>,
+    /// List rows returned so far.
+    rows: usize,
+}
+
 /// What every field of one HTTP request shares.
 struct Exec {
     state: Arc<AppState>,
     project: Arc<Project>,
     facts: RequestFacts,
-    /// The caller, and whether a mutation has run since it was resolved (then the session
-    /// or user may have changed, and the next field resolves it again).
-    caller: Mutex<(Caller, bool)>,
+    /// Held for the whole of a field, so fields run one at a time (async-graphql would run
+    /// a query's root fields together) and at most one route's full reply is in memory.
+    who: Mutex<Who>,
     /// Cookies and headers the fields' routes set, in order.
     out: std::sync::Mutex<Reply>,
 }
 
 impl Exec {
-    async fn caller(&self) -> Result<Caller> {
-        let mut guard = self.caller.lock().await;
-        if guard.1 {
+    async fn caller(&self, who: &mut Who) -> Result<Caller> {
+        if who.stale {
             let carried = Carried {
-                session: self.facts.raw.session.clone(),
+                session: who.session.clone(),
                 ..Carried::default()
             };
             let caller = gate::authenticate(&self.state, &self.project, &self.facts, carried);
-            *guard = (caller.await?, false);
+            who.caller = caller.await?;
+            who.stale = false;
         }
-        Ok(guard.0.clone())
-    }
-
-    async fn changed(&self) {
-        self.caller.lock().await.1 = true;
+        Ok(who.caller.clone())
     }
 }
 
@@ -196,7 +210,8 @@ async fn call_route(
     ctx: &ResolverContext<'_>,
 ) -> Result<async_graphql::Value> {
     let (raw, path_params) = arguments(route, ctx);
-    let caller = exec.caller().await?;
+    let mut who = exec.who.lock().await;
+    let caller = exec.caller(&mut who).await?;
     let call = Call {
         route,
         raw: &raw,
@@ -213,9 +228,18 @@ async fn call_route(
     )
     .await;
     if route.verb != Verb::Get {
-        exec.changed().await;
+        who.stale = true;
     }
     let mut reply = result?;
+    if let Some(set) = session_set_by(&exec.project.id, &reply.cookies) {
+        who.session = set.as_deref().and_then(decode_session);
+    }
+    who.rows = who.rows.saturating_add(rows(reply.body.as_ref()));
+    if who.rows > MAX_ROWS {
+        return Err(Error::from(ErrorType::GeneralArgumentInvalid).with_message(format!(
+            "One GraphQL request may list at most {MAX_ROWS} rows in all; ask for fewer with limit() or page with cursorAfter()."
+        )));
+    }
     if let (Some(body), Some(format)) = (reply.body.as_mut(), exec.facts.format) {
         downgrade(route.model, body, format);
     }
@@ -224,6 +248,14 @@ async fn call_route(
         out.headers.append(&mut reply.headers);
     }
     Ok(schema::output(route.model, reply.body))
+}
+
+/// The rows of a list reply (`{total, users: [...]}`): the length of its array fields.
+fn rows(body: Option<&Value>) -> usize {
+    let Some(Value::Object(m)) = body else {
+        return 0;
+    };
+    m.values().filter_map(Value::as_array).map(Vec::len).sum()
 }
 
 /// Whether the operation a request would run is a mutation.
@@ -238,6 +270,12 @@ fn is_mutation(doc: &ExecutableDocument, name: Option<&str>) -> bool {
 
 /// Runs one request: Appwrite's limits first, then the document.
 async fn run(exec: &Arc<Exec>, item: Item, get: bool) -> Value {
+    if limits::nesting(&item.query) > limits::MAX_NESTING {
+        let max = limits::MAX_NESTING;
+        return json!({ "errors": [{
+            "message": format!("Brackets may nest at most {max} deep.")
+        }] });
+    }
     if let Ok(doc) = async_graphql::parser::parse_query(&item.query) {
         // A GET needs no preflight and carries cookies from any page (an `<img>` would do),
         // so it may only read.
@@ -275,11 +313,17 @@ pub async fn post(ctx: Ctx, _: Args) -> Result<Reply> {
 /// Always 200 with `{data, errors}` (an array of them for a batch), as Appwrite answers.
 async fn execute(ctx: Ctx, get: bool) -> Result<Reply> {
     let (items, batch) = read(&ctx.request.raw, get)?;
+    let session = ctx.request.raw.session.clone();
     let exec = Arc::new(Exec {
         state: ctx.state,
         project: ctx.project,
         facts: ctx.request,
-        caller: Mutex::new((ctx.caller, false)),
+        who: Mutex::new(Who {
+            caller: ctx.caller,
+            stale: false,
+            session,
+            rows: 0,
+        }),
         out: std::sync::Mutex::new(Reply::default()),
     });
     let mut results = Vec::with_capacity(items.len());
@@ -304,7 +348,7 @@ async fn execute(ctx: Ctx, get: bool) -> Result<Reply> {
 pub async fn sdl(_: Ctx, _: Args) -> Result<Reply> {
     Ok(Reply::text(
         "text/plain; charset=UTF-8",
-        schema::SCHEMA.sdl(),
+        schema::SDL.clone(),
     ))
 }
 

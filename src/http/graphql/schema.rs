@@ -20,10 +20,10 @@ use crate::http::shapes::{F, LISTS, MODELS, Shape, fields, shape};
 
 /// The scalar of free-form object params (prefs): an object, or a JSON string of one, as
 /// Appwrite's `Assoc` type takes.
-pub const ASSOC: &str = "Assoc";
+const ASSOC: &str = "Assoc";
 /// The type of the empty replies of 204 routes.
-pub const NONE: &str = "None";
-pub const PREFERENCES: &str = "Preferences";
+const NONE: &str = "None";
+const PREFERENCES: &str = "Preferences";
 const HASH_OPTIONS: &str = "HashOptions";
 
 /// A hash algorithm field: name, and whether it is an integer (else a string).
@@ -81,7 +81,7 @@ const MEMBERSHIP: &[(&str, F)] = &[
 /// Whether a route is a GraphQL field: the Account and Users APIs, except the browser
 /// redirects (OAuth2 start, callback and redirect), which Appwrite leaves out too
 /// (`/v1/account/sessions/oauth2` is on its blacklist) and which have no model to return.
-pub fn exposed(route: &Route) -> bool {
+fn exposed(route: &Route) -> bool {
     (route.path.starts_with("/v1/account") || route.path.starts_with("/v1/users"))
         && !route.html_errors
 }
@@ -94,7 +94,7 @@ fn ucfirst(s: &str) -> String {
 }
 
 /// `account.updateName` → `accountUpdateName`.
-pub fn field_name(sdk: &str) -> String {
+fn field_name(sdk: &str) -> String {
     match sdk.split_once('.') {
         Some((service, method)) => format!("{service}{}", ucfirst(method)),
         None => sdk.to_owned(),
@@ -103,7 +103,7 @@ pub fn field_name(sdk: &str) -> String {
 
 /// The GraphQL type of a model: Appwrite's Account API returns its `user` model, so our
 /// `account` (the user without password fields) is the `User` type too.
-pub fn type_name(model: &str) -> String {
+fn type_name(model: &str) -> String {
     match model {
         "account" => "User".to_owned(),
         other => ucfirst(other),
@@ -111,7 +111,7 @@ pub fn type_name(model: &str) -> String {
 }
 
 /// `$id` → `_id`, as Appwrite's resolvers escape keys.
-pub fn escape(key: &str) -> String {
+fn escape(key: &str) -> String {
     key.replace('$', "_")
 }
 
@@ -269,6 +269,9 @@ fn build() -> Result<Schema, async_graphql::dynamic::SchemaError> {
 /// The schema, built once.
 pub static SCHEMA: LazyLock<Schema> =
     LazyLock::new(|| build().unwrap_or_else(|e| panic!("GraphQL schema: {e}")));
+
+/// The schema in SDL, printed once.
+pub static SDL: LazyLock<String> = LazyLock::new(|| SCHEMA.sdl());
 
 /// Converts a REST body of `model` to the value its GraphQL type reads: keys escaped,
 /// free-form objects (prefs) as `{ data }`, nothing as `{ status: "OK" }`.

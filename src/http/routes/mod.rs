@@ -79,6 +79,9 @@ static TABLE: LazyLock<Table> =
 /// Builds the matcher now (a conflict in the table stops the server at start).
 pub fn warm_up() {
     LazyLock::force(&TABLE);
+    // The GraphQL schema takes milliseconds to build: off the start-up path, but before the
+    // first GraphQL request has to wait for it.
+    std::thread::spawn(|| LazyLock::force(&crate::http::graphql::schema::SCHEMA));
 }
 
 /// Finds the route for a request. Empty segments (a trailing or doubled `/`) are ignored, as

@@ -252,6 +252,39 @@ async fn a_batch_is_answered_in_order_and_sees_earlier_changes() {
 }
 
 #[tokio::test]
+async fn a_session_created_in_a_request_is_used_by_the_fields_after_it() {
+    let app = spawn_app().await;
+    let email = unique_email();
+    let sign_up = format!(
+        "mutation {{ accountCreate(userId: \"unique()\", email: \"{email}\", password: \"{PASSWORD}\") {{ _id }} }}"
+    );
+    let sign_in = format!(
+        "mutation {{ accountCreateEmailPasswordSession(email: \"{email}\", password: \"{PASSWORD}\") {{ _id userId }} }}"
+    );
+    let batch = json!([
+        {"query": sign_up},
+        {"query": "{ accountGet { _id } }"},
+        {"query": sign_in},
+        {"query": "{ accountGet { _id email } }"},
+        {"query": "mutation { accountDeleteSession(sessionId: \"current\") { status } }"},
+        {"query": "{ accountGet { _id } }"},
+    ]);
+    let a = gql(post(&app), batch).await;
+    let a = a.as_array().unwrap();
+    let user_id = &a[0]["data"]["accountCreate"]["_id"];
+    assert!(user_id.is_string(), "{}", a[0]);
+    assert_field_error(&a[1], "accountGet", 401, "general_unauthorized_scope");
+    assert_eq!(
+        &a[2]["data"]["accountCreateEmailPasswordSession"]["userId"],
+        user_id
+    );
+    assert_eq!(&a[3]["data"]["accountGet"]["_id"], user_id, "{}", a[3]);
+    assert_eq!(a[3]["data"]["accountGet"]["email"], email.as_str());
+    assert_eq!(a[4]["data"]["accountDeleteSession"]["status"], "OK");
+    assert_field_error(&a[5], "accountGet", 401, "general_unauthorized_scope");
+}
+
+#[tokio::test]
 async fn each_field_passes_its_own_routes_switch_and_rate_limit() {
     let app = spawn_with(with_project(|p| p.auth.methods.email_password = false)).await;
     let q = json!({"query": "mutation { accountCreateEmailPasswordSession(email: \"a@b.co\", password: \"12345678\") { _id } }"});
