@@ -218,6 +218,10 @@ deny_check() {
 }
 suite "cargo deny check licenses bans sources" deny_check
 
+# The benchmark harness, briefly, on the tests' debug build: it must run; no speed is asserted.
+suite "bench/run.sh --smoke (harness check, figures printed, nothing asserted)" \
+  env LATCHKEY_BENCH_POSTGRES_URL="$pg_url" bench/run.sh --smoke
+
 # Fuzzing: replays the corpus kept in fuzz/corpus, then fuzzes each target for a few seconds.
 suite "cargo fuzz: corpus replay and ${FUZZ_SECONDS:-10} s per target" ./fuzz/run.sh "${FUZZ_SECONDS:-10}"
 
