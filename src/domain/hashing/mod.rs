@@ -52,6 +52,9 @@ pub const MAX_VERIFY_TIME_COST: u32 = 64;
 /// How much lower than the rest of the server the hashing threads run (`nice` steps).
 const HASH_NICENESS: i32 = 10;
 
+/// How long a hashing thread keeps its Argon2 memory with no work before freeing it.
+const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A job for a hashing thread; it gets the thread's reusable Argon2 memory.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
@@ -108,15 +111,20 @@ fn hash_with(password: &[u8], p: HashParams, memory: &mut Vec<Block>) -> anyhow:
     rand::rng().fill(&mut salt[..]);
     let mut out = [0u8; 32];
     fill(&argon, &params, password, &salt, &mut out, memory)?;
+    Ok(phc_string(p, &salt, &out))
+}
+
+/// The PHC string of an Argon2id output.
+fn phc_string(p: HashParams, salt: &[u8], out: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-    Ok(format!(
+    format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
         p.memory_cost,
         p.time_cost,
         p.parallelism,
         b64.encode(salt),
         b64.encode(out)
-    ))
+    )
 }
 
 /// Whether an Argon2 PHC string parses and its cost is one we are willing to pay (an import
@@ -165,8 +173,13 @@ fn verify_with(password: &[u8], phc: &str, memory: &mut Vec<Block>) -> bool {
 fn spawn_pool(threads: usize, keep_blocks: usize) -> anyhow::Result<mpsc::Sender<Job>> {
     let (tx, rx) = mpsc::channel::<Job>();
     let rx = Arc::new(Mutex::new(rx));
+    // Argon2 buffers between jobs, shared: the thread waiting on the channel (the others wait
+    // for its lock) frees them all once the pool has been idle for `IDLE_RELEASE`, so a storm
+    // reuses its memory and an idle server holds none.
+    let stash: Arc<Mutex<Vec<Vec<Block>>>> = Arc::default();
     for i in 0..threads {
         let rx = rx.clone();
+        let stash = stash.clone();
         std::thread::Builder::new()
             .name(format!("latchkey-hash-{i}"))
             .spawn(move || {
@@ -177,19 +190,35 @@ fn spawn_pool(threads: usize, keep_blocks: usize) -> anyhow::Result<mpsc::Sender
                 if let Err(e) = rustix::process::nice(HASH_NICENESS) {
                     tracing::debug!(error = %e, "could not lower the hashing thread's priority");
                 }
-                let mut memory: Vec<Block> = Vec::new();
                 loop {
                     let job = match rx.lock() {
-                        Ok(guard) => guard.recv(),
+                        Ok(guard) => guard.recv_timeout(IDLE_RELEASE),
                         Err(_) => return,
                     };
-                    let Ok(job) = job else { return };
+                    let job = match job {
+                        Ok(job) => job,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            if let Ok(mut stash) = stash.lock() {
+                                stash.clear();
+                            }
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    };
+                    let mut memory = stash
+                        .lock()
+                        .ok()
+                        .and_then(|mut s| s.pop())
+                        .unwrap_or_default();
                     job(&mut memory);
                     // A hash with a larger memory cost than the default (an imported one)
                     // must not leave its buffer behind.
                     if memory.len() > keep_blocks {
                         memory.truncate(keep_blocks);
                         memory.shrink_to_fit();
+                    }
+                    if let Ok(mut stash) = stash.lock() {
+                        stash.push(memory);
                     }
                 }
             })?;
@@ -208,9 +237,13 @@ impl PasswordHasher {
         let p = argon2_params(params)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let jobs = spawn_pool(cores, p.block_count())?;
-        let mut dummy_password = [0u8; 16];
-        rand::rng().fill(&mut dummy_password[..]);
-        let dummy = Secret::new(hash_with(&dummy_password, params, &mut Vec::new())?);
+        // Random salt and random output: verifying against it costs one full Argon2 run with
+        // the configured parameters and never succeeds, and making it costs nothing at start.
+        let mut salt = [0u8; 16];
+        let mut out = [0u8; 32];
+        rand::rng().fill(&mut salt[..]);
+        rand::rng().fill(&mut out[..]);
+        let dummy = Secret::new(phc_string(params, &salt, &out));
         Ok(PasswordHasher {
             params,
             jobs: Arc::new(Mutex::new(jobs)),
