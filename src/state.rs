@@ -141,6 +141,13 @@ impl AppState {
             &url,
             config.file.sqlite_synchronous.unwrap_or_default(),
             crate::domain::useragent::parse,
+            crate::store::sql::cache::ReadCache::new(
+                clock.clone(),
+                config
+                    .file
+                    .read_cache_ms
+                    .unwrap_or(crate::store::sql::cache::DEFAULT_TTL_MS),
+            ),
         )
         .await?;
         let instance_key = instance_key(config)?;
@@ -176,7 +183,6 @@ impl AppState {
             .collect();
         crate::domain::useragent::warm_up();
         crate::domain::geo::warm_up();
-        crate::domain::email_meta::warm_up();
         Ok(AppState {
             store,
             projects,

@@ -100,6 +100,11 @@ pub struct FileConfig {
     pub lockout: crate::abuse::lockout::Lockout,
     /// Seconds a client may take to send its request headers, and again its body (default 10).
     pub read_timeout: Option<u64>,
+    /// How long, in ms, a node may serve a session, user or targets it read before reading
+    /// them again (default 2000; 0 turns the cache off): the bound on how late a write by
+    /// another process (the CLI, another node) is seen. This process's own writes are seen
+    /// at once whatever it is.
+    pub read_cache_ms: Option<u64>,
     #[serde(default)]
     pub projects: Vec<ProjectSettings>,
 }
@@ -242,6 +247,12 @@ impl FileConfig {
             anyhow::ensure!(
                 (1..=300).contains(&t),
                 "readTimeout: expected seconds between 1 and 300, got {t}"
+            );
+        }
+        if let Some(ms) = self.read_cache_ms {
+            anyhow::ensure!(
+                ms <= 60_000,
+                "readCacheMs: expected milliseconds between 0 (off) and 60000, got {ms}"
             );
         }
         let mut ids = HashSet::new();

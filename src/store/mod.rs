@@ -7,7 +7,7 @@
 mod postgres;
 mod query;
 mod rows;
-mod sql;
+pub mod sql;
 mod sqlite;
 #[cfg(test)]
 mod suite;
@@ -549,9 +549,10 @@ pub async fn open(
     url: &str,
     synchronous: Synchronous,
     parse_ua: ParseUserAgent,
+    cache: sql::cache::ReadCache,
 ) -> anyhow::Result<Arc<dyn Store>> {
     sqlx::any::install_default_drivers();
-    let store = if url.starts_with("sqlite:") {
+    let mut store = if url.starts_with("sqlite:") {
         sqlite::connect(url, synchronous).await?
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         postgres::connect(url).await?
@@ -561,5 +562,6 @@ pub async fn open(
         anyhow::bail!("--database-url: expected sqlite://PATH or postgres://…, got `{scheme}:…`");
     };
     store.migrate(parse_ua).await?;
+    store.cache = Arc::new(cache);
     Ok(Arc::new(store))
 }

@@ -42,5 +42,6 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlStore> {
         read: pool,
         dialect: Dialect::Postgres,
         migrations: MIGRATIONS,
+        cache: std::sync::Arc::new(crate::store::sql::cache::ReadCache::off()),
     })
 }

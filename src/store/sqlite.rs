@@ -126,6 +126,7 @@ pub async fn connect(url: &str, synchronous: Synchronous) -> anyhow::Result<SqlS
         read,
         dialect: Dialect::Sqlite,
         migrations: MIGRATIONS,
+        cache: std::sync::Arc::new(crate::store::sql::cache::ReadCache::off()),
     })
 }
 

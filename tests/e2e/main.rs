@@ -22,6 +22,7 @@ mod pipeline;
 mod projects;
 mod rate_limits;
 mod recovery;
+mod revocation;
 mod secrets;
 mod session_rules;
 mod sessions;

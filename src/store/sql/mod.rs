@@ -2,6 +2,8 @@
 //! PostgreSQL and sqlx's SQLite driver both bind by position; values are limited to what `Any`
 //! carries (i64, text, null). Reads go to the read pool, every write to a [`SqlTx`].
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -9,6 +11,7 @@ use sqlx::{Any, AnyConnection, AnyPool, AssertSqlSafe, Row};
 
 use super::*;
 
+pub mod cache;
 mod filter;
 mod identities;
 mod logs;
@@ -75,12 +78,14 @@ pub struct SqlStore {
     pub read: AnyPool,
     pub dialect: Dialect,
     pub migrations: &'static [(&'static str, &'static str)],
+    pub cache: Arc<cache::ReadCache>,
 }
 
 /// An open unit of work.
 pub struct SqlTx {
     tx: sqlx::Transaction<'static, Any>,
     dialect: Dialect,
+    cache: Arc<cache::ReadCache>,
 }
 
 pub(super) type Q<'q> = Query<'q, Any, AnyArguments>;
@@ -257,6 +262,7 @@ impl Transactional for SqlStore {
         Ok(Box::new(SqlTx {
             tx,
             dialect: self.dialect,
+            cache: self.cache.clone(),
         }))
     }
 }
@@ -270,8 +276,11 @@ impl SqlTx {
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await?;
-        Ok(())
+        let cache = self.cache.clone();
+        let done = self.tx.commit().await;
+        // Also when the commit failed: whether it reached the disk may be unknown.
+        cache.wrote();
+        Ok(done?)
     }
 }
 

@@ -86,7 +86,11 @@ impl SessionStore for SqlStore {
         project: &str,
         secret_hash: &str,
     ) -> StoreResult<Option<SessionRow>> {
-        fetch_opt(
+        if let Some(hit) = self.cache.session(project, secret_hash) {
+            return Ok(Some(hit));
+        }
+        let generation = self.cache.generation();
+        let row = fetch_opt(
             &mut *self.reader().await?,
             format!(
                 "SELECT {SESSION_COLS} FROM sessions WHERE project_id = $1 AND secret_hash = $2"
@@ -94,7 +98,13 @@ impl SessionStore for SqlStore {
             &[project.into(), secret_hash.into()],
             session_from,
         )
-        .await
+        .await?;
+        // Only sessions that exist: a stream of made-up secrets must not fill the cache.
+        if let Some(row) = &row {
+            self.cache
+                .put_session(project, secret_hash, row.clone(), generation);
+        }
+        Ok(row)
     }
 
     async fn find_session(

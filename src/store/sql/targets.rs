@@ -71,7 +71,11 @@ impl TargetStore for SqlStore {
     }
 
     async fn list_targets(&self, project: &str, user: &str) -> StoreResult<Vec<TargetRow>> {
-        fetch_rows(
+        if let Some(hit) = self.cache.targets(project, user) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let rows = fetch_rows(
             &mut *self.reader().await?,
             format!(
                 "SELECT {TARGET_COLS} FROM targets WHERE project_id = $1 AND user_id = $2 ORDER BY created_at, id"
@@ -79,7 +83,10 @@ impl TargetStore for SqlStore {
             &[project.into(), user.into()],
             target_from,
         )
-        .await
+        .await?;
+        self.cache
+            .put_targets(project, user, rows.clone(), generation);
+        Ok(rows)
     }
 
     async fn list_targets_page(

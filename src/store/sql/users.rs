@@ -139,7 +139,15 @@ impl UserStore for SqlStore {
     }
 
     async fn find_user(&self, project: &str, id: &str) -> StoreResult<Option<UserRow>> {
-        find(&mut *self.reader().await?, project, id, "").await
+        if let Some(hit) = self.cache.user(project, id) {
+            return Ok(Some(hit));
+        }
+        let generation = self.cache.generation();
+        let row = find(&mut *self.reader().await?, project, id, "").await?;
+        if let Some(row) = &row {
+            self.cache.put_user(project, row.clone(), generation);
+        }
+        Ok(row)
     }
 
     async fn find_user_by_email(&self, project: &str, email: &str) -> StoreResult<Option<UserRow>> {
@@ -173,13 +181,14 @@ impl UserStore for SqlStore {
 
     async fn touch_user(&self, project: &str, id: &str, accessed_at: i64) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
-        execute(
+        let done = execute(
             &mut conn,
             "UPDATE users SET accessed_at = $1 WHERE project_id = $2 AND id = $3",
             &[accessed_at.into(), project.into(), id.into()],
         )
-        .await?;
-        Ok(())
+        .await;
+        self.cache.wrote();
+        done.map(|_| ())
     }
 }
 

@@ -20,18 +20,24 @@ use super::*;
 pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let parse = crate::domain::useragent::parse;
+    // The read cache on, with a bound no test reaches: every read-after-write of the suite
+    // then also shows that writes invalidate it.
+    let cache = || {
+        let clock = Arc::new(crate::domain::time::ManualClock::starting_now());
+        sql::cache::ReadCache::new(clock, 60_000)
+    };
     let file = format!("sqlite://{}", dir.path().join("suite.db").display());
     let mut out: Vec<(&'static str, Arc<dyn Store>)> = vec![
         (
             "sqlite-memory",
-            open("sqlite::memory:", Synchronous::Normal, parse)
+            open("sqlite::memory:", Synchronous::Normal, parse, cache())
                 .await
                 .expect("sqlite"),
         ),
         (
             "sqlite-file",
             // The file store syncs every commit, so both settings run the suite.
-            open(&file, Synchronous::Full, parse)
+            open(&file, Synchronous::Full, parse, cache())
                 .await
                 .expect("sqlite file"),
         ),
@@ -61,9 +67,14 @@ pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::
         let (prefix, _) = base.rsplit_once('/').expect("database in url");
         out.push((
             "postgres",
-            open(&format!("{prefix}/{name}"), Synchronous::Normal, parse)
-                .await
-                .expect("postgres"),
+            open(
+                &format!("{prefix}/{name}"),
+                Synchronous::Normal,
+                parse,
+                cache(),
+            )
+            .await
+            .expect("postgres"),
         ));
     }
     (out, dir)
