@@ -110,6 +110,11 @@ impl<'a> Walk<'a> {
                     if self.stack.contains(&name) {
                         continue;
                     }
+                    // A chain of spreads nests without brackets: bound it as brackets are.
+                    if self.stack.len() >= MAX_NESTING {
+                        self.visits = MAX_VISITS;
+                        return complexity;
+                    }
                     if let Some(def) = self.fragments.get(name) {
                         self.stack.push(name);
                         let c = self.set(&def.node.selection_set.node, depth, lists, intro);
@@ -123,14 +128,17 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// What `op` costs; `visits` is the walk budget already spent on the document (shared by all
+/// its operations, so many operations spreading one bomb cost no more than one).
 fn operation_cost(
     fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
     op: &OperationDefinition,
+    visits: &mut usize,
 ) -> Cost {
     let mut walk = Walk {
         fragments,
         stack: vec![],
-        visits: 0,
+        visits: *visits,
         cost: Cost::default(),
     };
     walk.cost.complexity = walk.set(&op.selection_set.node, 0, 0, false);
@@ -138,42 +146,25 @@ fn operation_cost(
         // Not walked to the end: at least this costly, and more than any limit allows.
         walk.cost.complexity = walk.cost.complexity.max(MAX_VISITS);
     }
+    *visits = walk.visits;
     walk.cost
 }
 
-/// The deepest nesting of `{`, `[` and `(` outside strings and comments; stops counting
-/// once past `MAX_NESTING`.
+/// The deepest nesting of `{`, `[` and `(`, counted everywhere, strings and comments
+/// included: it can only over-count, so no string syntax (block strings with lone quotes,
+/// escapes) can hide brackets from it. Stops counting once past `MAX_NESTING`.
 pub fn nesting(query: &str) -> usize {
     let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut chars = query.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' | '[' | '(' => {
+    for b in query.bytes() {
+        match b {
+            b'{' | b'[' | b'(' => {
                 depth += 1;
                 deepest = deepest.max(depth);
                 if deepest > MAX_NESTING {
                     break;
                 }
             }
-            '}' | ']' | ')' => depth = depth.saturating_sub(1),
-            '#' => {
-                for c in chars.by_ref() {
-                    if c == '\n' || c == '\r' {
-                        break;
-                    }
-                }
-            }
-            '"' => {
-                // Block strings hold no unescaped `"""`; ordinary strings end at `"`.
-                let mut escaped = false;
-                for c in chars.by_ref() {
-                    match c {
-                        '\\' if !escaped => escaped = true,
-                        '"' if !escaped => break,
-                        _ => escaped = false,
-                    }
-                }
-            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
@@ -188,8 +179,9 @@ pub fn check(doc: &ExecutableDocument) -> Vec<String> {
         DocumentOperations::Multiple(ops) => ops.values().map(|op| &op.node).collect(),
     };
     let mut errors = vec![];
+    let mut visits = 0;
     for op in ops {
-        let cost = operation_cost(&doc.fragments, op);
+        let cost = operation_cost(&doc.fragments, op, &mut visits);
         if cost.introspection {
             if cost.lists > MAX_INTROSPECTION_LISTS {
                 errors.push(format!(
@@ -233,7 +225,7 @@ mod tests {
             DocumentOperations::Single(op) => &op.node,
             DocumentOperations::Multiple(_) => unreachable!(),
         };
-        operation_cost(&doc.fragments, op)
+        operation_cost(&doc.fragments, op, &mut 0)
     }
 
     #[test]
@@ -303,15 +295,58 @@ mod tests {
     }
 
     #[test]
-    fn nesting_counts_brackets_outside_strings_and_comments() {
+    fn nesting_counts_every_bracket_so_no_string_can_hide_one() {
         assert_eq!(nesting("{ a(x: [1, [2]]) { b } }"), 4);
-        assert_eq!(nesting("{ a(s: \"{{{{\\\"{{\") # {{{{\n }"), 2);
+        assert_eq!(nesting("{ a(s: \"{{\") }"), 4, "over-counts, never under");
         let deep = format!(
             "{{ a(x: {}1{}) }}",
             "[".repeat(100_000),
             "]".repeat(100_000)
         );
         assert_eq!(nesting(&deep), MAX_NESTING + 1);
+        let hidden = format!(
+            "{{ a(s: \"\"\" \" \"\"\", l: {}1{}) }}",
+            "[".repeat(3000),
+            "]".repeat(3000)
+        );
+        assert_eq!(
+            nesting(&hidden),
+            MAX_NESTING + 1,
+            "a block string with a lone quote"
+        );
+    }
+
+    #[test]
+    fn many_operations_share_one_budget_and_spread_chains_are_bounded() {
+        let mut q = String::new();
+        for i in 0..2000 {
+            q.push_str(&format!("query q{i} {{ ...F0 }} "));
+        }
+        for i in 0..30 {
+            q.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{0} ...F{0} }}",
+                i + 1
+            ));
+        }
+        let doc = parse_query(&q).unwrap();
+        let mut visits = 0;
+        let mut refused = 0;
+        let DocumentOperations::Multiple(ops) = &doc.operations else {
+            unreachable!()
+        };
+        for op in ops.values() {
+            let c = operation_cost(&doc.fragments, &op.node, &mut visits);
+            refused += usize::from(c.complexity >= MAX_VISITS);
+        }
+        assert_eq!(visits, MAX_VISITS, "one budget for the document");
+        assert_eq!(refused, 2000);
+        // 10,000 links of spreads: no recursion past the bound.
+        let mut chain = String::from("{ ...L0 }");
+        for i in 0..10_000 {
+            chain.push_str(&format!(" fragment L{i} on Query {{ ...L{} }}", i + 1));
+        }
+        let c = cost(&chain);
+        assert!(c.complexity >= MAX_VISITS, "{c:?}");
     }
 
     #[test]

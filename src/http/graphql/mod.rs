@@ -234,6 +234,11 @@ async fn call_route(
     if let Some(set) = session_set_by(&exec.project.id, &reply.cookies) {
         who.session = set.as_deref().and_then(decode_session);
     }
+    // The cookies go out whatever happens next: the session they carry is the caller's now.
+    if let Ok(mut out) = exec.out.lock() {
+        out.cookies.append(&mut reply.cookies);
+        out.headers.append(&mut reply.headers);
+    }
     who.rows = who.rows.saturating_add(rows(reply.body.as_ref()));
     if who.rows > MAX_ROWS {
         return Err(Error::from(ErrorType::GeneralArgumentInvalid).with_message(format!(
@@ -242,10 +247,6 @@ async fn call_route(
     }
     if let (Some(body), Some(format)) = (reply.body.as_mut(), exec.facts.format) {
         downgrade(route.model, body, format);
-    }
-    if let Ok(mut out) = exec.out.lock() {
-        out.cookies.append(&mut reply.cookies);
-        out.headers.append(&mut reply.headers);
     }
     Ok(schema::output(route.model, reply.body))
 }

@@ -238,6 +238,12 @@ async fn brackets_nested_past_the_bound_are_refused_before_parsing() {
             "]".repeat(50_000)
         ),
         format!("{}{}", "{ a ".repeat(10_000), "}".repeat(10_000)),
+        // A block string with a lone quote must not hide what follows it.
+        format!(
+            "{{ accountUpdateName(name: \"\"\" \" \"\"\", x: {}1{}) {{ _id }} }}",
+            "[".repeat(3000),
+            "]".repeat(3000)
+        ),
     ] {
         let a = gql(post_as(&app, &login), json!({ "query": q })).await;
         assert_eq!(messages(&a), vec!["Brackets may nest at most 64 deep."]);
