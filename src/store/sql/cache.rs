@@ -17,14 +17,18 @@ use std::sync::{Arc, Mutex};
 use crate::domain::time::Clock;
 use crate::store::{SessionRow, TargetRow, UserRow};
 
-/// Entries per kind before the kind is emptied (a few KB each: at most a few tens of MB).
+/// Entries per kind before the kind is emptied.
 const CAPACITY: usize = 10_000;
+/// Users whose prefs are larger are not kept (prefs may reach 64 KB): with this, an entry is
+/// a few KB and a full cache a few tens of MB.
+const MAX_PREFS_BYTES: usize = 4096;
 
 /// The default bound on how stale a read may be after another process wrote (`readCacheMs`).
 pub const DEFAULT_TTL_MS: u64 = 2_000;
 
 struct Cached<T> {
-    value: T,
+    /// Shared, so a hit clones the row after the lock is released.
+    value: Arc<T>,
     generation: u64,
     at: i64,
 }
@@ -34,7 +38,8 @@ type Map<T> = Mutex<HashMap<(String, String), Cached<T>>>;
 /// See the module documentation. Shared by the store and its units of work.
 pub struct ReadCache {
     generation: AtomicU64,
-    /// `None`: caching off (the CLI, `readCacheMs = 0`), every read goes to the database.
+    /// `None`: caching off (`readCacheMs = 0`, the store tests' second process), every read
+    /// goes to the database.
     clock: Option<Arc<dyn Clock>>,
     ttl_ms: i64,
     sessions: Map<SessionRow>,
@@ -87,10 +92,19 @@ impl ReadCache {
     fn fresh<T: Clone>(&self, map: &Map<T>, key: (String, String)) -> Option<T> {
         let now = self.now()?;
         let generation = self.generation();
-        let map = map.lock().ok()?;
-        let e = map.get(&key)?;
-        let young = now.saturating_sub(e.at) < self.ttl_ms && now >= e.at;
-        (e.generation == generation && young).then(|| e.value.clone())
+        let hit = {
+            let mut map = map.lock().ok()?;
+            let e = map.get(&key)?;
+            // An entry from the future (the clock was set back) is dropped, not kept until
+            // the clock catches up with it.
+            if now < e.at {
+                map.remove(&key);
+                return None;
+            }
+            let young = now - e.at < self.ttl_ms;
+            (e.generation == generation && young).then(|| e.value.clone())
+        };
+        hit.map(|row| T::clone(&row))
     }
 
     fn store<T>(&self, map: &Map<T>, key: (String, String), value: T, generation: u64) {
@@ -105,7 +119,7 @@ impl ReadCache {
             map.insert(
                 key,
                 Cached {
-                    value,
+                    value: Arc::new(value),
                     generation,
                     at: now,
                 },
@@ -131,6 +145,9 @@ impl ReadCache {
     }
 
     pub fn put_user(&self, project: &str, row: UserRow, generation: u64) {
+        if row.prefs.len() > MAX_PREFS_BYTES {
+            return;
+        }
         let key = (project.into(), row.id.clone());
         self.store(&self.users, key, row, generation);
     }
