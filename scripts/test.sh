@@ -15,6 +15,7 @@ server_pid=""
 passed=0
 failed=0
 failures=()
+timings=()
 
 sink_pids=()
 
@@ -33,12 +34,16 @@ suite() {
   local name=$1
   shift
   step "$name"
+  local t0
+  t0=$(date +%s)
   if "$@"; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1))
     failures+=("$name")
   fi
+  # Per-suite seconds, listed again at the end: CI has a time budget to keep.
+  timings+=("$(printf '%5ds  %s' $(($(date +%s) - t0)) "$name")")
 }
 
 free_port() {
@@ -227,6 +232,8 @@ suite "cargo fuzz: corpus replay and ${FUZZ_SECONDS:-10} s per target" ./fuzz/ru
 
 printf '\n'
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
+printf '\nseconds per suite:\n'
+printf '  %s\n' "${timings[@]}"
 echo "suites: $passed passed, $failed failed"
 elapsed=$(($(date +%s) - started))
 printf 'total time: %dm %02ds\n' $((elapsed / 60)) $((elapsed % 60))

@@ -30,6 +30,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+fn not_started(said: &str) -> String {
+    format!(
+        "the SMTP sink did not start (said {said:?}): is aiosmtpd installed for `{}`? scripts/test.sh sets LATCHKEY_TEST_PYTHON",
+        python()
+    )
+}
+
 /// One received email, as Python's parser read it.
 #[derive(Debug, Clone)]
 pub struct Mail(pub Value);
@@ -80,7 +87,9 @@ pub struct MailSink {
 }
 
 impl MailSink {
-    /// Starts a sink on a free port.
+    /// Starts a sink on a free port. The port is found by binding and releasing it, so
+    /// another test's listener can take it before Python binds it: on a refusal the sink
+    /// tries again on a fresh port (CI once lost a run to exactly this race).
     pub async fn start() -> MailSink {
         let tmp = Arc::new(tempfile::tempdir().unwrap());
         let mut sink = MailSink {
@@ -89,8 +98,15 @@ impl MailSink {
             _tmp: tmp,
             child: None,
         };
-        sink.resume(None).await;
-        sink
+        let mut last = String::new();
+        for _ in 0..5 {
+            match sink.try_resume(None).await {
+                Ok(()) => return sink,
+                Err(said) => last = said,
+            }
+            sink.port = free_port();
+        }
+        panic!("{}", not_started(&last));
     }
 
     /// Starts a sink that refuses every message with `code`.
@@ -103,6 +119,21 @@ impl MailSink {
 
     /// (Re)starts the server on the same port and folder.
     pub async fn resume(&mut self, reject: Option<u16>) {
+        // The port was ours a moment ago; a short retry covers the old process still
+        // letting go of it.
+        let mut last = String::new();
+        for _ in 0..5 {
+            match self.try_resume(reject).await {
+                Ok(()) => return,
+                Err(said) => last = said,
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{}", not_started(&last));
+    }
+
+    /// One attempt to start the server; `Err` carries what it said instead of READY.
+    async fn try_resume(&mut self, reject: Option<u16>) -> Result<(), String> {
         let mut cmd = tokio::process::Command::new(python());
         cmd.arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -126,12 +157,11 @@ impl MailSink {
             .expect("smtp sink start")
             .unwrap()
             .unwrap_or_default();
-        assert!(
-            ready.starts_with("READY"),
-            "the SMTP sink did not start (said {ready:?}): is aiosmtpd installed for `{}`? scripts/test.sh sets LATCHKEY_TEST_PYTHON",
-            python()
-        );
+        if !ready.starts_with("READY") {
+            return Err(ready);
+        }
         self.child = Some(child);
+        Ok(())
     }
 
     /// Kills the server (an SMTP outage).
