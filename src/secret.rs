@@ -45,6 +45,12 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Parses a command-line value into a [`Secret`] (clap's `value_parser`), so that the
+/// parsed arguments' `Debug` never shows it.
+pub fn parse_arg(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
+}
+
 /// The only form in which a secret is stored: lowercase hex SHA-256.
 pub fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

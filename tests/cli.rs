@@ -503,3 +503,126 @@ fn projects_are_listed_and_shown_without_secrets() {
     let out = run(dir.path(), &["projects", "show", "nope"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn seeded_users_sign_in_with_the_shared_password_and_carry_their_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    created(dir.path());
+    // 700 users at 300 per unit of work: three batches, the last one short.
+    let args = [
+        "users",
+        "seed",
+        "--project",
+        "shop",
+        "--users",
+        "700",
+        "--sessions-per-user",
+        "3",
+        "--batch",
+        "300",
+        "--password",
+        "seeded-password-1",
+        "--json",
+    ];
+    let report = json_of(&run(dir.path(), &args));
+    assert_eq!(report["users"], 700);
+    assert_eq!(report["sessions"], 2100);
+    assert_eq!(report["lastEmail"], "seed-699@seed.example.com");
+    // The same emails again: refused, and the message says how to go on.
+    let again = run(dir.path(), &args);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    assert!(stderr(&again).contains("--first"), "{}", stderr(&again));
+    // Continued past the first run.
+    let more = json_of(&run(
+        dir.path(),
+        &[
+            "users",
+            "seed",
+            "--project",
+            "shop",
+            "--users",
+            "5",
+            "--first",
+            "700",
+            "--password",
+            "seeded-password-1",
+            "--json",
+        ],
+    ));
+    assert_eq!(more["firstEmail"], "seed-700@seed.example.com");
+
+    let server = serve(dir.path());
+    let key = "standard_cli_config_key_0123456789";
+    let list = call(
+        &server,
+        reqwest::Method::GET,
+        "/v1/users?search=seed-699",
+        key,
+        json!(null),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(list["total"], 1, "{list}");
+    let user = &list["users"][0];
+    assert_eq!(user["email"], "seed-699@seed.example.com");
+    assert_eq!(
+        user["targets"][0]["identifier"],
+        "seed-699@seed.example.com"
+    );
+    let id = user["$id"].as_str().unwrap();
+    let sessions = call(
+        &server,
+        reqwest::Method::GET,
+        &format!("/v1/users/{id}/sessions"),
+        key,
+        json!(null),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(sessions["total"], 3, "{sessions}");
+    assert_eq!(sessions["sessions"][0]["provider"], "email");
+    assert_eq!(
+        sign_in(&server, "seed-699@seed.example.com", "seeded-password-1").await,
+        201
+    );
+    assert_eq!(
+        sign_in(&server, "seed-704@seed.example.com", "seeded-password-1").await,
+        201
+    );
+    assert_eq!(
+        sign_in(&server, "seed-12@seed.example.com", "another-password").await,
+        401
+    );
+    assert!(terminate(server).success());
+}
+
+#[test]
+fn seeding_refuses_a_short_password_and_an_email_domain_that_is_not_one() {
+    let dir = tempfile::tempdir().unwrap();
+    created(dir.path());
+    let out = run(
+        dir.path(),
+        &["users", "seed", "--project", "shop", "--password", "short"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("8 to 256"), "{}", stderr(&out));
+    let out = run(
+        dir.path(),
+        &[
+            "users",
+            "seed",
+            "--project",
+            "shop",
+            "--password",
+            "long-enough-1",
+            "--email-domain",
+            "not a domain",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--email-domain"), "{}", stderr(&out));
+}

@@ -6,6 +6,7 @@
 mod import;
 mod keys;
 mod projects;
+mod seed;
 mod table;
 mod users;
 
@@ -118,6 +119,8 @@ pub enum UsersCommand {
     },
     /// Import users from Appwrite (`GET /v1/users` pages) or Firebase (`auth:export`).
     Import(import::ImportArgs),
+    /// Fill a project with many users and sessions sharing one password (benchmarks).
+    Seed(seed::SeedArgs),
 }
 
 /// `latchkey projects …`.

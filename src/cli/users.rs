@@ -1,4 +1,4 @@
-//! `latchkey users list|get|block|unblock|delete|import`.
+//! `latchkey users list|get|block|unblock|delete|import|seed`.
 
 use serde_json::{Value, json};
 
@@ -70,6 +70,7 @@ pub async fn run(o: &Opened, command: UsersCommand) -> CliResult {
             Ok(())
         }
         UsersCommand::Import(args) => super::import::run(o, args).await,
+        UsersCommand::Seed(args) => super::seed::run(o, args).await,
     }
 }
 

@@ -299,6 +299,8 @@ pub trait UserTx: Send {
     ) -> StoreResult<Option<UserRow>>;
     /// `Conflict` on a taken id, email or phone.
     async fn insert_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()>;
+    /// Many users in few statements (`latchkey users seed`); `Conflict` as above.
+    async fn insert_users(&mut self, project: &str, users: &[UserRow]) -> StoreResult<()>;
     /// Overwrites every column of the user; `Conflict` on a taken email or phone.
     async fn update_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()>;
     /// Deletes the user with its sessions, targets, identities, tokens, MFA records and queued
@@ -312,6 +314,8 @@ pub trait SessionTx: Send {
     /// How many sessions the user has, as this unit of work sees them.
     async fn count_sessions(&mut self, project: &str, user: &str) -> StoreResult<i64>;
     async fn insert_session(&mut self, project: &str, session: &SessionRow) -> StoreResult<()>;
+    /// Many sessions in few statements (`latchkey users seed`).
+    async fn insert_sessions(&mut self, project: &str, sessions: &[SessionRow]) -> StoreResult<()>;
     /// Deletes the user's oldest sessions so that at most `keep` remain (0 = no limit).
     async fn evict_sessions(&mut self, project: &str, user: &str, keep: u64) -> StoreResult<()>;
     /// Sets a session's expiry; whether it existed.
@@ -370,6 +374,8 @@ pub trait TargetTx: Send {
     ) -> StoreResult<bool>;
     /// `Conflict` on a taken id or identifier.
     async fn insert_target(&mut self, project: &str, target: &TargetRow) -> StoreResult<()>;
+    /// Many targets in few statements (`latchkey users seed`).
+    async fn insert_targets(&mut self, project: &str, targets: &[TargetRow]) -> StoreResult<()>;
     /// Updates identifier, name, provider and expiry of a target; `Conflict` on a taken
     /// identifier.
     async fn update_target(&mut self, project: &str, target: &TargetRow) -> StoreResult<()>;

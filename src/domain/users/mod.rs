@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod import;
+pub mod seed;
 
 use crate::domain::Env;
 use crate::domain::accounts::{

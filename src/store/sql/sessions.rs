@@ -177,6 +177,20 @@ impl SessionTx for SqlTx {
         Ok(())
     }
 
+    async fn insert_sessions(&mut self, project: &str, rows: &[SessionRow]) -> StoreResult<()> {
+        let dialect = self.dialect;
+        insert_many(
+            self.conn(),
+            dialect,
+            "sessions",
+            SESSION_COLS,
+            project,
+            rows,
+            bind_session,
+        )
+        .await
+    }
+
     async fn evict_sessions(&mut self, project: &str, user: &str, keep: u64) -> StoreResult<()> {
         if keep == 0 {
             return Ok(());

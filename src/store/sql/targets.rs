@@ -135,6 +135,20 @@ impl TargetTx for SqlTx {
         Ok(())
     }
 
+    async fn insert_targets(&mut self, project: &str, rows: &[TargetRow]) -> StoreResult<()> {
+        let dialect = self.dialect;
+        insert_many(
+            self.conn(),
+            dialect,
+            "targets",
+            TARGET_COLS,
+            project,
+            rows,
+            bind_target,
+        )
+        .await
+    }
+
     async fn update_target(&mut self, project: &str, t: &TargetRow) -> StoreResult<()> {
         sqlx::query(
             "UPDATE targets SET identifier = $1, name = $2, expired = $3, updated_at = $4, \

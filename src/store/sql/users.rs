@@ -254,6 +254,20 @@ impl UserTx for SqlTx {
         Ok(())
     }
 
+    async fn insert_users(&mut self, project: &str, users: &[UserRow]) -> StoreResult<()> {
+        let dialect = self.dialect;
+        insert_many(
+            self.conn(),
+            dialect,
+            "users",
+            USER_WRITE_COLS,
+            project,
+            users,
+            bind_user,
+        )
+        .await
+    }
+
     async fn update_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()> {
         bind_user(
             sqlx::query(update_sql("users", USER_WRITE_COLS)).bind(project),

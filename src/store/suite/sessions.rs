@@ -117,3 +117,59 @@ async fn sessions_are_extended_and_deleted_one_all_or_all_but_one() {
         );
     }
 }
+
+#[tokio::test]
+async fn rows_inserted_many_at_a_time_read_back_as_one_at_a_time() {
+    let (stores, _dir) = stores().await;
+    for (name, s) in stores {
+        // More rows than one multi-row statement holds, so the statements are split.
+        let users: Vec<UserRow> = (0..80)
+            .map(|i| user(&format!("u{i}"), &format!("u{i}@example.com")))
+            .collect();
+        let sessions: Vec<SessionRow> = (0..80)
+            .flat_map(|i| (0..3).map(move |j| session(&format!("s{i}-{j}"), &format!("u{i}"), j)))
+            .collect();
+        let targets: Vec<TargetRow> = (0..80)
+            .map(|i| TargetRow {
+                id: format!("t{i}"),
+                user_id: format!("u{i}"),
+                provider_type: "email".into(),
+                identifier: format!("u{i}@example.com"),
+                ..TargetRow::default()
+            })
+            .collect();
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_users("p", &users).await.unwrap();
+        tx.insert_targets("p", &targets).await.unwrap();
+        tx.insert_sessions("p", &sessions).await.unwrap();
+        tx.commit().await.unwrap();
+        let listed = s.list_targets("p", "u5").await.unwrap();
+        assert_eq!(listed, [targets[5].clone()], "{name}");
+        assert_eq!(s.count_users("p").await.unwrap(), 80, "{name}");
+        let got = s.find_user("p", "u79").await.unwrap().unwrap();
+        assert_eq!(got, users[79], "{name}");
+        let page = s.list_sessions("p", "u42", 1000).await.unwrap();
+        let ids: Vec<&str> = page.rows.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["s42-0", "s42-1", "s42-2"], "{name}");
+        let found = s
+            .find_session_by_secret_hash("p", "hash-s79-2")
+            .await
+            .unwrap();
+        assert_eq!(found, Some(sessions[239].clone()), "{name}");
+        // A taken email anywhere in the batch fails all of it.
+        let mut tx = s.begin().await.unwrap();
+        let clash = [
+            user("new", "new@example.com"),
+            user("again", "u3@example.com"),
+        ];
+        assert!(
+            matches!(
+                tx.insert_users("p", &clash).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}"
+        );
+        drop(tx);
+        assert!(s.find_user("p", "new").await.unwrap().is_none(), "{name}");
+    }
+}
