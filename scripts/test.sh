@@ -233,7 +233,7 @@ suite "cargo fuzz: corpus replay and ${FUZZ_SECONDS:-10} s per target" ./fuzz/ru
 printf '\n'
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
 printf '\nseconds per suite:\n'
-printf '  %s\n' "${timings[@]}"
+printf '  %s\n' "${timings[@]+"${timings[@]}"}"
 echo "suites: $passed passed, $failed failed"
 elapsed=$(($(date +%s) - started))
 printf 'total time: %dm %02ds\n' $((elapsed / 60)) $((elapsed % 60))

@@ -609,7 +609,11 @@ fn seeding_refuses_a_short_password_and_an_email_domain_that_is_not_one() {
         &["users", "seed", "--project", "shop", "--password", "short"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("8 to 256"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("between 8 and 256"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(
         dir.path(),
         &[

@@ -1,5 +1,5 @@
 //! `latchkey users seed`: fills a project with many users and sessions for benchmarks and
-//! load tests (`bench/run.sh` seeds a million). One password hash is made and shared; rows go
+//! load tests (issue 12 measures at a million users with five sessions each). One password hash is made and shared; rows go
 //! in with multi-row inserts, a few thousand users per unit of work, so an interrupted run
 //! leaves whole batches and `--first` continues it.
 
@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{CliResult, Failure, Opened, table};
 use crate::domain::users::seed::{self, Plan};
+use crate::error::ErrorType;
 use crate::secret::Secret;
 
 #[derive(Args, Debug)]
@@ -39,6 +40,8 @@ pub struct SeedArgs {
 
 /// Most sessions a seeded user may get: a user's session list is capped at 1000 anyway.
 const MAX_SESSIONS_PER_USER: u32 = 1000;
+/// Most users × sessions one batch builds in memory (a session row is about 1 KB).
+const MAX_ROWS_PER_BATCH: u64 = 1_000_000;
 
 pub async fn run(o: &Opened, a: SeedArgs) -> CliResult {
     let project = o.project(a.project.as_deref())?;
@@ -49,20 +52,29 @@ pub async fn run(o: &Opened, a: SeedArgs) -> CliResult {
             project.id
         )));
     }
-    let chars = a.password.expose().chars().count();
-    if !(8..=256).contains(&chars) {
-        return Err(Failure::bad_input(
-            "--password (or LATCHKEY_SEED_PASSWORD) must be 8 to 256 characters",
-        ));
-    }
-    if a.sessions_per_user > MAX_SESSIONS_PER_USER || a.batch == 0 || a.batch > 100_000 {
+    // Sign-in's own length rule (in bytes), or a seeded user could never sign in.
+    crate::domain::passwords::check_plain_length(a.password.expose()).map_err(|why| {
+        Failure::bad_input(format!("--password (or LATCHKEY_SEED_PASSWORD): {why}"))
+    })?;
+    if a.users == 0
+        || a.sessions_per_user > MAX_SESSIONS_PER_USER
+        || a.batch == 0
+        || a.batch
+            .saturating_mul(u64::from(a.sessions_per_user).max(1))
+            > MAX_ROWS_PER_BATCH
+    {
         return Err(Failure::bad_input(format!(
-            "--sessions-per-user is at most {MAX_SESSIONS_PER_USER} and --batch 1 to 100000"
+            "--users must be at least 1, --sessions-per-user at most {MAX_SESSIONS_PER_USER}, and --batch × --sessions-per-user 1 to {MAX_ROWS_PER_BATCH} (a batch is built in memory)"
         )));
     }
+    let Some(last) = a.first.checked_add(a.users - 1) else {
+        return Err(Failure::bad_input("--first + --users is too large"));
+    };
+    // Stored as sign-in looks emails up: lower case, no spaces around.
+    let domain = a.email_domain.trim().to_lowercase();
     // The route's own email rule, on the first and the longest address seeded.
-    for n in [a.first, a.first + a.users] {
-        crate::domain::validate::email(&seed::email_of(n, &a.email_domain)).map_err(|why| {
+    for n in [a.first, last] {
+        crate::domain::validate::email(&seed::email_of(n, &domain)).map_err(|why| {
             Failure::bad_input(format!(
                 "--email-domain `{}` does not make valid emails: {why}",
                 a.email_domain
@@ -95,7 +107,7 @@ pub async fn run(o: &Opened, a: SeedArgs) -> CliResult {
         let plan = Plan {
             first: a.first + done,
             count,
-            domain: &a.email_domain,
+            domain: &domain,
             sessions_per_user: a.sessions_per_user,
             password: &password,
         };
@@ -107,12 +119,17 @@ pub async fn run(o: &Opened, a: SeedArgs) -> CliResult {
             ))
         })?;
         seed::write(&env, &rows).await.map_err(|e| {
-            let continue_at = a.first + done;
-            Failure::failed(format!(
-                "{} after {done} users: users from seed-{continue_at}@{} on were not written; if some of them exist already, pass a --first past them or another --email-domain",
-                e.message(),
-                a.email_domain
-            ))
+            let from = seed::email_of(a.first + done, &domain);
+            let kept = format!("the {done} users before {from} were written, the rest not");
+            if e.ty == ErrorType::UserAlreadyExists {
+                Failure::failed(format!(
+                    "some of these users exist already ({kept}): pass a --first past them or another --email-domain"
+                ))
+            } else {
+                // An internal error's cause (a locked or unreachable database) is its source.
+                let cause = e.source.as_ref().map(|s| format!(": {s:#}")).unwrap_or_default();
+                Failure::failed(format!("{}{cause} ({kept})", e.message()))
+            }
         })?;
         done += count;
         bar.inc(count);
@@ -120,13 +137,12 @@ pub async fn run(o: &Opened, a: SeedArgs) -> CliResult {
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     let sessions = a.users * u64::from(a.sessions_per_user);
-    let last = (a.first + a.users).saturating_sub(1);
     let report = json!({
         "users": a.users,
         "sessions": sessions,
         "seconds": (seconds * 10.0).round() / 10.0,
-        "firstEmail": seed::email_of(a.first, &a.email_domain),
-        "lastEmail": seed::email_of(last, &a.email_domain),
+        "firstEmail": seed::email_of(a.first, &domain),
+        "lastEmail": seed::email_of(last, &domain),
     });
     o.print(&report, || {
         table::render(
@@ -138,8 +154,8 @@ pub async fn run(o: &Opened, a: SeedArgs) -> CliResult {
                 format!("{:.0}", a.users as f64 / seconds.max(0.001)),
                 format!(
                     "{} … {}",
-                    seed::email_of(a.first, &a.email_domain),
-                    seed::email_of(last, &a.email_domain)
+                    seed::email_of(a.first, &domain),
+                    seed::email_of(last, &domain)
                 ),
             ]],
         )
