@@ -274,6 +274,58 @@ def measure(target, api, d, work, idle):
     return r
 
 
+def at_size(name, binary, data, extra, users, work, d):
+    """Start-up, W1 and W2 with `users` seeded users (five sessions each) already in the store,
+    for the comparison with the same backend empty. The store is made by a first start, then
+    filled by `latchkey users seed` (one shared hash, batched inserts), then started again."""
+    serve = [binary, "serve", "--listen", "127.0.0.1:0", "--data", str(data),
+             "--config", str(work / "bench.toml"), *extra]
+    Server(name, serve).stop()
+    log(f"{name}: seeding {users:,} users with 5 sessions each")
+    t0 = time.monotonic()
+    out = subprocess.run([binary, "users", "seed", "--data", str(data), "--config", str(work / "bench.toml"),
+                          "--project", "bench", "--users", str(users), "--sessions-per-user", "5",
+                          "--json", *extra],
+                         env={**os.environ, "LATCHKEY_SEED_PASSWORD": PASSWORD},
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"seeding failed: {out.stderr[-2000:]}")
+    r = {"users": users, "sessions": users * 5, "seed_s": time.monotonic() - t0}
+    db = Path(data) / "latchkey.db"
+    if db.exists():
+        r["db_mb"] = db.stat().st_size / 1e6
+    s = Server(name, serve, log_path=work / f"{name.replace(' ', '-')}-sized.log")
+    try:
+        r["start_ms"] = s.started_ms
+        api = Latchkey(s.url)
+        url, headers, script = api.read()
+        r["W1 c=64"] = wrk(url, 64, d, work, headers, script)
+        url, headers, script = api.login()
+        r["W2 c=16"] = wrk(url, 16, d, work, headers, script)
+    finally:
+        s.stop()
+    return r
+
+
+def sized_table(sized, results):
+    if not sized:
+        return ""
+    first = next(iter(sized.values()))
+    out = ["", f"At size: {first['users']:,} users and {first['sessions']:,} sessions seeded by "
+           "`latchkey users seed` before the start, against the same backend empty (above).", "",
+           "| at size | " + " | ".join(sized) + " |", "|---" * (len(sized) + 1) + "|"]
+    rows = [("seeding, s (users/s)", lambda r, e: f"{r['seed_s']:.0f} ({r['users'] / r['seed_s']:,.0f})"),
+            ("store on disk, MB", lambda r, e: fmt(r.get("db_mb"))),
+            ("start to listening, ms (empty)", lambda r, e: f"{r['start_ms']:.0f} ({e['start_ms']:.0f})")]
+    for w in ("W1 c=64", "W2 c=16"):
+        rows.append((f"{w} req/s, p99 ms", lambda r, e, w=w: f"{fmt(r[w]['rps'])}, {fmt(r[w]['p99'], 'ms')}"
+                     + (f" ⚠ {r[w]['failed']} failed" if r[w]["failed"] else "")))
+        rows.append((f"{w} at size ÷ empty", lambda r, e, w=w: ratio(r[w]["rps"], e[w]["rps"])))
+    for label, cell in rows:
+        out.append(f"| {label} | " + " | ".join(cell(sized[n], results[n]) for n in sized) + " |")
+    return "\n".join(out) + "\n"
+
+
 def settled(target):
     """RSS with no request served yet, once start-up's background work is done."""
     time.sleep(2)
@@ -404,6 +456,8 @@ def main():
     p.add_argument("--postgres-url", default=None)
     p.add_argument("--peer-dir", type=Path, default=None)
     p.add_argument("--command", default="bench/run.sh")
+    p.add_argument("--seed-users", type=int, default=1_000_000,
+                   help="users (five sessions each) in the store for the at-size figures; 0 skips them")
     args = p.parse_args()
     target = ROOT / "target" / args.profile
     args.out.mkdir(parents=True, exist_ok=True)
@@ -411,6 +465,7 @@ def main():
     (work / "bench.toml").write_text(LATCHKEY_CONFIG)
     d = args.duration
     results = {}
+    sized = {}
     try:
         log("hash bound")
         bound = hash_bound(str(target / "examples" / "hash_bound"))
@@ -441,6 +496,14 @@ def main():
                 results[name] = measure(s, Latchkey(s.url), d, work, settled(s))
             finally:
                 s.stop()
+            if args.seed_users:
+                sized_extra = extra
+                if extra:
+                    db = f"bench_sized_{int(time.time() * 1000)}"
+                    subprocess.run(["psql", args.postgres_url, "-qc", f"CREATE DATABASE {db}"], check=True)
+                    sized_extra = ["--database-url", args.postgres_url.rsplit("/", 1)[0] + "/" + db]
+                sized[name] = at_size(name, str(target / "latchkey"), work / (name.replace(" ", "-") + "-sized"),
+                                      sized_extra, args.seed_users, work, d)
         if args.peer_dir:
             log("Better Auth")
             port = free_port()
@@ -452,12 +515,12 @@ def main():
             finally:
                 s.stop()
         facts = machine_facts()
-        md = table(results, bound, facts, args)
+        md = table(results, bound, facts, args) + sized_table(sized, results)
         written = plots(results, args.out)
         md += "".join(f"\n![{w}]({w})\n" for w in written)
         (args.out / "results.md").write_text(md)
         (args.out / "results.json").write_text(json.dumps(
-            {"results": results, "hash_bound": bound, "machine": facts}, indent=1))
+            {"results": results, "at_size": sized, "hash_bound": bound, "machine": facts}, indent=1))
         print(md)
     finally:
         shutil.rmtree(work, ignore_errors=True)

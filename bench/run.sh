@@ -6,7 +6,9 @@
 #                           plots; for ./scripts/test.sh: checks the harness, asserts no speed
 # Env: DURATION (seconds per workload), LATCHKEY_BENCH_POSTGRES_URL (use this server instead of
 # starting a throwaway one), BENCH_OUT (output folder; default docs/benchmarks, or a temporary
-# one for --smoke), BENCH_NO_PEER=1 (skip Better Auth).
+# one for --smoke), BENCH_NO_PEER=1 (skip Better Auth), BENCH_SEED_USERS (users, five sessions
+# each, seeded for the at-size figures: 1,000,000 by default, which takes about 7 min on SQLite
+# and 9 on PostgreSQL here; 500 for --smoke; 0 skips them).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,11 +27,11 @@ trap cleanup EXIT
 command -v wrk >/dev/null || { echo "installing wrk from Debian packages" >&2; apt-get install -y -qq wrk >&2; }
 
 if $smoke; then
-  profile=debug duration=${DURATION:-1} out=${BENCH_OUT:-$work/out}
+  profile=debug duration=${DURATION:-1} out=${BENCH_OUT:-$work/out} seed_users=${BENCH_SEED_USERS:-500}
   # The tests' build; examples are built with them (`cargo test` compiles examples).
   cargo build --quiet --bins --examples
 else
-  profile=release duration=${DURATION:-10} out=${BENCH_OUT:-$root/docs/benchmarks}
+  profile=release duration=${DURATION:-10} out=${BENCH_OUT:-$root/docs/benchmarks} seed_users=${BENCH_SEED_USERS:-1000000}
   cargo build --release --quiet --bins --examples
 fi
 
@@ -58,4 +60,4 @@ fi
 
 command="bench/run.sh${1:+ $1}"
 "$python" bench/harness.py --profile "$profile" --duration "$duration" --out "$out" \
-  --postgres-url "$pg_url" --command "$command" "${peer_args[@]+"${peer_args[@]}"}"
+  --postgres-url "$pg_url" --command "$command" --seed-users "$seed_users" "${peer_args[@]+"${peer_args[@]}"}"
