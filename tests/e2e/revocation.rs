@@ -142,12 +142,8 @@ async fn eviction_expiry_and_profile_changes_show_on_the_next_request() {
     refused(&app, &third, "general_unauthorized_scope").await;
 }
 
-#[tokio::test]
-async fn another_processs_write_is_seen_within_the_cache_bound() {
-    let app = spawn_app().await;
-    let (_, login) = app.user().await;
-    warm(&app, &login).await;
-    // Another process on the same database, as the CLI is: it ends the session.
+/// The same store opened by another process, as the CLI does, with no cache of its own.
+async fn other_process(app: &TestApp) -> std::sync::Arc<dyn latchkey::store::Store> {
     let url = match &app.config.database_url {
         Some(u) => u.expose().to_owned(),
         None => format!(
@@ -155,15 +151,19 @@ async fn another_processs_write_is_seen_within_the_cache_bound() {
             app.config.data_dir.join("latchkey.db").display()
         ),
     };
-    let other = latchkey::store::open(
+    latchkey::store::open(
         &url,
         Default::default(),
         latchkey::domain::useragent::parse,
         latchkey::store::sql::cache::ReadCache::off(),
     )
     .await
-    .unwrap();
-    let mut tx = other.begin().await.unwrap();
+    .unwrap()
+}
+
+/// Ends the user's sessions behind this node's back.
+async fn end_sessions_elsewhere(app: &TestApp, login: &Login) {
+    let mut tx = other_process(app).await.begin().await.unwrap();
     assert_eq!(
         tx.delete_sessions(PROJECT, &login.user_id, None)
             .await
@@ -171,10 +171,39 @@ async fn another_processs_write_is_seen_within_the_cache_bound() {
         1
     );
     tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn another_processs_write_is_seen_within_the_cache_bound() {
+    let app = spawn_app().await;
+    let (_, login) = app.user().await;
+    warm(&app, &login).await;
+    end_sessions_elsewhere(&app, &login).await;
     // Within the bound this node may still answer from what it read...
     app.account(&login).await;
     // ...and once it has passed, it reads again and refuses.
     let bound = latchkey::store::sql::cache::DEFAULT_TTL_MS as i64;
     app.clock.advance(bound);
     refused(&app, &login, "general_unauthorized_scope").await;
+}
+
+/// What a sign-in storm must not do (issue 12's W4): each sign-up and sign-in commits, and
+/// those commits are about their own user only, so they leave other users' cached reads in
+/// place. Seen through a change this node cannot know of: had the sign-ins emptied the
+/// cache, the reader's next request would have read the database and been refused.
+#[tokio::test]
+async fn other_users_sign_ups_and_sign_ins_keep_this_users_reads_cached() {
+    let app = spawn_app().await;
+    let (_, reader) = app.user().await;
+    warm(&app, &reader).await;
+    end_sessions_elsewhere(&app, &reader).await;
+    let (email, _) = app.user().await;
+    app.login(&email, PASSWORD).await;
+    app.account(&reader).await;
+    // A write of this node for the reader's own user is seen at once.
+    ok(app
+        .as_user(Method::PATCH, "/v1/account/name", &reader)
+        .json(&json!({"name": "Reader"})))
+    .await;
+    refused(&app, &reader, "general_unauthorized_scope").await;
 }

@@ -1,17 +1,19 @@
 //! A node-local cache of the three reads every signed-in request makes (its session by secret
 //! hash, its user, the user's targets), so validating a session costs no database round trip.
 //!
-//! It can never serve what a write of this process has changed: every committed unit of work
-//! and every write outside one bumps one generation, an entry is used only if it was read in
-//! the current generation, and the generation is taken *before* the read it guards (a read
-//! racing a commit is stored under the old generation and never used). Logout, delete-all,
-//! password change, block, eviction, MFA changes and user deletion all commit, so they take
-//! effect on the next request. Writes by another process (the CLI, another node) take effect
-//! within `ttl_ms`, after which an entry is read again; expiry is checked by the caller on
-//! every request against the session row, so an expired session is refused at once.
+//! It can never serve what a write of this process has changed. Every write bumps a tick: a
+//! write whose unit of work names the users it touched (sign-in, logout: [`Touched::Users`])
+//! records the tick for those users, any other write for everyone. Each entry belongs to one
+//! user and keeps the tick taken *before* its read; it is used only if no write for its user or
+//! for everyone has a later tick (a read racing a commit carries the older tick, so it is never
+//! used). So a storm of sign-ins of one user does not send every other user's next request to
+//! the database, while logout, delete-all, password change, block, eviction, MFA changes and
+//! user deletion still take effect on the next request. Writes by another process (the CLI,
+//! another node) take effect within `ttl_ms`, after which an entry is read again; expiry is
+//! checked by the caller on every request against the session row, so an expired session is
+//! refused at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::domain::time::Clock;
@@ -29,15 +31,107 @@ pub const DEFAULT_TTL_MS: u64 = 2_000;
 struct Cached<T> {
     /// Shared, so a hit clones the row after the lock is released.
     value: Arc<T>,
-    generation: u64,
+    /// The user the row belongs to (the key holds the project).
+    user: String,
+    /// The tick taken before the read.
+    tick: u64,
     at: i64,
+}
+
+/// The users a unit of work wrote for, as far as the cache is concerned.
+#[derive(Debug, Default)]
+pub enum Touched {
+    /// No statement ran.
+    #[default]
+    Nothing,
+    /// Rows of these users `(project, user)` only, besides rows the cache never holds (logs,
+    /// the outbox); the list may be empty.
+    Users(Vec<(String, String)>),
+    /// Anything: the default of every statement not known to be about one user.
+    Everything,
+}
+
+impl Touched {
+    /// Adds a user, unless the unit is already about everyone.
+    pub fn user(&mut self, project: &str, user: &str) {
+        match self {
+            Touched::Nothing => *self = Touched::Users(vec![(project.into(), user.into())]),
+            Touched::Users(users) => {
+                if !users.iter().any(|(p, u)| p == project && u == user) {
+                    users.push((project.into(), user.into()));
+                }
+            }
+            Touched::Everything => {}
+        }
+    }
+
+    /// A statement that may touch rows of any user.
+    pub fn everything(&mut self) {
+        *self = Touched::Everything;
+    }
+
+    /// A statement that changes no row the cache holds (a read; logs, the outbox).
+    pub fn cache_safe(&mut self) {
+        if let Touched::Nothing = self {
+            *self = Touched::Users(Vec::new());
+        }
+    }
+}
+
+/// The write clock: the last tick handed out, the last write for everyone, the last write for
+/// each user (by project). One lock, so a write's tick and its users' ticks change together.
+#[derive(Default)]
+struct Ticks {
+    now: u64,
+    everyone: u64,
+    users: HashMap<String, HashMap<String, u64>>,
+    /// Users in `users`, all projects together.
+    count: usize,
+}
+
+impl Ticks {
+    /// Whether a read for `user` that took `tick` before it still holds.
+    fn holds(&self, project: &str, user: &str, tick: u64) -> bool {
+        self.everyone <= tick
+            && self
+                .users
+                .get(project)
+                .and_then(|m| m.get(user))
+                .is_none_or(|t| *t <= tick)
+    }
+
+    fn write(&mut self, touched: &Touched) {
+        match touched {
+            Touched::Nothing => {}
+            Touched::Users(users) if users.is_empty() => {}
+            Touched::Users(users) => {
+                self.now += 1;
+                for (project, user) in users {
+                    let map = self.users.entry(project.clone()).or_default();
+                    if map.insert(user.clone(), self.now).is_none() {
+                        self.count += 1;
+                    }
+                }
+                // Bounded: forgetting the users is a write for everyone at this tick.
+                if self.count > CAPACITY {
+                    self.users.clear();
+                    self.count = 0;
+                    self.everyone = self.now;
+                }
+            }
+            Touched::Everything => {
+                self.now += 1;
+                self.everyone = self.now;
+            }
+        }
+    }
 }
 
 type Map<T> = Mutex<HashMap<(String, String), Cached<T>>>;
 
 /// See the module documentation. Shared by the store and its units of work.
 pub struct ReadCache {
-    generation: AtomicU64,
+    ticks: Mutex<Ticks>,
     /// `None`: caching off (`readCacheMs = 0`, the store tests' second process), every read
     /// goes to the database.
     clock: Option<Arc<dyn Clock>>,
@@ -66,7 +160,7 @@ impl ReadCache {
 
     pub fn off() -> Self {
         ReadCache {
-            generation: AtomicU64::new(0),
+            ticks: Mutex::default(),
             clock: None,
             ttl_ms: 0,
             sessions: Mutex::default(),
@@ -75,14 +169,25 @@ impl ReadCache {
         }
     }
 
-    /// Taken before a read whose result may be stored with [`ReadCache::put`].
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    fn ticks(&self) -> std::sync::MutexGuard<'_, Ticks> {
+        // Nothing panics while holding it; if something did, the ticks are still only ever
+        // moved forward, so they stay safe to use.
+        self.ticks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// After any write: every entry read before it is dead.
+    /// Taken before a read whose result may be stored with a `put_*`.
+    pub fn tick(&self) -> u64 {
+        self.ticks().now
+    }
+
+    /// After a write that may have changed anything: every entry read before it is dead.
     pub fn wrote(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.wrote_for(&Touched::Everything);
+    }
+
+    /// After a write: the entries of the users it touched, read before it, are dead.
+    pub fn wrote_for(&self, touched: &Touched) {
+        self.ticks().write(touched);
     }
 
     fn now(&self) -> Option<i64> {
@@ -91,7 +196,6 @@ impl ReadCache {
 
     fn fresh<T: Clone>(&self, map: &Map<T>, key: (String, String)) -> Option<T> {
         let now = self.now()?;
-        let generation = self.generation();
         let hit = {
             let mut map = map.lock().ok()?;
             let e = map.get(&key)?;
@@ -102,14 +206,15 @@ impl ReadCache {
                 return None;
             }
             let young = now - e.at < self.ttl_ms;
-            (e.generation == generation && young).then(|| e.value.clone())
+            (young && self.ticks().holds(&key.0, &e.user, e.tick)).then(|| e.value.clone())
         };
         hit.map(|row| T::clone(&row))
     }
 
-    fn store<T>(&self, map: &Map<T>, key: (String, String), value: T, generation: u64) {
+    fn store<T>(&self, map: &Map<T>, key: (String, String), user: &str, value: T, tick: u64) {
         let Some(now) = self.now() else { return };
-        if generation != self.generation() {
+        // Already dead: not worth a slot (a write after this check is caught on use).
+        if !self.ticks().holds(&key.0, user, tick) {
             return;
         }
         if let Ok(mut map) = map.lock() {
@@ -120,7 +225,8 @@ impl ReadCache {
                 key,
                 Cached {
                     value: Arc::new(value),
-                    generation,
+                    user: user.to_owned(),
+                    tick,
                     at: now,
                 },
             );
@@ -139,26 +245,24 @@ impl ReadCache {
         self.fresh(&self.targets, (project.into(), user.into()))
     }
 
-    pub fn put_session(&self, project: &str, secret_hash: &str, row: SessionRow, generation: u64) {
+    pub fn put_session(&self, project: &str, secret_hash: &str, row: SessionRow, tick: u64) {
         let key = (project.into(), secret_hash.into());
-        self.store(&self.sessions, key, row, generation);
+        let user = row.user_id.clone();
+        self.store(&self.sessions, key, &user, row, tick);
     }
 
-    pub fn put_user(&self, project: &str, row: UserRow, generation: u64) {
+    pub fn put_user(&self, project: &str, row: UserRow, tick: u64) {
         if row.prefs.len() > MAX_PREFS_BYTES {
             return;
         }
         let key = (project.into(), row.id.clone());
-        self.store(&self.users, key, row, generation);
+        let user = row.id.clone();
+        self.store(&self.users, key, &user, row, tick);
     }
 
-    pub fn put_targets(&self, project: &str, user: &str, rows: Vec<TargetRow>, generation: u64) {
-        self.store(
-            &self.targets,
-            (project.into(), user.into()),
-            rows,
-            generation,
-        );
+    pub fn put_targets(&self, project: &str, user: &str, rows: Vec<TargetRow>, tick: u64) {
+        let key = (project.into(), user.into());
+        self.store(&self.targets, key, user, rows, tick);
     }
 
     /// Entries held now, by kind (for tests and metrics).
@@ -188,7 +292,7 @@ mod tests {
     fn a_read_is_served_until_a_write_or_the_bound_passes() {
         let clock = Arc::new(ManualClock::starting_now());
         let cache = ReadCache::new(clock.clone(), 1000);
-        let g = cache.generation();
+        let g = cache.tick();
         cache.put_user("p", user("u", "Ann"), g);
         assert_eq!(
             cache.user("p", "u").map(|u| u.name),
@@ -199,7 +303,7 @@ mod tests {
         assert!(cache.user("p", "u").is_some());
         clock.advance(1);
         assert!(cache.user("p", "u").is_none(), "the bound passed");
-        cache.put_user("p", user("u", "Ann"), cache.generation());
+        cache.put_user("p", user("u", "Ann"), cache.tick());
         cache.wrote();
         assert!(
             cache.user("p", "u").is_none(),
@@ -210,18 +314,97 @@ mod tests {
     #[test]
     fn a_read_that_raced_a_write_is_never_stored() {
         let cache = ReadCache::new(Arc::new(ManualClock::starting_now()), 1000);
-        // Generation taken, then a unit of work commits, then the (old) row arrives.
-        let g = cache.generation();
+        // Tick taken, then a unit of work commits, then the (old) row arrives.
+        let g = cache.tick();
         cache.wrote();
         cache.put_user("p", user("u", "Old"), g);
         assert!(cache.user("p", "u").is_none());
         assert_eq!(cache.len(Kind::User), 0);
+        // The same race with a write for that very user.
+        let g = cache.tick();
+        cache.wrote_for(&touched(&[("p", "u")]));
+        cache.put_user("p", user("u", "Old"), g);
+        assert!(cache.user("p", "u").is_none());
+    }
+
+    fn touched(users: &[(&str, &str)]) -> Touched {
+        let mut t = Touched::default();
+        for (p, u) in users {
+            t.user(p, u);
+        }
+        t
+    }
+
+    fn session(user: &str) -> SessionRow {
+        SessionRow {
+            user_id: user.into(),
+            ..SessionRow::default()
+        }
+    }
+
+    #[test]
+    fn a_write_for_one_user_kills_only_that_users_reads() {
+        let cache = ReadCache::new(Arc::new(ManualClock::starting_now()), 1000);
+        let g = cache.tick();
+        cache.put_user("p", user("ann", "Ann"), g);
+        cache.put_user("p", user("bob", "Bob"), g);
+        cache.put_user("q", user("ann", "Other Ann"), g);
+        cache.put_session("p", "ann-secret", session("ann"), g);
+        cache.put_session("p", "bob-secret", session("bob"), g);
+        cache.put_targets("p", "ann", vec![], g);
+        // Ann signs in (or out) in project p.
+        cache.wrote_for(&touched(&[("p", "ann")]));
+        assert!(cache.user("p", "ann").is_none());
+        assert!(
+            cache.session("p", "ann-secret").is_none(),
+            "a session is its user's"
+        );
+        assert!(cache.targets("p", "ann").is_none());
+        assert!(cache.user("p", "bob").is_some());
+        assert!(cache.session("p", "bob-secret").is_some());
+        assert!(cache.user("q", "ann").is_some(), "users are per project");
+        // A unit that touched only uncached tables, or ran nothing, kills nothing.
+        let mut logs = Touched::default();
+        logs.cache_safe();
+        cache.wrote_for(&logs);
+        cache.wrote_for(&Touched::default());
+        assert!(cache.user("p", "bob").is_some());
+        // Reads of Ann after her write are good again.
+        cache.put_user("p", user("ann", "Ann"), cache.tick());
+        assert!(cache.user("p", "ann").is_some());
+        // A unit that also ran a statement of unknown reach kills everyone's.
+        let mut both = touched(&[("p", "ann")]);
+        both.everything();
+        both.user("p", "carl");
+        cache.wrote_for(&both);
+        assert!(cache.user("p", "bob").is_none());
+        assert!(cache.user("q", "ann").is_none());
+    }
+
+    #[test]
+    fn forgetting_many_written_users_kills_every_read() {
+        let cache = ReadCache::new(Arc::new(ManualClock::starting_now()), 1000);
+        cache.put_user("p", user("bob", "Bob"), cache.tick());
+        for i in 0..CAPACITY {
+            cache.wrote_for(&touched(&[("p", &format!("u{i}"))]));
+        }
+        assert!(
+            cache.user("p", "bob").is_some(),
+            "at the bound, still per user"
+        );
+        cache.wrote_for(&touched(&[("p", "one-more")]));
+        assert!(
+            cache.user("p", "bob").is_none(),
+            "past the bound the users are forgotten, as a write for everyone"
+        );
+        cache.put_user("p", user("u1", "x"), cache.tick());
+        assert!(cache.user("p", "u1").is_some());
     }
 
     #[test]
     fn off_caches_nothing_and_a_full_kind_is_emptied() {
         let off = ReadCache::off();
-        off.put_user("p", user("u", "Ann"), off.generation());
+        off.put_user("p", user("u", "Ann"), off.tick());
         assert!(off.user("p", "u").is_none());
         let cache = ReadCache::new(Arc::new(ManualClock::starting_now()), 1000);
         for i in 0..CAPACITY {

@@ -100,6 +100,8 @@ pub struct SqlTx {
     tx: sqlx::Transaction<'static, Any>,
     dialect: Dialect,
     cache: Arc<cache::ReadCache>,
+    /// What its commit must tell the cache.
+    touched: cache::Touched,
 }
 
 pub(super) type Q<'q> = Query<'q, Any, AnyArguments>;
@@ -309,12 +311,30 @@ impl Transactional for SqlStore {
             tx,
             dialect: self.dialect,
             cache: self.cache.clone(),
+            touched: cache::Touched::default(),
         }))
     }
 }
 
 impl SqlTx {
+    /// The connection for a statement that may touch any user's rows: its commit kills every
+    /// cached read. The safe default; the two below are for statements known to be narrower.
     fn conn(&mut self) -> &mut AnyConnection {
+        self.touched.everything();
+        &mut self.tx
+    }
+
+    /// For a statement on rows of one user only (their sessions, their user row): its commit
+    /// kills only that user's cached reads.
+    fn conn_for(&mut self, project: &str, user: &str) -> &mut AnyConnection {
+        self.touched.user(project, user);
+        &mut self.tx
+    }
+
+    /// For a statement that changes no row the cache holds: a read, or a write to a table
+    /// the cache never holds (logs, the outbox).
+    fn conn_cache_safe(&mut self) -> &mut AnyConnection {
+        self.touched.cache_safe();
         &mut self.tx
     }
 }
@@ -322,10 +342,12 @@ impl SqlTx {
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        let cache = self.cache.clone();
-        let done = self.tx.commit().await;
+        let SqlTx {
+            tx, cache, touched, ..
+        } = *self;
+        let done = tx.commit().await;
         // Also when the commit failed: whether it reached the disk may be unknown.
-        cache.wrote();
+        cache.wrote_for(&touched);
         Ok(done?)
     }
 }
@@ -333,6 +355,6 @@ impl Tx for SqlTx {
 #[async_trait]
 impl AuditTx for SqlTx {
     async fn insert_audit(&mut self, project: &str, a: &AuditRow) -> StoreResult<()> {
-        logs::insert(self.conn(), project, a).await
+        logs::insert(self.conn_cache_safe(), project, a).await
     }
 }

@@ -135,7 +135,7 @@ impl OutboxTx for SqlTx {
         .bind(m.expires_at)
         .bind(m.payload.as_ref().map(|p| p.expose().to_owned()))
         .bind(&m.user_id)
-        .execute(self.conn())
+        .execute(self.conn_cache_safe())
         .await
         .map_err(conflict_or)?;
         Ok(())

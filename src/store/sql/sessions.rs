@@ -89,7 +89,7 @@ impl SessionStore for SqlStore {
         if let Some(hit) = self.cache.session(project, secret_hash) {
             return Ok(Some(hit));
         }
-        let generation = self.cache.generation();
+        let tick = self.cache.tick();
         let row = fetch_opt(
             &mut *self.reader().await?,
             format!(
@@ -102,7 +102,7 @@ impl SessionStore for SqlStore {
         // Only sessions that exist: a stream of made-up secrets must not fill the cache.
         if let Some(row) = &row {
             self.cache
-                .put_session(project, secret_hash, row.clone(), generation);
+                .put_session(project, secret_hash, row.clone(), tick);
         }
         Ok(row)
     }
@@ -159,7 +159,7 @@ impl SessionStore for SqlStore {
 impl SessionTx for SqlTx {
     async fn count_sessions(&mut self, project: &str, user: &str) -> StoreResult<i64> {
         fetch_count(
-            self.conn(),
+            self.conn_for(project, user),
             "SELECT COUNT(*) AS n FROM sessions WHERE project_id = $1 AND user_id = $2".into(),
             &[project.into(), user.into()],
         )
@@ -171,7 +171,7 @@ impl SessionTx for SqlTx {
             sqlx::query(insert_sql("sessions", SESSION_COLS)).bind(project),
             s,
         )
-        .execute(self.conn())
+        .execute(self.conn_for(project, &s.user_id))
         .await
         .map_err(conflict_or)?;
         Ok(())
@@ -197,7 +197,7 @@ impl SessionTx for SqlTx {
         }
         // Keep the newest `keep`; a session inserted in this unit is among them.
         execute(
-            self.conn(),
+            self.conn_for(project, user),
             "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND id NOT IN \
              (SELECT id FROM sessions WHERE project_id = $1 AND user_id = $2 \
               ORDER BY created_at DESC, id DESC LIMIT $3)",

@@ -74,7 +74,7 @@ impl TargetStore for SqlStore {
         if let Some(hit) = self.cache.targets(project, user) {
             return Ok(hit);
         }
-        let generation = self.cache.generation();
+        let tick = self.cache.tick();
         let rows = fetch_rows(
             &mut *self.reader().await?,
             format!(
@@ -84,8 +84,7 @@ impl TargetStore for SqlStore {
             target_from,
         )
         .await?;
-        self.cache
-            .put_targets(project, user, rows.clone(), generation);
+        self.cache.put_targets(project, user, rows.clone(), tick);
         Ok(rows)
     }
 
@@ -121,7 +120,7 @@ impl TargetTx for SqlTx {
         project: &str,
         identifier: &str,
     ) -> StoreResult<bool> {
-        identifier_taken(self.conn(), project, identifier).await
+        identifier_taken(self.conn_cache_safe(), project, identifier).await
     }
 
     async fn insert_target(&mut self, project: &str, target: &TargetRow) -> StoreResult<()> {
@@ -129,7 +128,7 @@ impl TargetTx for SqlTx {
             sqlx::query(insert_sql("targets", TARGET_COLS)).bind(project),
             target,
         )
-        .execute(self.conn())
+        .execute(self.conn_for(project, &target.user_id))
         .await
         .map_err(conflict_or)?;
         Ok(())

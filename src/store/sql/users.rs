@@ -142,10 +142,10 @@ impl UserStore for SqlStore {
         if let Some(hit) = self.cache.user(project, id) {
             return Ok(Some(hit));
         }
-        let generation = self.cache.generation();
+        let tick = self.cache.tick();
         let row = find(&mut *self.reader().await?, project, id, "").await?;
         if let Some(row) = &row {
-            self.cache.put_user(project, row.clone(), generation);
+            self.cache.put_user(project, row.clone(), tick);
         }
         Ok(row)
     }
@@ -187,7 +187,9 @@ impl UserStore for SqlStore {
             &[accessed_at.into(), project.into(), id.into()],
         )
         .await;
-        self.cache.wrote();
+        let mut touched = super::cache::Touched::default();
+        touched.user(project, id);
+        self.cache.wrote_for(&touched);
         done.map(|_| ())
     }
 }
@@ -240,7 +242,7 @@ impl UserTx for SqlTx {
 
     async fn lock_user(&mut self, project: &str, id: &str) -> StoreResult<Option<UserRow>> {
         let lock = self.dialect.for_update();
-        find(self.conn(), project, id, lock).await
+        find(self.conn_for(project, id), project, id, lock).await
     }
 
     async fn insert_user(&mut self, project: &str, user: &UserRow) -> StoreResult<()> {
@@ -248,7 +250,7 @@ impl UserTx for SqlTx {
             sqlx::query(insert_sql("users", USER_WRITE_COLS)).bind(project),
             user,
         )
-        .execute(self.conn())
+        .execute(self.conn_for(project, &user.id))
         .await
         .map_err(conflict_or)?;
         Ok(())
@@ -273,7 +275,7 @@ impl UserTx for SqlTx {
             sqlx::query(update_sql("users", USER_WRITE_COLS)).bind(project),
             user,
         )
-        .execute(self.conn())
+        .execute(self.conn_for(project, &user.id))
         .await
         .map_err(conflict_or)?;
         Ok(())
