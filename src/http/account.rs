@@ -9,9 +9,9 @@ use crate::http::reply::Reply;
 use crate::http::sessions::logout_headers;
 use crate::store::UserRow;
 
-async fn account_reply(ctx: &Ctx, user: &UserRow) -> Result<Reply> {
-    let targets = accounts::targets_of(&ctx.env(), user).await?;
-    Ok(Reply::json(models::account(user, &targets)))
+async fn account_reply(ctx: &Ctx, user: UserRow) -> Result<Reply> {
+    let targets = accounts::targets_of(&ctx.env(), &user).await?;
+    Ok(Reply::account(user, targets))
 }
 
 /// `account.create` — POST /v1/account.
@@ -25,12 +25,13 @@ pub async fn create(ctx: Ctx, a: Args) -> Result<Reply> {
         a.opt_str("name").map(str::to_owned),
     )
     .await?;
-    Ok(Reply::json(models::account(&user, &targets)))
+    Ok(Reply::account(user, targets))
 }
 
 /// `account.get` — GET /v1/account.
 pub async fn get(ctx: Ctx, _: Args) -> Result<Reply> {
-    account_reply(&ctx, ctx.user()?).await
+    let targets = accounts::targets_of(&ctx.env(), ctx.user()?).await?;
+    Ok(Reply::account(ctx.into_user()?, targets))
 }
 
 /// `account.delete` — DELETE /v1/account.
@@ -59,7 +60,7 @@ pub async fn update_prefs(ctx: Ctx, a: Args) -> Result<Reply> {
         },
     )
     .await?;
-    account_reply(&ctx, &user).await
+    account_reply(&ctx, user).await
 }
 
 /// `account.updateName` — PATCH /v1/account/name.
@@ -75,7 +76,7 @@ pub async fn update_name(ctx: Ctx, a: Args) -> Result<Reply> {
         },
     )
     .await?;
-    account_reply(&ctx, &user).await
+    account_reply(&ctx, user).await
 }
 
 /// `account.updatePassword` — PATCH /v1/account/password.
@@ -89,7 +90,7 @@ pub async fn update_password(ctx: Ctx, a: Args) -> Result<Reply> {
         current.as_deref(),
     )
     .await?;
-    account_reply(&ctx, &user).await
+    account_reply(&ctx, user).await
 }
 
 /// `account.updateEmail` — PATCH /v1/account/email.
@@ -101,7 +102,7 @@ pub async fn update_email(ctx: Ctx, a: Args) -> Result<Reply> {
         a.str("password")?,
     )
     .await?;
-    account_reply(&ctx, &user).await
+    account_reply(&ctx, user).await
 }
 
 /// `account.updatePhone` — PATCH /v1/account/phone.
@@ -113,13 +114,13 @@ pub async fn update_phone(ctx: Ctx, a: Args) -> Result<Reply> {
         a.str("password")?,
     )
     .await?;
-    account_reply(&ctx, &user).await
+    account_reply(&ctx, user).await
 }
 
 /// `account.updateStatus` — PATCH /v1/account/status: blocks the account and logs it out.
 pub async fn update_status(ctx: Ctx, _: Args) -> Result<Reply> {
     let user = accounts::block(&ctx.env(), ctx.user()?).await?;
-    let mut reply = account_reply(&ctx, &user).await?;
+    let mut reply = account_reply(&ctx, user).await?;
     logout_headers(&ctx, &mut reply);
     Ok(reply)
 }

@@ -22,7 +22,7 @@ pub async fn update_mfa(ctx: Ctx, a: Args) -> Result<Reply> {
     let user =
         mfa::update_mfa(&env, &ctx.user()?.id, ctx.current_session(), a.bool("mfa")?).await?;
     let targets = accounts::targets_of(&env, &user).await?;
-    Ok(Reply::json(models::account(&user, &targets)))
+    Ok(Reply::account(user, targets))
 }
 
 /// `account.listMfaFactors` — GET /v1/account/mfa/factors.
@@ -45,7 +45,7 @@ pub async fn verify_authenticator(ctx: Ctx, a: Args) -> Result<Reply> {
     let user = ctx.user()?;
     authenticators::verify(&env, user, ctx.current_session(), a.str("otp")?).await?;
     let targets = accounts::targets_of(&env, user).await?;
-    Ok(Reply::json(models::account(user, &targets)))
+    Ok(Reply::account(ctx.into_user()?, targets))
 }
 
 /// `account.deleteMfaAuthenticator` — DELETE /v1/account/mfa/authenticators/:type.

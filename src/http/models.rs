@@ -1,11 +1,13 @@
 //! Wire models in Appwrite's key order (spec §8). Every field the spec marks required is always
 //! present with its JSON type, since Python (pydantic) and Rust SDKs reject anything less.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 use crate::domain::geo;
 use crate::domain::mfa::Factors;
-use crate::domain::time::{format_ms, format_opt_ms};
+use crate::domain::time::{WIRE_LEN, format_ms, format_opt_ms, write_wire};
+use crate::http::reply::{Format, account_keeps};
 use crate::store::{
     AuditRow, ChallengeRow, IdentityRow, Page, SessionRow, TargetRow, TokenRow, UserRow,
 };
@@ -14,35 +16,99 @@ fn json_or(text: &str, fallback: Value) -> Value {
     serde_json::from_str(text).unwrap_or(fallback)
 }
 
-/// The Account model (§8.1).
+/// A stored datetime, serialised from a stack buffer.
+struct Wire(i64);
+
+impl Serialize for Wire {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0; WIRE_LEN];
+        match write_wire(self.0, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&format_ms(self.0)),
+        }
+    }
+}
+
+/// Stored JSON text (labels, prefs) as JSON; `empty` when it is empty or unreadable. The
+/// common empty cases are written without parsing.
+struct StoredJson<'a>(&'a str, Value);
+
+impl Serialize for StoredJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            "[]" => s.collect_seq(std::iter::empty::<()>()),
+            "{}" => s.collect_map(std::iter::empty::<((), ())>()),
+            text => serde_json::from_str::<Value>(text)
+                .unwrap_or_else(|_| self.1.clone())
+                .serialize(s),
+        }
+    }
+}
+
+/// The Account model (§8.1), serialised straight from the rows for a client speaking
+/// `format` (`None`: the newest), without the fields its format does not know. This is the
+/// body of every `GET /v1/account`, so it builds no `Value` tree.
+pub struct Account<'a> {
+    pub user: &'a UserRow,
+    pub targets: &'a [TargetRow],
+    pub format: Option<Format>,
+}
+
+impl Serialize for Account<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let u = self.user;
+        let keeps = |key| account_keeps(self.format, key);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("$id", &u.id)?;
+        m.serialize_entry("$createdAt", &Wire(u.created_at))?;
+        m.serialize_entry("$updatedAt", &Wire(u.updated_at))?;
+        m.serialize_entry("name", u.name.as_deref().unwrap_or_default())?;
+        m.serialize_entry("registration", &Wire(u.registration))?;
+        m.serialize_entry("status", &u.status)?;
+        m.serialize_entry("labels", &StoredJson(&u.labels, json!([])))?;
+        match u.password_update {
+            Some(ms) => m.serialize_entry("passwordUpdate", &Wire(ms))?,
+            None => m.serialize_entry("passwordUpdate", "")?,
+        }
+        m.serialize_entry("email", u.email.as_deref().unwrap_or_default())?;
+        m.serialize_entry("phone", u.phone.as_deref().unwrap_or_default())?;
+        m.serialize_entry("emailVerification", &u.email_verification)?;
+        m.serialize_entry("emailCanonical", &u.email_canonical)?;
+        m.serialize_entry("emailIsFree", &u.email_is_free)?;
+        m.serialize_entry("emailIsDisposable", &u.email_is_disposable)?;
+        m.serialize_entry("emailIsCorporate", &u.email_is_corporate)?;
+        m.serialize_entry("emailIsCanonical", &u.email_is_canonical)?;
+        m.serialize_entry("phoneVerification", &u.phone_verification)?;
+        if keeps("mfa") {
+            m.serialize_entry("mfa", &u.mfa)?;
+        }
+        m.serialize_entry("prefs", &StoredJson(&u.prefs, json!({})))?;
+        if keeps("targets") {
+            m.serialize_entry("targets", &Targets(self.targets))?;
+        }
+        m.serialize_entry("accessedAt", &Wire(u.accessed_at))?;
+        if keeps("impersonator") {
+            m.serialize_entry("impersonator", &false)?;
+        }
+        if keeps("impersonatorUserId") {
+            m.serialize_entry("impersonatorUserId", &())?;
+        }
+        if keeps("passwordPwned") {
+            // 2.x: null = never checked against breached-password lists.
+            m.serialize_entry("passwordPwned", &())?;
+        }
+        m.end()
+    }
+}
+
+/// The Account model (§8.1) as a `Value`, for the Users API and GraphQL.
 pub fn account(u: &UserRow, targets: &[TargetRow]) -> Value {
-    json!({
-        "$id": u.id,
-        "$createdAt": format_ms(u.created_at),
-        "$updatedAt": format_ms(u.updated_at),
-        "name": u.name.clone().unwrap_or_default(),
-        "registration": format_ms(u.registration),
-        "status": u.status,
-        "labels": json_or(&u.labels, json!([])),
-        "passwordUpdate": format_opt_ms(u.password_update),
-        "email": u.email.clone().unwrap_or_default(),
-        "phone": u.phone.clone().unwrap_or_default(),
-        "emailVerification": u.email_verification,
-        "emailCanonical": u.email_canonical,
-        "emailIsFree": u.email_is_free,
-        "emailIsDisposable": u.email_is_disposable,
-        "emailIsCorporate": u.email_is_corporate,
-        "emailIsCanonical": u.email_is_canonical,
-        "phoneVerification": u.phone_verification,
-        "mfa": u.mfa,
-        "prefs": json_or(&u.prefs, json!({})),
-        "targets": targets.iter().map(target).collect::<Vec<_>>(),
-        "accessedAt": format_ms(u.accessed_at),
-        "impersonator": false,
-        "impersonatorUserId": Value::Null,
-        // 2.x: null = never checked against breached-password lists.
-        "passwordPwned": Value::Null,
+    serde_json::to_value(Account {
+        user: u,
+        targets,
+        format: None,
     })
+    .unwrap_or(Value::Null)
 }
 
 /// The User model (§8.1 plus password material, Users API only): the Account model with
@@ -131,19 +197,37 @@ pub fn session(s: &SessionRow, current: bool, secret: &str, locale: &str) -> Val
     })
 }
 
-/// The Target model (§8.10).
+/// The Target model (§8.10), serialised from its row.
+struct Target<'a>(&'a TargetRow);
+
+impl Serialize for Target<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut m = s.serialize_map(Some(9))?;
+        m.serialize_entry("$id", &t.id)?;
+        m.serialize_entry("$createdAt", &Wire(t.created_at))?;
+        m.serialize_entry("$updatedAt", &Wire(t.updated_at))?;
+        m.serialize_entry("name", &t.name)?;
+        m.serialize_entry("userId", &t.user_id)?;
+        m.serialize_entry("providerId", &t.provider_id)?;
+        m.serialize_entry("providerType", &t.provider_type)?;
+        m.serialize_entry("identifier", &t.identifier)?;
+        m.serialize_entry("expired", &t.expired)?;
+        m.end()
+    }
+}
+
+struct Targets<'a>(&'a [TargetRow]);
+
+impl Serialize for Targets<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(Target))
+    }
+}
+
+/// The Target model (§8.10) as a `Value`.
 pub fn target(t: &TargetRow) -> Value {
-    json!({
-        "$id": t.id,
-        "$createdAt": format_ms(t.created_at),
-        "$updatedAt": format_ms(t.updated_at),
-        "name": t.name,
-        "userId": t.user_id,
-        "providerId": t.provider_id,
-        "providerType": t.provider_type,
-        "identifier": t.identifier,
-        "expired": t.expired,
-    })
+    serde_json::to_value(Target(t)).unwrap_or(Value::Null)
 }
 
 /// The Identity model (§8.7).

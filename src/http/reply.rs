@@ -7,6 +7,8 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::error::{Error, ErrorType, wire_status};
+use crate::http::models;
+use crate::store::{TargetRow, UserRow};
 
 /// The Appwrite API version this server speaks.
 pub const API_VERSION: &str = "1.9.6";
@@ -41,11 +43,56 @@ pub enum Model {
     None,
 }
 
+/// A reply's JSON body.
+#[derive(Debug)]
+pub enum Payload {
+    Value(Value),
+    /// A user's Account model, serialised from the rows when the response is written, in the
+    /// client's format (the body of every `GET /v1/account`: no `Value` tree on that path).
+    Account(Box<(UserRow, Vec<TargetRow>)>),
+}
+
+impl Payload {
+    /// The body as a `Value`, in the newest format (GraphQL).
+    pub fn into_value(self) -> Value {
+        match self {
+            Payload::Value(v) => v,
+            Payload::Account(a) => models::account(&a.0, &a.1),
+        }
+    }
+
+    /// The body as JSON text for a client speaking `format`.
+    fn render(self, model: Model, format: Option<Format>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
+        let written = match self {
+            Payload::Value(mut value) => {
+                if let Some(f) = format {
+                    downgrade(model, &mut value, f);
+                }
+                serde_json::to_writer(&mut out, &value)
+            }
+            Payload::Account(a) => serde_json::to_writer(
+                &mut out,
+                &models::Account {
+                    user: &a.0,
+                    targets: &a.1,
+                    format,
+                },
+            ),
+        };
+        // Serialising a model into memory cannot fail: its maps have string keys.
+        if written.is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
 /// What a handler returns: the body of its route's declared model, plus cookies and headers.
 /// The status comes from the route's declaration.
 #[derive(Debug, Default)]
 pub struct Reply {
-    pub body: Option<Value>,
+    pub body: Option<Payload>,
     /// A body that is not JSON, with its content type (the GraphQL SDL); wins over `body`.
     pub text: Option<(&'static str, String)>,
     pub cookies: Vec<String>,
@@ -56,7 +103,15 @@ impl Reply {
     /// A JSON body.
     pub fn json(value: Value) -> Self {
         Reply {
-            body: Some(value),
+            body: Some(Payload::Value(value)),
+            ..Reply::default()
+        }
+    }
+
+    /// The Account model of `user`.
+    pub fn account(user: UserRow, targets: Vec<TargetRow>) -> Self {
+        Reply {
+            body: Some(Payload::Account(Box::new((user, targets)))),
             ..Reply::default()
         }
     }
@@ -96,18 +151,30 @@ fn strip(v: &mut Value, keys: &[&str]) {
     }
 }
 
+/// The Account model's fields added after 1.4, with the format that added them (spec §2.9).
+const ACCOUNT_ADDED: [(&str, Format); 5] = [
+    ("targets", (1, 5, 0)),
+    ("mfa", (1, 5, 0)),
+    ("impersonator", (1, 9, 0)),
+    ("impersonatorUserId", (1, 9, 0)),
+    ("passwordPwned", (2, 0, 0)),
+];
+
+/// Whether a client speaking `format` (`None`: the newest) gets the Account field `key`.
+pub fn account_keeps(format: Option<Format>, key: &str) -> bool {
+    format.is_none_or(|f| {
+        ACCOUNT_ADDED
+            .iter()
+            .all(|(k, since)| *k != key || f >= *since)
+    })
+}
+
 /// Applies Appwrite's response filters for formats older than the server (spec §2.9).
 pub fn downgrade(model: Model, value: &mut Value, format: Format) {
     let before = |v: Format| format < v;
     let account = |v: &mut Value| {
-        if before((1, 5, 0)) {
-            strip(v, &["targets", "mfa"]);
-        }
-        if before((1, 9, 0)) {
-            strip(v, &["impersonator", "impersonatorUserId"]);
-        }
-        if before((2, 0, 0)) {
-            strip(v, &["passwordPwned"]);
+        if let Value::Object(m) = v {
+            m.retain(|k, _| account_keeps(Some(format), k));
         }
     };
     let session = |v: &mut Value| {
@@ -209,12 +276,9 @@ pub fn render(reply: Reply, status: u16, model: Model, format: Option<Format>) -
             b = b.header(header::CONTENT_TYPE, content_type);
             Body::from(text)
         }
-        (None, Some(mut value)) => {
-            if let Some(f) = format {
-                downgrade(model, &mut value, f);
-            }
+        (None, Some(payload)) => {
             b = b.header(header::CONTENT_TYPE, "application/json; charset=UTF-8");
-            Body::from(value.to_string())
+            Body::from(payload.render(model, format))
         }
         (None, None) => {
             // Every SDK accepts an empty 204 with this type; JSON or no type breaks some.
@@ -322,6 +386,104 @@ mod tests {
                 .contains("built for Appwrite 2.7.0")
         );
         assert_eq!(parse_format("junk"), None);
+    }
+
+    #[test]
+    fn the_account_written_from_rows_matches_the_downgraded_model_in_every_format() {
+        let user = UserRow {
+            id: "u1".into(),
+            created_at: 1_602_743_880_123,
+            updated_at: 1_602_743_880_456,
+            name: Some("Ann \"Q\" <x>".into()),
+            email: Some("ann@example.com".into()),
+            password_update: Some(1_602_743_881_000),
+            labels: r#"["vip","beta"]"#.into(),
+            prefs: r#"{"theme":"dark","n":[1,2]}"#.into(),
+            email_canonical: Some("ann@example.com".into()),
+            email_is_free: Some(false),
+            mfa: true,
+            ..UserRow::default()
+        };
+        let target = TargetRow {
+            id: "t1".into(),
+            user_id: "u1".into(),
+            provider_type: "email".into(),
+            identifier: "ann@example.com".into(),
+            ..TargetRow::default()
+        };
+        let bare = UserRow {
+            labels: "not json".into(),
+            prefs: "{}".into(),
+            ..user.clone()
+        };
+        for (u, targets) in [(&user, vec![target]), (&bare, vec![])] {
+            for format in [
+                None,
+                Some((1, 4, 0)),
+                Some((1, 5, 0)),
+                Some((1, 8, 1)),
+                Some((1, 9, 5)),
+                Some((2, 0, 0)),
+                Some((2, 6, 2)),
+                Some((3, 0, 0)),
+            ] {
+                let typed = Payload::Account(Box::new((u.clone(), targets.clone())))
+                    .render(Model::Account, format);
+                let tree =
+                    Payload::Value(models::account(u, &targets)).render(Model::Account, format);
+                assert_eq!(
+                    String::from_utf8(typed).unwrap(),
+                    String::from_utf8(tree).unwrap(),
+                    "{format:?}"
+                );
+            }
+        }
+        let newest: Value = serde_json::from_slice(
+            &Payload::Account(Box::new((bare, vec![]))).render(Model::Account, None),
+        )
+        .unwrap();
+        assert_eq!(
+            newest["labels"],
+            json!([]),
+            "unreadable labels fall back to none"
+        );
+        assert_eq!(newest["prefs"], json!({}));
+        assert_eq!(newest["passwordUpdate"], "2020-10-15T06:38:01.000+00:00");
+        let keys: Vec<&str> = newest
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "$id",
+                "$createdAt",
+                "$updatedAt",
+                "name",
+                "registration",
+                "status",
+                "labels",
+                "passwordUpdate",
+                "email",
+                "phone",
+                "emailVerification",
+                "emailCanonical",
+                "emailIsFree",
+                "emailIsDisposable",
+                "emailIsCorporate",
+                "emailIsCanonical",
+                "phoneVerification",
+                "mfa",
+                "prefs",
+                "targets",
+                "accessedAt",
+                "impersonator",
+                "impersonatorUserId",
+                "passwordPwned",
+            ]
+        );
     }
 
     #[test]

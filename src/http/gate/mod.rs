@@ -197,6 +197,14 @@ impl Ctx {
         }
     }
 
+    /// The signed-in user, moved out of the context (for a reply that carries it).
+    pub fn into_user(self) -> Result<UserRow> {
+        match self.caller {
+            Caller::User { user, .. } => Ok(*user),
+            _ => Err(ErrorType::UserUnauthorized.into()),
+        }
+    }
+
     /// The session the request's cookie or header carries (none for JWT and key callers).
     pub fn current_session(&self) -> Option<&SessionRow> {
         match &self.caller {

@@ -23,7 +23,7 @@ use crate::http::cookies::session_set_by;
 use crate::http::extract::{RawParams, RawRequest, parse_urlencoded};
 use crate::http::gate::{self, Caller, Carried, Ctx, RequestFacts};
 use crate::http::params::Args;
-use crate::http::reply::{Reply, downgrade};
+use crate::http::reply::{Payload, Reply, downgrade};
 use crate::http::route::{Kind, Route, Source, Verb};
 use crate::http::{Call, invoke};
 use crate::state::AppState;
@@ -239,16 +239,17 @@ async fn call_route(
         out.cookies.append(&mut reply.cookies);
         out.headers.append(&mut reply.headers);
     }
-    who.rows = who.rows.saturating_add(rows(reply.body.as_ref()));
+    let mut body = reply.body.map(Payload::into_value);
+    who.rows = who.rows.saturating_add(rows(body.as_ref()));
     if who.rows > MAX_ROWS {
         return Err(Error::from(ErrorType::GeneralArgumentInvalid).with_message(format!(
             "One GraphQL request may list at most {MAX_ROWS} rows in all; ask for fewer with limit() or page with cursorAfter()."
         )));
     }
-    if let (Some(body), Some(format)) = (reply.body.as_mut(), exec.facts.format) {
+    if let (Some(body), Some(format)) = (body.as_mut(), exec.facts.format) {
         downgrade(route.model, body, format);
     }
-    Ok(schema::output(route.model, reply.body))
+    Ok(schema::output(route.model, body))
 }
 
 /// The rows of a list reply (`{total, users: [...]}`): the length of its array fields.
@@ -337,11 +338,11 @@ async fn execute(ctx: Ctx, get: bool) -> Result<Reply> {
         .lock()
         .map(|mut out| std::mem::take(&mut *out))
         .unwrap_or_default();
-    reply.body = Some(if batch {
+    reply.body = Some(Payload::Value(if batch {
         Value::Array(results)
     } else {
         results.pop().unwrap_or(Value::Null)
-    });
+    }));
     Ok(reply)
 }
 
