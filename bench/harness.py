@@ -405,6 +405,10 @@ def table(results, bound, facts, args):
     pg = results.get("latchkey PostgreSQL", {})
     out.append(f"| W1 c=64 ÷ ceiling | {ratio(rps(lk, 'W1 c=64'), rps(ceiling, 'W1 c=64'))} | "
                f"{ratio(rps(pg, 'W1 c=64'), rps(ceiling, 'W1 c=64'))} |")
+    same = ceiling.get("W1 c=64 same bytes") or {}
+    out.append(f"| W1 c=64 ÷ ceiling sending latchkey's headers and body size "
+               f"({fmt(same.get('rps'))} req/s) | {ratio(rps(lk, 'W1 c=64'), same.get('rps'))} | "
+               f"{ratio(rps(pg, 'W1 c=64'), same.get('rps'))} |")
     out.append(f"| W1 c=64 ÷ Better Auth | {ratio(rps(lk, 'W1 c=64'), rps(ba, 'W1 c=64'))} | "
                f"{ratio(rps(pg, 'W1 c=64'), rps(ba, 'W1 c=64'))} |")
     for w in ("W2 c=16", "W3 c=16"):
@@ -478,6 +482,12 @@ def main():
                 "W1 c=64": wrk(s.url + "/v1/account", 64, d, work),
                 "read_hwm": s.status("VmHWM"),
             }
+        finally:
+            s.stop()
+        log("ceiling, same bytes")
+        s = Server("ceiling same bytes", [str(target / "examples" / "ceiling"), "127.0.0.1:0", "--same-bytes"])
+        try:
+            results["ceiling"]["W1 c=64 same bytes"] = wrk(s.url + "/v1/account", 64, d, work)
         finally:
             s.stop()
         backends = [("latchkey SQLite", [])]
