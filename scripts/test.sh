@@ -191,7 +191,7 @@ for backend in sqlite postgres; do
     start_server "$data" "${listen_port[$backend]}"
   fi
   echo "latchkey on $backend at $LATCHKEY_ENDPOINT"
-  suite "SDK node-appwrite 27.1.0 + 16.0.0 + 11.1.1 (Account, Users, GraphQL), appwrite (web) 28.0.0 + 26.2.0 (with MFA, OAuth2 against oidc-provider, GraphQL) on $backend" \
+  suite "SDK node-appwrite 27.1.0 + 16.0.0 + 11.1.1 (Account, Users, GraphQL, Health), appwrite (web) 28.0.0 + 26.2.0 (with MFA, OAuth2 against oidc-provider, GraphQL) on $backend" \
     sh -c 'cd tests/sdk/node && node --test --test-concurrency=3 --test-reporter=spec'
   for v in 27.0.0 22.2.0 10.0.0; do
     # The Users suite runs on the two versions whose models it checks (10.x returns dicts).

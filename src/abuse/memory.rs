@@ -71,4 +71,8 @@ impl Limiter for MemoryLimiter {
         });
         Ok(())
     }
+
+    async fn ping(&self) -> anyhow::Result<&'static str> {
+        Ok("memory")
+    }
 }

@@ -23,6 +23,8 @@ pub trait Limiter: Send + Sync {
     async fn count(&self, key: &str) -> anyhow::Result<u64>;
     /// Sets the counters to zero (a successful login clears its failures).
     async fn reset(&self, keys: &[String]) -> anyhow::Result<()>;
+    /// Checks the counter store answers (health checks); its name.
+    async fn ping(&self) -> anyhow::Result<&'static str>;
 }
 
 /// What the limit headers say: the key with the least room left.

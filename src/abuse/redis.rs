@@ -82,4 +82,10 @@ impl Limiter for RedisLimiter {
         let _: i64 = redis::cmd("DEL").arg(keys).query_async(&mut conn).await?;
         Ok(())
     }
+
+    async fn ping(&self) -> anyhow::Result<&'static str> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok("redis")
+    }
 }

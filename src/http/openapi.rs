@@ -39,6 +39,7 @@ fn field_schema(f: F) -> Value {
         F::NullBool => json!({"type": "boolean", "nullable": true}),
         F::Strings => json!({"type": "array", "items": {"type": "string"}}),
         F::Object => json!({"type": "object"}),
+        F::Int => json!({"type": "integer"}),
         F::NullObject => json!({"type": "object", "nullable": true}),
         F::Array(model) => {
             json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{model}")}})

@@ -37,6 +37,8 @@ pub enum Model {
     MfaChallenge,
     MfaFactors,
     MfaRecoveryCodes,
+    HealthStatus,
+    HealthStatusList,
     /// A free-form object (health).
     Plain,
     /// No body (204).
@@ -97,6 +99,8 @@ pub struct Reply {
     pub text: Option<(&'static str, String)>,
     pub cookies: Vec<String>,
     pub headers: Vec<(HeaderName, String)>,
+    /// A status other than the route's declared one (a failed readiness probe's 503).
+    pub status: Option<u16>,
 }
 
 impl Reply {
@@ -222,6 +226,8 @@ pub fn downgrade(model: Model, value: &mut Value, format: Format) {
         | Model::MfaType
         | Model::MfaChallenge
         | Model::MfaRecoveryCodes
+        | Model::HealthStatus
+        | Model::HealthStatusList
         | Model::Target
         | Model::Preferences
         | Model::Jwt
@@ -260,7 +266,7 @@ pub fn newer_format_warning(format: Option<Format>) -> Option<String> {
 
 /// Renders a reply of a route declaring `status` and `model` for a client speaking `format`.
 pub fn render(reply: Reply, status: u16, model: Model, format: Option<Format>) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let status = StatusCode::from_u16(reply.status.unwrap_or(status)).unwrap_or(StatusCode::OK);
     let mut b = no_cache(Response::builder().status(status));
     if let Some(w) = newer_format_warning(format) {
         b = b.header("x-appwrite-warning", w);

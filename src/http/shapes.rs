@@ -11,6 +11,7 @@ pub enum F {
     NullStr,
     Bool,
     NullBool,
+    Int,
     Strings,
     Object,
     NullObject,
@@ -150,6 +151,7 @@ pub fn fields(name: &str) -> Vec<(&'static str, F)> {
         ]),
         "jwt" => f.push(("jwt", F::Str)),
         "mfaType" => f.extend([("secret", F::Str), ("uri", F::Str)]),
+        "healthStatus" => f.extend([("name", F::Str), ("ping", F::Int), ("status", F::Str)]),
         "mfaChallenge" => f.extend([
             ("$id", F::Str),
             ("$createdAt", F::Str),
@@ -187,6 +189,7 @@ pub const MODELS: &[&str] = &[
     "mfaChallenge",
     "mfaFactors",
     "mfaRecoveryCodes",
+    "healthStatus",
 ];
 
 /// The list models: name, the key of their items, the items' model (`None`: always empty).
@@ -198,6 +201,7 @@ pub const LISTS: &[(&str, &str, Option<&str>)] = &[
     ("targetList", "targets", Some("target")),
     // Teams are not served.
     ("membershipList", "memberships", None),
+    ("healthStatusList", "statuses", Some("healthStatus")),
 ];
 
 /// What a route's success body is.
@@ -231,6 +235,8 @@ pub fn shape(model: Model) -> Shape {
         Model::MfaChallenge => "mfaChallenge",
         Model::MfaFactors => "mfaFactors",
         Model::MfaRecoveryCodes => "mfaRecoveryCodes",
+        Model::HealthStatus => "healthStatus",
+        Model::HealthStatusList => "healthStatusList",
         Model::Preferences | Model::Plain => return Shape::FreeForm,
         Model::None => return Shape::Empty,
     })

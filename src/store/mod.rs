@@ -95,6 +95,8 @@ impl<T> Store for T where
 pub trait Transactional: Send + Sync {
     /// Starts a unit of work on the writer. Dropping it without [`Tx::commit`] rolls it back.
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+    /// Checks that the database answers a read (health checks); the engine's name.
+    async fn ping(&self) -> StoreResult<&'static str>;
 }
 
 /// Projects (a record of the configured ones; the config file is the source of truth).

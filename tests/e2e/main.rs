@@ -10,6 +10,7 @@ mod delivery;
 mod graphql;
 mod hardening;
 mod harness;
+mod health;
 mod identities;
 mod jwt;
 mod logs;

@@ -121,6 +121,7 @@ fn field_type(f: F) -> TypeRef {
         F::Bool | F::NullBool => TypeRef::named(TypeRef::BOOLEAN),
         F::Strings => TypeRef::named_list(TypeRef::STRING),
         F::Object => TypeRef::named(PREFERENCES),
+        F::Int => TypeRef::named(TypeRef::INT),
         F::NullObject => TypeRef::named(HASH_OPTIONS),
         F::Array(item) => TypeRef::named_list(type_name(item)),
     }

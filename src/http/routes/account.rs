@@ -6,8 +6,8 @@ use crate::domain::project::AuthMethod::{
 use crate::http::reply::Model;
 use crate::http::route::{Group::*, Param, Route, URL_IP, Verb::*, h, p};
 use crate::http::{
-    account, health, identities, jwts, logs, mfa, oauth2, openapi, recovery, sessions, targets,
-    tokens, verification,
+    account, identities, jwts, logs, mfa, oauth2, openapi, recovery, sessions, targets, tokens,
+    verification,
 };
 
 const ACCOUNT: &str = "account";
@@ -38,8 +38,6 @@ const OAUTH2_CALLBACK: &[Param] = &[
 /// declares for it (spec §4), then its params and its success status and model.
 #[rustfmt::skip]
 pub static ACCOUNT_ROUTES: &[Route] = &[
-    Route::new(Get, "/v1/health/version", "health.getVersion", h!(health::get_version))
-        .projectless(),
     Route::new(Get, "/v1/openapi.json", "openapi.get", h!(openapi::get)).projectless(),
     Route::new(Post, "/v1/account", "account.create", h!(account::create))
         .scope(SESSIONS_WRITE).auth(EmailPassword).limit(10, 3600, URL_IP)

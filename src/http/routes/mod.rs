@@ -1,11 +1,12 @@
 //! The route table: one declaration per route (Account API in `account.rs`, Users API in
-//! `users.rs`, GraphQL in `graphql.rs`), and the matcher built from it. Aliases are older
+//! `users.rs`, GraphQL in `graphql.rs`, health and probes in `health.rs`), and the matcher built from it. Aliases are older
 //! paths of the same route.
 //! Matching is by `matchit` (as axum does), so a literal segment always wins over a parameter
 //! and declaration order cannot shadow a route.
 
 mod account;
 mod graphql;
+mod health;
 mod users;
 
 use std::sync::LazyLock;
@@ -16,10 +17,11 @@ use crate::http::params::Args;
 use crate::http::reply::Reply;
 use crate::http::route::{Route, Verb, Verb::*, h};
 
-/// Every route: the Account API's, the Users API's, then GraphQL's.
+/// Every route: health's, the Account API's, the Users API's, then GraphQL's.
 pub fn routes() -> impl Iterator<Item = &'static Route> {
-    account::ACCOUNT_ROUTES
+    health::HEALTH_ROUTES
         .iter()
+        .chain(account::ACCOUNT_ROUTES.iter())
         .chain(users::USERS.iter())
         .chain(graphql::GRAPHQL_ROUTES.iter())
 }
@@ -183,15 +185,16 @@ mod tests {
             "users.read",
             "users.write",
             "graphql",
+            "health.read",
         ];
         let mut sdks = std::collections::HashSet::new();
         for r in routes() {
             assert!(scopes.contains(&r.scope), "{}: scope {}", r.sdk, r.scope);
             assert!(sdks.insert(r.sdk), "{} declared twice", r.sdk);
             assert_eq!(
-                r.path.starts_with("/v1/users"),
+                r.path.starts_with("/v1/users") || r.scope == "health.read",
                 r.keys_only,
-                "{}: the Users API, and only it, is for keys",
+                "{}: the Users API and health, and only they, are for keys",
                 r.sdk
             );
             assert_eq!(

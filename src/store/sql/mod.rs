@@ -314,6 +314,17 @@ impl Transactional for SqlStore {
             touched: cache::Touched::default(),
         }))
     }
+
+    async fn ping(&self) -> StoreResult<&'static str> {
+        // A read connection: on SQLite the writer may be busy, and readiness is about reads.
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.reader().await?)
+            .await?;
+        Ok(match self.dialect {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgresql",
+        })
+    }
 }
 
 impl SqlTx {
