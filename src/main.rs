@@ -97,13 +97,24 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { .. } => "info,sqlx=warn",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
                 .unwrap_or_else(|_| default_filter.into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // One JSON object per line for log collectors; the request's id is in its `span`.
+    match std::env::var("LATCHKEY_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().init(),
+        Ok("text") | Err(_) => logs.init(),
+        Ok(other) => {
+            logs.init();
+            tracing::warn!(
+                format = other,
+                "LATCHKEY_LOG_FORMAT is json or text; writing text"
+            );
+        }
+    }
     match cli.command {
         Command::Keys { instance, command } => {
             finish(latchkey::cli::keys(&instance, command).await)

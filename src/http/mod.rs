@@ -282,11 +282,56 @@ pub async fn invoke(
     Ok(reply)
 }
 
+/// The longest `X-Request-Id` a trusted proxy may hand on (nginx's `$request_id` is 32 hex).
+const MAX_REQUEST_ID: usize = 64;
+
+/// The request's id: a trusted proxy's `X-Request-Id` (so its log and ours correlate), else a
+/// new one. Every log line of the request carries it, and so does the response.
+fn request_id(headers: &HeaderMap, peer: &SocketAddr, state: &AppState) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_REQUEST_ID
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .filter(|_| gate::trusted(&state.trusted_proxies, &peer.ip().to_canonical()))
+        .map_or_else(crate::domain::ids::unique_id, str::to_owned)
+}
+
 async fn dispatch(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
+    let id = request_id(req.headers(), &peer, &state);
+    let span = tracing::info_span!("request", id = %id);
+    // The access line costs an allocation, so it is made only when debug logs are on. The
+    // path only: queries and bodies may carry secrets (magic-URL and OAuth2 codes).
+    let access = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+        let path: String = req.uri().path().chars().take(256).collect();
+        (std::time::Instant::now(), req.method().clone(), path)
+    });
+    let mut resp = handle(state, peer, req).instrument(span.clone()).await;
+    set_header(&mut resp, "x-request-id", &id);
+    if let Some((started, method, path)) = access {
+        span.in_scope(|| {
+            tracing::debug!(
+                %method,
+                path,
+                status = resp.status().as_u16(),
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                "served"
+            );
+        });
+    }
+    resp
+}
+
+async fn handle(state: Arc<AppState>, peer: SocketAddr, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let mut facts = RequestFacts::read(&parts.headers, peer, &state.trusted_proxies);
     let origin = facts.origin.clone();

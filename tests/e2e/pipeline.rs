@@ -232,3 +232,51 @@ async fn without_a_project_an_unknown_route_is_a_route_error_and_health_ignores_
         "a public route that needs no project checks no caller"
     );
 }
+
+fn request_id(r: &reqwest::Response) -> String {
+    r.headers()["x-request-id"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_only_a_trusted_proxy_may_set_it() {
+    let app = spawn_with(|c| c.file.trusted_proxies = Some(vec!["10.9.9.9".into()])).await;
+    let a = app.req(Method::GET, "/v1/account").send().await.unwrap();
+    let b = app.req(Method::GET, "/v1/account").send().await.unwrap();
+    assert_ne!(request_id(&a), request_id(&b), "a new id per request");
+    assert_eq!(request_id(&a).len(), 20);
+    let r = app
+        .req(Method::GET, "/v1/account")
+        .header("x-request-id", "from-the-client")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        request_id(&r),
+        "from-the-client",
+        "an untrusted peer's id is not taken"
+    );
+
+    // Loopback is a trusted proxy by default.
+    let app = spawn_app().await;
+    let r = app
+        .req(Method::GET, "/v1/account")
+        .header("x-request-id", "nginx-0f3a_9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        request_id(&r),
+        "nginx-0f3a_9",
+        "the proxy's id, so both logs correlate"
+    );
+    for bad in ["has space", "semi;colon", &"x".repeat(65)] {
+        let r = app
+            .req(Method::GET, "/v1/account")
+            .header("x-request-id", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(request_id(&r), bad, "a malformed id is replaced");
+        assert_eq!(request_id(&r).len(), 20);
+    }
+}

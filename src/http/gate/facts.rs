@@ -49,7 +49,7 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn trusted(proxies: &[IpNet], ip: &IpAddr) -> bool {
+pub(crate) fn trusted(proxies: &[IpNet], ip: &IpAddr) -> bool {
     proxies.iter().any(|n| n.contains(ip))
 }
 

@@ -50,6 +50,7 @@ pub enum Caller {
 
 mod facts;
 
+pub(crate) use facts::trusted;
 pub use facts::{Carried, RequestFacts, carried_session, check_origin};
 
 async fn session_user(
