@@ -1,5 +1,5 @@
-//! The `latchkey` command: `serve`, the admin commands (`keys`, `users`, `projects`) and
-//! `--version`.
+//! The `latchkey` command: `serve`, the admin commands (`keys`, `users`, `projects`),
+//! `backup`/`restore` and `--version`.
 
 use std::path::PathBuf;
 
@@ -54,6 +54,24 @@ enum Command {
         instance: latchkey::cli::Instance,
         #[command(subcommand)]
         command: latchkey::cli::UsersCommand,
+    },
+    /// Copy the embedded SQLite store and the instance key into a new folder, consistently,
+    /// while a server runs.
+    Backup {
+        #[command(flatten)]
+        instance: latchkey::cli::Instance,
+        /// The folder to create.
+        path: PathBuf,
+    },
+    /// Check a folder `backup` wrote and put it in place of the store (server stopped).
+    Restore {
+        #[command(flatten)]
+        instance: latchkey::cli::Instance,
+        /// The folder `backup` wrote.
+        path: PathBuf,
+        /// Replace an existing store (kept as latchkey.db.before-restore).
+        #[arg(long)]
+        force: bool,
     },
     /// List and show projects.
     Projects {
@@ -122,6 +140,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Users { instance, command } => {
             finish(latchkey::cli::users(&instance, command).await)
         }
+        Command::Backup { instance, path } => finish(latchkey::cli::backup(&instance, &path).await),
+        Command::Restore {
+            instance,
+            path,
+            force,
+        } => finish(latchkey::cli::restore(&instance, &path, force).await),
         Command::Projects { instance, command } => {
             finish(latchkey::cli::projects(&instance, command).await)
         }

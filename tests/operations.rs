@@ -1,9 +1,15 @@
-//! What an operator runs next to the API, against the real binary: structured logs.
+//! What an operator runs next to the API, against the real binary: structured logs, and
+//! online backups restored into a working instance.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+
+#[path = "support/binary.rs"]
+mod support;
 
 /// `LATCHKEY_LOG_FORMAT=json`: every line on stderr is one JSON object, and a request's lines
 /// carry the id its response header names.
@@ -62,5 +68,120 @@ async fn json_logs_carry_the_request_id_of_the_response() {
         lines
             .iter()
             .any(|l| l["fields"]["message"] == "shutting down")
+    );
+}
+
+fn latchkey(args: &[&str], data: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env_remove("LATCHKEY_DATABASE_URL")
+        .env_remove("_APP_OPENSSL_KEY_V1")
+        .output()
+        .unwrap()
+}
+
+async fn sign_up(http: &reqwest::Client, url: &str, email: &str) -> u16 {
+    http.post(format!("{url}/v1/account"))
+        .header("x-appwrite-project", "default")
+        .json(&serde_json::json!({"userId": "unique()", "email": email, "password": "backup-pass-123"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn sign_in(url: &str, email: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{url}/v1/account/sessions/email"))
+        .header("x-appwrite-project", "default")
+        .json(&serde_json::json!({"email": email, "password": "backup-pass-123"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// A backup taken while sign-ups keep arriving restores into a new data folder where every
+/// account acknowledged before the backup started signs in; the copy is private; a bad or
+/// clashing restore changes nothing.
+#[tokio::test]
+async fn an_online_backup_restores_into_a_working_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, backup) = (dir.path().join("data"), dir.path().join("backup"));
+    let server = support::start(&[], &data);
+    let http = reqwest::Client::new();
+    let before: Vec<String> = (0..5).map(|i| format!("before-{i}@example.com")).collect();
+    for email in &before {
+        assert_eq!(sign_up(&http, &server.url, email).await, 201);
+    }
+    // Sign-ups go on while the backup runs.
+    let url = server.url.clone();
+    let writer = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        for i in 0..30 {
+            sign_up(&http, &url, &format!("during-{i}@example.com")).await;
+        }
+    });
+    let out = latchkey(&["backup", backup.to_str().unwrap(), "--json"], &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    writer.await.unwrap();
+    let facts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(facts["users"].as_i64().unwrap() >= 5, "{facts}");
+    assert_eq!(facts["instanceKey"], true);
+    assert_eq!(mode(&backup), 0o700);
+    assert_eq!(mode(&backup.join("latchkey.db")), 0o600);
+    assert_eq!(mode(&backup.join("instance.key")), 0o600);
+    let again = latchkey(&["backup", backup.to_str().unwrap()], &data);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing folder is never overwritten"
+    );
+    support::terminate(server);
+
+    // Into the running instance's folder: refused without --force.
+    let clash = latchkey(&["restore", backup.to_str().unwrap()], &data);
+    assert_eq!(clash.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&clash.stderr).contains("--force"));
+    // A file that is not a store: refused, nothing written.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(bad.join("latchkey.db"), b"not a database at all").unwrap();
+    let fresh = dir.path().join("fresh");
+    let refused = latchkey(&["restore", bad.to_str().unwrap()], &fresh);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!fresh.join("latchkey.db").exists());
+
+    let restored = latchkey(&["restore", backup.to_str().unwrap()], &fresh);
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert_eq!(mode(&fresh.join("latchkey.db")), 0o600);
+    let server = support::start(&[], &fresh);
+    for email in &before {
+        assert_eq!(sign_in(&server.url, email).await, 201, "{email}");
+    }
+    assert_eq!(sign_in(&server.url, "nobody@example.com").await, 401);
+    support::terminate(server);
+
+    let forced = latchkey(&["restore", backup.to_str().unwrap(), "--force"], &data);
+    assert!(forced.status.success());
+    assert!(
+        data.join("latchkey.db.before-restore").exists(),
+        "the replaced store is kept"
     );
 }

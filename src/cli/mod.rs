@@ -3,6 +3,7 @@
 //! is an aligned table for people, or JSON with `--json`. Exit codes: 0 done, 1 the operation
 //! failed (not found, some users not imported), 2 bad input (usage, files, values).
 
+mod backup;
 mod import;
 mod keys;
 mod projects;
@@ -306,6 +307,16 @@ pub async fn keys(instance: &Instance, command: KeysCommand) -> CliResult {
 /// Runs `latchkey users …`.
 pub async fn users(instance: &Instance, command: UsersCommand) -> CliResult {
     users::run(&instance.open().await?, command).await
+}
+
+/// Runs `latchkey backup PATH`.
+pub async fn backup(instance: &Instance, path: &std::path::Path) -> CliResult {
+    backup::backup(instance, path).await
+}
+
+/// Runs `latchkey restore PATH`.
+pub async fn restore(instance: &Instance, path: &std::path::Path, force: bool) -> CliResult {
+    backup::restore(instance, path, force).await
 }
 
 /// Runs `latchkey projects …`.

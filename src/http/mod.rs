@@ -285,6 +285,21 @@ pub async fn invoke(
 /// The longest `X-Request-Id` a trusted proxy may hand on (nginx's `$request_id` is 32 hex).
 const MAX_REQUEST_ID: usize = 64;
 
+/// A new request id: this process's random prefix and a counter, 20 hex digits. Made on every
+/// request, so without `format!`, the clock or a random draw (`unique_id` cost W1 1.4 %).
+fn new_request_id() -> String {
+    static PREFIX: std::sync::LazyLock<u32> = std::sync::LazyLock::new(rand::random);
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let value = (u128::from(*PREFIX) << 48) | u128::from(n & 0xffff_ffff_ffff);
+    let mut id = String::with_capacity(20);
+    for shift in (0..20).rev() {
+        let digit = ((value >> (shift * 4)) & 0xf) as u32;
+        id.push(char::from_digit(digit, 16).unwrap_or('0'));
+    }
+    id
+}
+
 /// The request's id: a trusted proxy's `X-Request-Id` (so its log and ours correlate), else a
 /// new one. Every log line of the request carries it, and so does the response.
 fn request_id(headers: &HeaderMap, peer: &SocketAddr, state: &AppState) -> String {
@@ -299,7 +314,7 @@ fn request_id(headers: &HeaderMap, peer: &SocketAddr, state: &AppState) -> Strin
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .filter(|_| gate::trusted(&state.trusted_proxies, &peer.ip().to_canonical()))
-        .map_or_else(crate::domain::ids::unique_id, str::to_owned)
+        .map_or_else(new_request_id, str::to_owned)
 }
 
 async fn dispatch(

@@ -4,11 +4,13 @@
 //! (`sql/`); `sqlite.rs` and `postgres.rs` hold what differs: connecting, pools, locks and the
 //! migration files. This layer depends on nothing but [`crate::error`] and [`crate::secret`].
 
+mod backup;
 mod postgres;
 mod query;
 mod rows;
 pub mod sql;
 mod sqlite;
+pub use backup::{BackupFacts, backup as backup_sqlite, check_backup};
 #[cfg(test)]
 mod suite;
 

@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Executor};
 use super::Synchronous;
 use super::sql::{Dialect, SqlStore};
 
-const MIGRATIONS: &[(&str, &str)] = &[
+pub(super) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0001_init",
         include_str!("../../migrations/sqlite/0001_init.sql"),
