@@ -17,7 +17,7 @@ async fn hello() -> impl IntoResponse {
 }
 
 /// Latchkey's response headers for a signed-in `GET /v1/account` (Appwrite's own set).
-const HEADERS: [(&str, &str); 12] = [
+const HEADERS: [(&str, &str); 13] = [
     ("cache-control", "no-cache, no-store, must-revalidate"),
     ("expires", "0"),
     ("pragma", "no-cache"),
@@ -39,6 +39,7 @@ const HEADERS: [(&str, &str); 12] = [
     ),
     ("access-control-allow-credentials", "true"),
     ("access-control-max-age", "86400"),
+    ("x-request-id", "6b130a3c8d7ce63a31ad"),
 ];
 
 /// The size of the Account model of the bench's reader (one email target).

@@ -164,6 +164,10 @@ async fn main() -> anyhow::Result<()> {
             };
             cfg.database_url = database_url.map(latchkey::secret::Secret::new);
             cfg.redis_url = redis_url.map(latchkey::secret::Secret::new);
+            cfg.metrics_token = std::env::var("LATCHKEY_METRICS_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty())
+                .map(latchkey::secret::Secret::new);
             cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1")
                 .ok()
                 .map(latchkey::secret::Secret::new);

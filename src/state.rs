@@ -38,6 +38,8 @@ pub struct AppState {
     pub read_timeout: std::time::Duration,
     /// `publicUrl` without a trailing `/`: the base of links this server emails.
     pub public_url: Option<String>,
+    /// The bearer token of `GET /metrics` (`LATCHKEY_METRICS_TOKEN`); `None`: not served.
+    pub metrics_token: Option<Secret>,
     /// Where rules queue messages (sealed with a key derived from the instance key).
     pub outbox: Outbox,
     /// Seals MFA secrets, recovery codes and provider tokens at rest (a key derived from the
@@ -199,6 +201,7 @@ impl AppState {
             read_timeout: std::time::Duration::from_secs(
                 config.file.read_timeout.unwrap_or(DEFAULT_READ_TIMEOUT_S),
             ),
+            metrics_token: config.metrics_token.clone(),
             public_url: config
                 .file
                 .public_url

@@ -151,7 +151,7 @@ async fn an_online_backup_restores_into_a_working_instance() {
     );
     support::terminate(server);
 
-    // Into the running instance's folder: refused without --force.
+    // Into the (stopped) instance's own folder: refused without --force.
     let clash = latchkey(&["restore", backup.to_str().unwrap()], &data);
     assert_eq!(clash.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&clash.stderr).contains("--force"));
@@ -180,8 +180,25 @@ async fn an_online_backup_restores_into_a_working_instance() {
 
     let forced = latchkey(&["restore", backup.to_str().unwrap(), "--force"], &data);
     assert!(forced.status.success());
+    let kept: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("before-restore"))
+        .collect();
     assert!(
-        data.join("latchkey.db.before-restore").exists(),
-        "the replaced store is kept"
+        kept.iter()
+            .any(|n| n.starts_with("latchkey.db.before-restore-"))
+            && kept
+                .iter()
+                .any(|n| n.starts_with("instance.key.before-restore-")),
+        "the replaced store and key are kept: {kept:?}"
     );
+    assert!(!data.join("latchkey.db.restoring").exists());
+    let server = support::start(&[], &data);
+    assert_eq!(
+        sign_in(&server.url, &before[0]).await,
+        201,
+        "the forced restore works"
+    );
+    support::terminate(server);
 }

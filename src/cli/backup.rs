@@ -126,27 +126,74 @@ pub async fn backup(instance: &Instance, path: &Path) -> CliResult {
     })?;
     let key = instance.data.join(KEY_FILE);
     let has_key = key.is_file();
-    if has_key {
-        copy_private(&key, &path.join(KEY_FILE))
-            .map_err(|e| Failure::failed(format!("copying the instance key: {e}")))?;
+    if has_key && let Err(e) = copy_private(&key, &path.join(KEY_FILE)) {
+        let _ = std::fs::remove_dir_all(path);
+        return Err(Failure::failed(format!("copying the instance key: {e}")));
     }
     print(instance.json, "backup", &file, &facts, has_key);
     Ok(())
 }
 
-/// Moves `file` (and SQLite's `-wal`/`-shm` beside it) aside as `<file>.before-restore`.
-fn move_aside(file: &Path) -> std::io::Result<()> {
-    for suffix in ["", "-wal", "-shm"] {
-        let from = PathBuf::from(format!("{}{suffix}", file.display()));
-        if from.exists() {
-            std::fs::rename(&from, format!("{}.before-restore{suffix}", file.display()))?;
+/// The renames of a restore, done in order and undone in reverse if one fails, so a failed
+/// restore leaves the instance as it was: its store, its WAL and its key.
+#[derive(Default)]
+struct Swap(Vec<(PathBuf, PathBuf)>);
+
+impl Swap {
+    fn rename(&mut self, from: &Path, to: &Path) -> std::io::Result<()> {
+        std::fs::rename(from, to)?;
+        self.0.push((from.to_owned(), to.to_owned()));
+        Ok(())
+    }
+
+    fn undo(self) {
+        for (from, to) in self.0.into_iter().rev() {
+            if let Err(e) = std::fs::rename(&to, &from) {
+                eprintln!(
+                    "could not move {} back to {}: {e}",
+                    to.display(),
+                    from.display()
+                );
+            }
         }
     }
-    Ok(())
+}
+
+/// Puts the staged store and key in place, the current ones moved aside under `kept` names
+/// (with SQLite's `-wal`/`-shm`, which belong to the store they sit beside).
+fn swap_in(
+    staged_db: &Path,
+    db: &Path,
+    staged_key: Option<(&Path, &Path)>,
+    kept: &str,
+) -> std::io::Result<()> {
+    let mut swap = Swap::default();
+    let result = (|| {
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", db.display()));
+            if from.exists() {
+                swap.rename(
+                    &from,
+                    Path::new(&format!("{}.{kept}{suffix}", db.display())),
+                )?;
+            }
+        }
+        if let Some((staged, key)) = staged_key {
+            if key.exists() {
+                swap.rename(key, Path::new(&format!("{}.{kept}", key.display())))?;
+            }
+            swap.rename(staged, key)?;
+        }
+        swap.rename(staged_db, db)
+    })();
+    if result.is_err() {
+        swap.undo();
+    }
+    result
 }
 
 /// `latchkey restore PATH`: checks the backup, then puts it in place of the instance's store
-/// (an existing store only with `--force`, kept as `latchkey.db.before-restore`). The server
+/// (an existing store only with `--force`, kept as `latchkey.db.before-restore-<unix time>`). The server
 /// must be stopped: a running one would go on writing to the store it has open.
 pub async fn restore(instance: &Instance, path: &Path, force: bool) -> CliResult {
     let db = sqlite_file(instance)?;
@@ -163,7 +210,7 @@ pub async fn restore(instance: &Instance, path: &Path, force: bool) -> CliResult
     if db.exists() && !force {
         return Err(Failure::bad_input(format!(
             "a store already exists at {}: stop the server, then pass --force to replace it (it \
-             is kept as {DB_FILE}.before-restore)",
+             is kept as {DB_FILE}.before-restore-<time>)",
             db.display()
         )));
     }
@@ -173,27 +220,43 @@ pub async fn restore(instance: &Instance, path: &Path, force: bool) -> CliResult
         .recursive(true)
         .create(dir)
         .map_err(|e| Failure::failed(format!("creating {}: {e}", dir.display())))?;
-    // Copied next to its place, then renamed: a crash leaves the old store or the new one.
-    let staged = dir.join(format!("{DB_FILE}.restoring"));
-    let _ = std::fs::remove_file(&staged);
-    copy_private(&file, &staged)
-        .map_err(|e| Failure::failed(format!("copying the backup: {e}")))?;
-    move_aside(&db).map_err(|e| Failure::failed(format!("moving the old store aside: {e}")))?;
-    std::fs::rename(&staged, &db)
-        .map_err(|e| Failure::failed(format!("putting the backup in place: {e}")))?;
+    // Both copied next to their places first, then renamed: a failure before the renames
+    // changes nothing, one during them is undone.
+    let staged_db = dir.join(format!("{DB_FILE}.restoring"));
     let key = path.join(KEY_FILE);
     let has_key = key.is_file();
-    if has_key {
-        let target = instance.data.join(KEY_FILE);
-        if target.exists() {
-            std::fs::rename(
-                &target,
-                instance.data.join(format!("{KEY_FILE}.before-restore")),
-            )
-            .map_err(|e| Failure::failed(format!("moving the old instance key aside: {e}")))?;
+    let target_key = instance.data.join(KEY_FILE);
+    let staged_key = instance.data.join(format!("{KEY_FILE}.restoring"));
+    let staged = (|| {
+        let _ = std::fs::remove_file(&staged_db);
+        copy_private(&file, &staged_db)?;
+        if has_key {
+            let _ = std::fs::remove_file(&staged_key);
+            copy_private(&key, &staged_key)?;
         }
-        copy_private(&key, &target)
-            .map_err(|e| Failure::failed(format!("copying the instance key: {e}")))?;
+        Ok::<_, std::io::Error>(())
+    })();
+    let cleanup = || {
+        let _ = std::fs::remove_file(&staged_db);
+        let _ = std::fs::remove_file(&staged_key);
+    };
+    if let Err(e) = staged {
+        cleanup();
+        return Err(Failure::failed(format!("copying the backup: {e}")));
+    }
+    // A name of its own per restore, so a second one never overwrites what the first kept.
+    let kept = format!(
+        "before-restore-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    );
+    let key_pair = has_key.then_some((staged_key.as_path(), target_key.as_path()));
+    if let Err(e) = swap_in(&staged_db, &db, key_pair, &kept) {
+        cleanup();
+        return Err(Failure::failed(format!(
+            "putting the backup in place failed and was undone: {e}"
+        )));
     }
     let _ = std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600));
     print(instance.json, "restore", &db, &facts, has_key);

@@ -28,6 +28,9 @@ pub struct Config {
     /// `redis://…` of the shared rate-limit counters (several nodes); `None` keeps them in
     /// the process.
     pub redis_url: Option<Secret>,
+    /// `LATCHKEY_METRICS_TOKEN`: the bearer token `GET /metrics` asks for; `None` leaves the
+    /// route unserved (404) and records nothing.
+    pub metrics_token: Option<Secret>,
     pub file: FileConfig,
     /// Whether a config file was given (it is then the only source of projects; otherwise
     /// the server runs project `default`).
@@ -46,6 +49,7 @@ impl Config {
             database_url: None,
             instance_key: None,
             redis_url: None,
+            metrics_token: None,
             file: FileConfig::default(),
             has_config_file: false,
             record_projects: true,

@@ -22,13 +22,16 @@ pub async fn get_version(_: Ctx, _: Args) -> Result<Reply> {
 }
 
 /// Runs one check with the timeout: the component's name and the milliseconds it took.
-async fn check<F>(check: F) -> Option<(&'static str, u128)>
+async fn check<F>(check: F) -> Option<(&'static str, u64)>
 where
     F: Future<Output = anyhow::Result<&'static str>>,
 {
     let started = Instant::now();
     match tokio::time::timeout(CHECK_TIMEOUT, check).await {
-        Ok(Ok(name)) => Some((name, started.elapsed().as_millis())),
+        Ok(Ok(name)) => Some((
+            name,
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        )),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check failed");
             None
@@ -40,17 +43,17 @@ where
     }
 }
 
-async fn database(ctx: &Ctx) -> Option<(&'static str, u128)> {
+async fn database(ctx: &Ctx) -> Option<(&'static str, u64)> {
     check(async { Ok(ctx.state.store.ping().await?) }).await
 }
 
-fn status(name: String, ping_ms: u128) -> Value {
+fn status(name: String, ping_ms: u64) -> Value {
     json!({ "name": name, "ping": ping_ms, "status": "pass" })
 }
 
 /// The HealthStatusList of one component, or Appwrite's `general_server_error` naming it
 /// (its health controller answers a failed check that way).
-fn one_status(kind: &str, what: &str, found: Option<(&'static str, u128)>) -> Result<Reply> {
+fn one_status(kind: &str, what: &str, found: Option<(&'static str, u64)>) -> Result<Reply> {
     let (name, ms) = found.ok_or_else(|| {
         Error::from(ErrorType::GeneralServerError)
             .with_message(format!("{kind} failure on: {what}"))

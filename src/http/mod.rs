@@ -11,6 +11,7 @@ pub mod health;
 pub mod identities;
 pub mod jwts;
 pub mod logs;
+pub mod metrics;
 pub mod mfa;
 pub mod models;
 pub mod oauth2;
@@ -160,6 +161,7 @@ fn json_depth(bytes: &[u8]) -> usize {
 /// The router for a prepared state.
 pub fn router(state: Arc<AppState>) -> Router {
     routes::warm_up();
+    metrics::install(&state);
     Router::new()
         .fallback(dispatch)
         .with_state(state)
@@ -323,14 +325,20 @@ async fn dispatch(
     req: Request,
 ) -> Response {
     let id = request_id(req.headers(), &peer, &state);
-    let span = tracing::info_span!("request", id = %id);
+    // At ERROR level, so the id reaches every line whatever LATCHKEY_LOG lets through.
+    let span = tracing::error_span!("request", id = %id);
     // The access line costs an allocation, so it is made only when debug logs are on. The
     // path only: queries and bodies may carry secrets (magic-URL and OAuth2 codes).
     let access = tracing::enabled!(tracing::Level::DEBUG).then(|| {
         let path: String = req.uri().path().chars().take(256).collect();
         (std::time::Instant::now(), req.method().clone(), path)
     });
-    let mut resp = handle(state, peer, req).instrument(span.clone()).await;
+    let started = std::time::Instant::now();
+    let mut route = "none";
+    let mut resp = handle(state, peer, req, &mut route)
+        .instrument(span.clone())
+        .await;
+    metrics::request(route, resp.status().as_u16(), started.elapsed());
     set_header(&mut resp, "x-request-id", &id);
     if let Some((started, method, path)) = access {
         span.in_scope(|| {
@@ -346,8 +354,19 @@ async fn dispatch(
     resp
 }
 
-async fn handle(state: Arc<AppState>, peer: SocketAddr, req: Request) -> Response {
+/// One request through the pipeline; `route` is set to the matched route's SDK method for the
+/// metrics (`none` for what is refused before matching).
+async fn handle(
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    req: Request,
+    route_label: &mut &'static str,
+) -> Response {
     let (parts, body) = req.into_parts();
+    if parts.method == Method::GET && parts.uri.path() == "/metrics" {
+        *route_label = "metrics";
+        return metrics::respond(&state, &parts.headers).await;
+    }
     let mut facts = RequestFacts::read(&parts.headers, peer, &state.trusted_proxies);
     let origin = facts.origin.clone();
 
@@ -386,6 +405,11 @@ async fn handle(state: Arc<AppState>, peer: SocketAddr, req: Request) -> Respons
     let (route, path_params) = match routes::find(&parts.method, parts.uri.path()) {
         Some(m) => (m.route, m.path_params),
         None => (&routes::WILDCARD, vec![]),
+    };
+    *route_label = if route.sdk.is_empty() {
+        "unmatched"
+    } else {
+        route.sdk
     };
     let mut carried =
         gate::carried_session(project_id.as_deref().unwrap_or_default(), &parts.headers);

@@ -7,13 +7,31 @@ use serde_json::{Value, json};
 use crate::domain::geo;
 use crate::domain::mfa::Factors;
 use crate::domain::time::{WIRE_LEN, format_ms, format_opt_ms, write_wire};
-use crate::http::reply::{Format, account_keeps};
+use crate::http::reply::Format;
 use crate::store::{
     AuditRow, ChallengeRow, IdentityRow, Page, SessionRow, TargetRow, TokenRow, UserRow,
 };
 
 fn json_or(text: &str, fallback: Value) -> Value {
     serde_json::from_str(text).unwrap_or(fallback)
+}
+
+/// The Account model's fields added after 1.4, with the format that added them (spec §2.9).
+const ACCOUNT_ADDED: [(&str, Format); 5] = [
+    ("targets", (1, 5, 0)),
+    ("mfa", (1, 5, 0)),
+    ("impersonator", (1, 9, 0)),
+    ("impersonatorUserId", (1, 9, 0)),
+    ("passwordPwned", (2, 0, 0)),
+];
+
+/// Whether a client speaking `format` (`None`: the newest) gets the Account field `key`.
+pub fn account_keeps(format: Option<Format>, key: &str) -> bool {
+    format.is_none_or(|f| {
+        ACCOUNT_ADDED
+            .iter()
+            .all(|(k, since)| *k != key || f >= *since)
+    })
 }
 
 /// A stored datetime, serialised from a stack buffer.
@@ -328,4 +346,42 @@ pub fn mfa_factors(f: &Factors) -> Value {
 /// The MFARecoveryCodes model (§8.9).
 pub fn mfa_recovery_codes(codes: &[String]) -> Value {
     json!({ "recoveryCodes": codes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes the Account model went out as when it was built with `json!` (before the
+    /// typed serialiser): a user with nothing optional set, in the newest format and in 1.4's.
+    #[test]
+    fn the_account_of_a_bare_user_keeps_its_wire_bytes() {
+        let t = 1_602_743_880_123;
+        let user = UserRow {
+            id: "u2".into(),
+            created_at: t,
+            updated_at: t,
+            registration: t,
+            accessed_at: t,
+            ..UserRow::default()
+        };
+        let at = "2020-10-15T06:38:00.123+00:00";
+        let newest = format!(
+            r#"{{"$id":"u2","$createdAt":"{at}","$updatedAt":"{at}","name":"","registration":"{at}","status":false,"labels":[],"passwordUpdate":"","email":"","phone":"","emailVerification":false,"emailCanonical":null,"emailIsFree":null,"emailIsDisposable":null,"emailIsCorporate":null,"emailIsCanonical":null,"phoneVerification":false,"mfa":false,"prefs":{{}},"targets":[],"accessedAt":"{at}","impersonator":false,"impersonatorUserId":null,"passwordPwned":null}}"#
+        );
+        let render = |format| {
+            serde_json::to_string(&Account {
+                user: &user,
+                targets: &[],
+                format,
+            })
+            .unwrap()
+        };
+        assert_eq!(render(None), newest);
+        assert_eq!(render(Some((2, 6, 2))), newest);
+        let old = format!(
+            r#"{{"$id":"u2","$createdAt":"{at}","$updatedAt":"{at}","name":"","registration":"{at}","status":false,"labels":[],"passwordUpdate":"","email":"","phone":"","emailVerification":false,"emailCanonical":null,"emailIsFree":null,"emailIsDisposable":null,"emailIsCorporate":null,"emailIsCanonical":null,"phoneVerification":false,"prefs":{{}},"accessedAt":"{at}"}}"#
+        );
+        assert_eq!(render(Some((1, 4, 0))), old);
+    }
 }

@@ -155,30 +155,12 @@ fn strip(v: &mut Value, keys: &[&str]) {
     }
 }
 
-/// The Account model's fields added after 1.4, with the format that added them (spec §2.9).
-const ACCOUNT_ADDED: [(&str, Format); 5] = [
-    ("targets", (1, 5, 0)),
-    ("mfa", (1, 5, 0)),
-    ("impersonator", (1, 9, 0)),
-    ("impersonatorUserId", (1, 9, 0)),
-    ("passwordPwned", (2, 0, 0)),
-];
-
-/// Whether a client speaking `format` (`None`: the newest) gets the Account field `key`.
-pub fn account_keeps(format: Option<Format>, key: &str) -> bool {
-    format.is_none_or(|f| {
-        ACCOUNT_ADDED
-            .iter()
-            .all(|(k, since)| *k != key || f >= *since)
-    })
-}
-
 /// Applies Appwrite's response filters for formats older than the server (spec §2.9).
 pub fn downgrade(model: Model, value: &mut Value, format: Format) {
     let before = |v: Format| format < v;
     let account = |v: &mut Value| {
         if let Value::Object(m) = v {
-            m.retain(|k, _| account_keeps(Some(format), k));
+            m.retain(|k, _| models::account_keeps(Some(format), k));
         }
     };
     let session = |v: &mut Value| {

@@ -99,6 +99,8 @@ pub trait Transactional: Send + Sync {
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
     /// Checks that the database answers a read (health checks); the engine's name.
     async fn ping(&self) -> StoreResult<&'static str>;
+    /// Each connection pool's name, open connections and idle ones (metrics).
+    fn pools(&self) -> Vec<(&'static str, u32, usize)>;
 }
 
 /// Projects (a record of the configured ones; the config file is the source of truth).

@@ -1,5 +1,6 @@
-//! Health: Appwrite's `/v1/health` routes for API keys, and the `/livez` / `/readyz` probes,
-//! against a real database and, for the failure cases, a real Redis stopped mid-test.
+//! Health and metrics: Appwrite's `/v1/health` routes for API keys, the `/livez` / `/readyz`
+//! probes and `/metrics`, against a real database and, for the failure cases, a real Redis
+//! stopped mid-test.
 
 use std::process::{Child, Command, Stdio};
 
@@ -151,4 +152,63 @@ async fn a_stopped_redis_fails_the_cache_check_and_readiness_but_not_liveness() 
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "the database is still up");
+}
+
+#[tokio::test]
+async fn metrics_need_their_bearer_token_and_count_requests_by_route_and_status() {
+    let off = spawn_app().await;
+    let r = off
+        .http
+        .get(format!("{}/metrics", off.url))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 404, "general_route_not_found").await;
+
+    let token = latchkey::secret::Secret::new("metrics-token-123");
+    let app = spawn_with(move |c| c.metrics_token = Some(token)).await;
+    let r = app.req(Method::GET, "/v1/account").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    for auth in [None, Some("Bearer wrong-token"), Some("metrics-token-123")] {
+        let mut req = app.http.get(format!("{}/metrics", app.url));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await.unwrap();
+        assert_error(r, 401, "general_unauthorized_scope").await;
+    }
+    let r = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .header("authorization", "Bearer metrics-token-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    let count = |needle: &str| {
+        text.lines()
+            .find(|l| l.starts_with(needle))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<f64>().ok())
+    };
+    assert!(
+        count(r#"latchkey_requests_total{route="account.get",status="401"}"#)
+            .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    for gauge in [
+        "latchkey_hash_queue",
+        r#"latchkey_db_connections{pool="write",state="open"}"#,
+        r#"latchkey_outbox_messages{state="pending"}"#,
+        "latchkey_request_duration_seconds_bucket",
+    ] {
+        assert!(count(gauge).is_some(), "{gauge} in {text}");
+    }
 }

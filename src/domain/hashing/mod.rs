@@ -71,6 +71,8 @@ pub struct PasswordHasher {
     dummy: Secret,
     /// Hashes computed so far (new and verified), for tests and metrics.
     done: Arc<AtomicU64>,
+    /// Jobs sent to the pool and not started yet (metrics: how far a storm has queued).
+    queued: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -249,6 +251,7 @@ impl PasswordHasher {
             jobs: Arc::new(Mutex::new(jobs)),
             dummy,
             done: Arc::new(AtomicU64::new(0)),
+            queued: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -258,7 +261,10 @@ impl PasswordHasher {
     ) -> anyhow::Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let done = self.done.clone();
+        let queued = self.queued.clone();
+        queued.fetch_add(1, Ordering::Relaxed);
         let job: Job = Box::new(move |memory| {
+            queued.fetch_sub(1, Ordering::Relaxed);
             // The request gave up (its client left): don't spend a hash on it.
             if tx.is_closed() {
                 return;
@@ -274,6 +280,11 @@ impl PasswordHasher {
             .map_err(|_| anyhow::anyhow!("hashing pool stopped"))?;
         rx.await
             .map_err(|_| anyhow::anyhow!("a hashing thread dropped its job"))
+    }
+
+    /// How many jobs wait for a hashing thread.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// How many hashes the pool has computed (new passwords and verifications).

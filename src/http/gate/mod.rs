@@ -349,6 +349,7 @@ pub async fn authorize(
         let exceeded = v.exceeded;
         *verdict = Some(v);
         if exceeded {
+            crate::http::metrics::rate_limited(route.sdk);
             return Err(ErrorType::GeneralRateLimitExceeded.into());
         }
     }

@@ -315,6 +315,13 @@ impl Transactional for SqlStore {
         }))
     }
 
+    fn pools(&self) -> Vec<(&'static str, u32, usize)> {
+        vec![
+            ("write", self.write.size(), self.write.num_idle()),
+            ("read", self.read.size(), self.read.num_idle()),
+        ]
+    }
+
     async fn ping(&self) -> StoreResult<&'static str> {
         // A read connection: on SQLite the writer may be busy, and readiness is about reads.
         sqlx::query("SELECT 1")
