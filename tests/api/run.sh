@@ -17,8 +17,9 @@ export LK_STATUS_FILE="$work/statuses.jsonl" LK_PROJECT="$LATCHKEY_PROJECT" SCHE
 status=0
 for mode in session key; do
   auth=()
-  # Only keys hold the Users API's scopes: a session would get its 401 on every call.
-  filter=(--exclude-path-regex '^/v1/users')
+  # Only keys hold the Users API's and health's scopes: a session would get its 401 on every
+  # call (`/v1/health/version` is open to all, and the key run covers it).
+  filter=(--exclude-path-regex '^/v1/(users|health)')
   # A key opens no Account route (they need a session, or a guest, which the session run
   # already is), so the key run is the Users API, GraphQL and health.
   [ "$mode" = key ] && auth=(--header "X-Appwrite-Key: $LATCHKEY_KEY") &&
