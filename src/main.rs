@@ -107,6 +107,37 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// Reads the config file again at every SIGHUP and runs its projects (platforms, keys, auth
+/// settings) without dropping a connection; a file that does not check out changes nothing.
+/// The handler is installed by the caller before the listening line: SIGHUP's default action
+/// would end the process.
+async fn reload_on_hangup(
+    state: std::sync::Arc<latchkey::AppState>,
+    base: Config,
+    path: PathBuf,
+    mut hangups: tokio::signal::unix::Signal,
+) {
+    while hangups.recv().await.is_some() {
+        let mut cfg = base.clone();
+        let loaded = Config::load_file(&path).and_then(|file| {
+            cfg.file = file;
+            cfg.file.apply_env(|k| std::env::var(k).ok())
+        });
+        let reloaded = match loaded {
+            Ok(()) => state.reload_projects(&cfg).await,
+            Err(e) => Err(e),
+        };
+        match reloaded {
+            Ok(n) => tracing::info!(projects = n, path = %path.display(), "config reloaded"),
+            Err(e) => tracing::warn!(
+                error = %format!("{e:#}"),
+                path = %path.display(),
+                "config reload failed; the previous one still runs"
+            ),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -171,8 +202,8 @@ async fn main() -> anyhow::Result<()> {
             cfg.instance_key = std::env::var("_APP_OPENSSL_KEY_V1")
                 .ok()
                 .map(latchkey::secret::Secret::new);
-            if let Some(path) = config {
-                cfg.file = Config::load_file(&path)?;
+            if let Some(path) = &config {
+                cfg.file = Config::load_file(path)?;
                 cfg.has_config_file = true;
             }
             cfg.file.apply_env(|k| std::env::var(k).ok())?;
@@ -183,6 +214,11 @@ async fn main() -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             let state = std::sync::Arc::new(latchkey::AppState::build(&cfg).await?);
             let shutdown = shutdown_signal()?;
+            if let Some(path) = config {
+                let hangups =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+                tokio::spawn(reload_on_hangup(state.clone(), cfg.clone(), path, hangups));
+            }
             println!(
                 "latchkey {} listening on http://{addr}",
                 env!("CARGO_PKG_VERSION")

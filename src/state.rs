@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use ipnet::IpNet;
 
@@ -19,8 +19,9 @@ use crate::store::{ProjectRow, Store};
 /// Shared, read-only server state.
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    /// The configured projects by id; they do not change while the server runs.
-    pub projects: HashMap<String, Arc<Project>>,
+    /// The configured projects by id, replaced whole when the config is reloaded (SIGHUP);
+    /// read through [`AppState::project`] and [`AppState::projects`].
+    projects: RwLock<Arc<HashMap<String, Arc<Project>>>>,
     /// Stands in for a project on routes that need none (health).
     pub placeholder_project: Arc<Project>,
     /// HS256 key of account JWTs.
@@ -116,6 +117,22 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The projects a server runs, by id, with what its delivery can send for each.
+fn running_projects(
+    settings: Vec<ProjectSettings>,
+    delivery: &Delivery,
+) -> HashMap<String, Arc<Project>> {
+    settings
+        .into_iter()
+        .map(|s| {
+            let mut p = Project::new(s);
+            p.email_enabled = delivery.has_email(&p.id);
+            p.sms_enabled = delivery.has_sms(&p.id);
+            (p.id.clone(), Arc::new(p))
+        })
+        .collect()
+}
+
 fn record(p: &ProjectSettings) -> anyhow::Result<ProjectRow> {
     Ok(ProjectRow {
         id: p.id.clone(),
@@ -125,6 +142,45 @@ fn record(p: &ProjectSettings) -> anyhow::Result<ProjectRow> {
 }
 
 impl AppState {
+    /// A running project.
+    pub fn project(&self, id: &str) -> Option<Arc<Project>> {
+        self.projects().get(id).cloned()
+    }
+
+    /// Every running project, as of now.
+    pub fn projects(&self) -> Arc<HashMap<String, Arc<Project>>> {
+        match self.projects.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the running projects (their platforms, keys and auth settings) with the
+    /// config's, recorded in the store as at start; requests in flight keep the project they
+    /// started with. Delivery transports and instance settings stay as they were started.
+    /// Nothing changes if the config does not check out.
+    pub async fn reload_projects(&self, config: &Config) -> anyhow::Result<usize> {
+        config.file.validate()?;
+        let settings = config.projects();
+        for w in crate::oauth2::check_config(&settings)? {
+            tracing::warn!("{w}");
+        }
+        if config.record_projects {
+            for p in &settings {
+                self.store
+                    .upsert_project(&record(p)?, self.clock.now_ms())
+                    .await?;
+            }
+        }
+        let running = Arc::new(running_projects(settings, &self.delivery));
+        let count = running.len();
+        match self.projects.write() {
+            Ok(mut p) => *p = running,
+            Err(poisoned) => *poisoned.into_inner() = running,
+        }
+        Ok(count)
+    }
+
     /// Opens the store and runs the configured projects, on the system clock.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
@@ -174,15 +230,7 @@ impl AppState {
             &settings,
             config.file.outbox,
         )?;
-        let projects = settings
-            .into_iter()
-            .map(|s| {
-                let mut p = Project::new(s);
-                p.email_enabled = delivery.has_email(&p.id);
-                p.sms_enabled = delivery.has_sms(&p.id);
-                (p.id.clone(), Arc::new(p))
-            })
-            .collect();
+        let projects = RwLock::new(Arc::new(running_projects(settings, &delivery)));
         crate::domain::useragent::warm_up();
         crate::domain::geo::warm_up();
         Ok(AppState {

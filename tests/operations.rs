@@ -202,3 +202,73 @@ async fn an_online_backup_restores_into_a_working_instance() {
     );
     support::terminate(server);
 }
+
+fn project_config(projects: &[&str]) -> String {
+    projects
+        .iter()
+        .map(|id| format!("[[projects]]\nid = \"{id}\"\nname = \"{id}\"\n"))
+        .collect()
+}
+
+/// The status and error type of a guest `GET /v1/account` in `project`.
+async fn guest_account(http: &reqwest::Client, url: &str, project: &str) -> (u16, String) {
+    let r = http
+        .get(format!("{url}/v1/account"))
+        .header("x-appwrite-project", project)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    (status, body["type"].as_str().unwrap_or_default().to_owned())
+}
+
+/// SIGHUP reads the config file again: a project added to it runs at once, on connections
+/// opened before; a file that does not parse changes nothing and the server keeps serving.
+#[tokio::test]
+async fn sighup_reloads_the_projects_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("latchkey.toml");
+    std::fs::write(&file, project_config(&["one"])).unwrap();
+    let server = support::start(
+        &["--config", file.to_str().unwrap()],
+        &dir.path().join("data"),
+    );
+    let http = reqwest::Client::new();
+    assert_eq!(guest_account(&http, &server.url, "one").await.0, 401);
+    let refused = guest_account(&http, &server.url, "two").await;
+    assert_eq!(refused, (404, "project_not_found".to_owned()));
+
+    let hup = || {
+        Command::new("kill")
+            .args(["-HUP", &server.child.id().to_string()])
+            .status()
+            .unwrap()
+    };
+    std::fs::write(&file, project_config(&["one", "two"])).unwrap();
+    assert!(hup().success());
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if guest_account(&http, &server.url, "two").await.0 == 401 {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(reloaded, "project two runs after SIGHUP");
+
+    std::fs::write(&file, "[[projects]]\nid = \"broken\nname").unwrap();
+    assert!(hup().success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        guest_account(&http, &server.url, "two").await.0,
+        401,
+        "still running"
+    );
+    assert_eq!(guest_account(&http, &server.url, "one").await.0, 401);
+    let status = support::terminate(server);
+    assert!(
+        status.success(),
+        "the server was never killed by SIGHUP: {status:?}"
+    );
+}

@@ -254,14 +254,14 @@ impl Opened {
     /// The project named, or the only one.
     pub fn project(&self, id: Option<&str>) -> Result<Arc<Project>, Failure> {
         match id {
-            Some(id) => self.state.projects.get(id).cloned().ok_or_else(|| {
+            Some(id) => self.state.project(id).ok_or_else(|| {
                 Failure::bad_input(format!(
                     "no project `{id}` in this instance; `latchkey projects list` shows them"
                 ))
             }),
-            None if self.state.projects.len() == 1 => Ok(self
+            None if self.state.projects().len() == 1 => Ok(self
                 .state
-                .projects
+                .projects()
                 .values()
                 .next()
                 .cloned()

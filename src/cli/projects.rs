@@ -7,7 +7,7 @@ use super::{CliResult, Failure, Opened, ProjectsCommand, table};
 pub async fn run(o: &Opened, command: ProjectsCommand) -> CliResult {
     let mut stored = o.state.store.list_projects().await?;
     // The config's projects as `serve` records them, with those recorded earlier.
-    for p in o.state.projects.values() {
+    for p in o.state.projects().values() {
         if !stored.iter().any(|r| r.id == p.id) {
             stored.push(crate::store::ProjectRow {
                 id: p.id.clone(),
@@ -21,7 +21,7 @@ pub async fn run(o: &Opened, command: ProjectsCommand) -> CliResult {
         ProjectsCommand::List => {
             let mut list = vec![];
             for r in &stored {
-                let running = o.state.projects.contains_key(&r.id);
+                let running = o.state.projects().contains_key(&r.id);
                 let users = o.state.store.count_users(&r.id).await?;
                 list.push(json!({"$id": r.id, "name": r.name, "running": running, "users": users}));
             }
@@ -57,7 +57,7 @@ pub async fn run(o: &Opened, command: ProjectsCommand) -> CliResult {
             let v = json!({
                 "$id": row.id,
                 "name": row.name,
-                "running": o.state.projects.contains_key(&row.id),
+                "running": o.state.projects().contains_key(&row.id),
                 "users": o.state.store.count_users(&row.id).await?,
                 "settings": settings,
             });

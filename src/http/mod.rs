@@ -388,8 +388,8 @@ async fn handle(
             .headers
             .get("x-appwrite-project")
             .and_then(|v| v.to_str().ok())
-            .and_then(|id| state.projects.get(id.trim()));
-        cors::add_headers(&mut resp, origin.as_deref(), false, project.map(|p| &**p));
+            .and_then(|id| state.project(id.trim()));
+        cors::add_headers(&mut resp, origin.as_deref(), false, project.as_deref());
         resp
     };
     if let Some(refused) = refuse_oversized(&parts.headers) {
@@ -431,9 +431,7 @@ async fn handle(
         session: carried.session.clone(),
     });
     let debug_fallback = carried.via_fallback;
-    let project = project_id
-        .as_ref()
-        .and_then(|id| state.projects.get(id).cloned());
+    let project = project_id.as_ref().and_then(|id| state.project(id));
     let cors_project = project.clone();
     let format = facts.format;
     let incoming = Incoming {
