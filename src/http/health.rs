@@ -47,6 +47,10 @@ async fn database(ctx: &Ctx) -> Option<(&'static str, u64)> {
     check(async { Ok(ctx.state.store.ping().await?) }).await
 }
 
+async fn cache(ctx: &Ctx) -> Option<(&'static str, u64)> {
+    check(ctx.state.limiter.ping()).await
+}
+
 fn status(name: String, ping_ms: u64) -> Value {
     json!({ "name": name, "ping": ping_ms, "status": "pass" })
 }
@@ -77,8 +81,7 @@ pub async fn get_db(ctx: Ctx, _: Args) -> Result<Reply> {
 /// `health.getCache` — GET /v1/health/cache: the rate-limit counters (Redis when
 /// `redisUrl` is set, else this node's memory) answer.
 pub async fn get_cache(ctx: Ctx, _: Args) -> Result<Reply> {
-    let limiter = ctx.state.limiter.clone();
-    one_status("Cache", "cache", check(limiter.ping()).await)
+    one_status("Cache", "cache", cache(&ctx).await)
 }
 
 /// GET /livez: the process serves HTTP (no dependency is checked, so an orchestrator does
@@ -92,8 +95,7 @@ pub async fn live(_: Ctx, _: Args) -> Result<Reply> {
 /// otherwise, so a load balancer sends traffic elsewhere (a probe's body, not an Appwrite
 /// error: no Appwrite error type means "not ready").
 pub async fn ready(ctx: Ctx, _: Args) -> Result<Reply> {
-    let limiter = ctx.state.limiter.clone();
-    let (db, cache) = tokio::join!(database(&ctx), check(limiter.ping()));
+    let (db, cache) = tokio::join!(database(&ctx), cache(&ctx));
     let failed: Vec<&str> = [("database", db.is_none()), ("cache", cache.is_none())]
         .into_iter()
         .filter_map(|(what, failed)| failed.then_some(what))

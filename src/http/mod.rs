@@ -331,7 +331,7 @@ async fn dispatch(
     // path only: queries and bodies may carry secrets (magic-URL and OAuth2 codes).
     let access = tracing::enabled!(tracing::Level::DEBUG).then(|| {
         let path: String = req.uri().path().chars().take(256).collect();
-        (std::time::Instant::now(), req.method().clone(), path)
+        (req.method().clone(), path)
     });
     let started = std::time::Instant::now();
     let mut route = "none";
@@ -340,7 +340,7 @@ async fn dispatch(
         .await;
     metrics::request(route, resp.status().as_u16(), started.elapsed());
     set_header(&mut resp, "x-request-id", &id);
-    if let Some((started, method, path)) = access {
+    if let Some((method, path)) = access {
         span.in_scope(|| {
             tracing::debug!(
                 %method,
