@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -16,47 +16,30 @@ mod support;
 #[tokio::test]
 async fn json_logs_carry_the_request_id_of_the_response() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .env_remove("LATCHKEY_DATABASE_URL")
-        .env("LATCHKEY_LOG_FORMAT", "json")
-        .env(
-            "LATCHKEY_LOG",
-            "debug,sqlx=warn,rustls=warn,rustls_platform_verifier=warn",
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn latchkey");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split("listening on ")
-        .nth(1)
-        .expect("listening line")
-        .trim()
-        .to_owned();
-    let r = reqwest::get(format!("{url}/v1/health/version"))
+    let mut server = support::start_logging(
+        &[
+            ("LATCHKEY_LOG_FORMAT", "json"),
+            (
+                "LATCHKEY_LOG",
+                "debug,sqlx=warn,rustls=warn,rustls_platform_verifier=warn",
+            ),
+        ],
+        data.path(),
+    );
+    let r = reqwest::get(format!("{}/v1/health/version", server.url))
         .await
         .unwrap();
     let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(r.status(), 200);
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let lines: Vec<Value> = stderr
+    let stderr = server.child.stderr.take().unwrap();
+    assert!(support::terminate(server).success());
+    let lines: Vec<Value> = BufReader::new(stderr)
         .lines()
         .map(|l| {
             let l = l.unwrap();
             serde_json::from_str(&l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))
         })
         .collect();
-    child.wait().unwrap();
     let served = lines
         .iter()
         .find(|l| l["fields"]["message"] == "served")

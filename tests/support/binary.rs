@@ -24,7 +24,18 @@ pub fn start_with_open_umask(args: &[&str], data: &std::path::Path) -> Server {
     start_under(sh, args, data)
 }
 
-pub fn start_under(mut command: Command, args: &[&str], data: &std::path::Path) -> Server {
+pub fn start_under(command: Command, args: &[&str], data: &std::path::Path) -> Server {
+    spawn(command, args, data, Stdio::null())
+}
+
+/// Starts the binary with its log (stderr) piped to the test, with `env` set.
+pub fn start_logging(env: &[(&str, &str)], data: &std::path::Path) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command.envs(env.iter().copied());
+    spawn(command, &[], data, Stdio::piped())
+}
+
+fn spawn(mut command: Command, args: &[&str], data: &std::path::Path, log: Stdio) -> Server {
     let mut child = command
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--data"])
@@ -33,7 +44,7 @@ pub fn start_under(mut command: Command, args: &[&str], data: &std::path::Path) 
         .env_remove("LATCHKEY_DATABASE_URL")
         .env_remove("_APP_OPENSSL_KEY_V1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("spawn latchkey");
     let mut line = String::new();
