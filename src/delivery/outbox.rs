@@ -1,6 +1,7 @@
 //! The outbox's two ends: [`Outbox`], through which rules seal what they queue and ring for
-//! the worker, and the delivery worker ([`run`]). The worker leases due messages (so that of
-//! several nodes on one database only one sends each), sends up to [`MAX_IN_FLIGHT`] at once,
+//! the worker, and the delivery worker ([`run`]), which runs on every node. The worker claims
+//! due messages with a lease in one statement (nodes on one database claim disjoint rows, so
+//! each message is sent by one node), sends up to [`MAX_IN_FLIGHT`] at once,
 //! and records each outcome under its lease. It wakes when a rule commits a message, and at
 //! least every second for retries.
 
@@ -109,10 +110,11 @@ async fn deliver(state: &AppState, row: &OutboxRow) -> Result<(), SendError> {
     }
 }
 
-/// Records the outcome of the attempt made under `lease` (its `attempts` already counts it).
+/// Records the outcome of the attempt made under `lease` (the claimed row's `attempts`
+/// already counts it).
 async fn record(state: &AppState, row: &OutboxRow, lease: i64, outcome: Result<(), SendError>) {
     let now = state.clock.now_ms();
-    let attempts = row.attempts + 1;
+    let attempts = row.attempts;
     let max = i64::from(state.delivery.settings.max_attempts.max(1));
     let expired = row.expires_at.is_some_and(|e| e < now);
     let result = match outcome {
@@ -121,7 +123,7 @@ async fn record(state: &AppState, row: &OutboxRow, lease: i64, outcome: Result<(
             state.store.mark_sent(&row.id, lease, now).await
         }
         Err(SendError::Transient(e)) if attempts < max && !expired => {
-            let next = now.saturating_add(backoff_ms(row.attempts));
+            let next = now.saturating_add(backoff_ms(attempts - 1));
             tracing::warn!(id = %row.id, kind = %row.kind, attempts, retry_in_ms = next - now, error = %e, "message not sent; will retry");
             state.store.mark_retry(&row.id, lease, next, &e).await
         }
@@ -146,7 +148,7 @@ async fn record(state: &AppState, row: &OutboxRow, lease: i64, outcome: Result<(
     }
 }
 
-/// Leases what is due and starts sending it, keeping at most [`MAX_IN_FLIGHT`] sends in
+/// Claims what is due and starts sending it, keeping at most [`MAX_IN_FLIGHT`] sends in
 /// `sends`. Returns how many sends it started.
 pub async fn cycle(state: &Arc<AppState>, sends: &mut JoinSet<()>) -> usize {
     while let Some(done) = sends.try_join_next() {
@@ -157,38 +159,25 @@ pub async fn cycle(state: &Arc<AppState>, sends: &mut JoinSet<()>) -> usize {
         return 0;
     }
     let now = state.clock.now_ms();
-    let due = match state.store.due_messages(now, room as i64).await {
-        Ok(d) => d,
+    let lease = now.saturating_add(LEASE_MS);
+    let claimed = match state.store.claim_messages(now, lease, room as i64).await {
+        Ok(c) => c,
         Err(e) => {
-            tracing::error!(error = %e, "outbox: cannot read due messages");
+            tracing::error!(error = %e, "outbox: cannot claim due messages");
             return 0;
         }
     };
     let max = i64::from(state.delivery.settings.max_attempts.max(1));
-    let mut started = 0;
-    for row in due {
-        let lease = now.saturating_add(LEASE_MS);
-        match state
-            .store
-            .lease_message(&row.id, row.next_attempt_at, lease)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) => {
-                tracing::error!(error = %e, "outbox: cannot lease a message");
-                continue;
-            }
-        }
+    let started = claimed.len();
+    for row in claimed {
         let state = state.clone();
-        started += 1;
         sends.spawn(async move {
-            // A node that died mid-send left its attempts counted: past the limit, stop.
-            // (`record` reports the attempt number, one past the limit in this case.)
-            let outcome = if row.attempts >= max {
+            // A node that died mid-send left its attempt counted: past the limit, stop.
+            // (`record` reports this claim's attempt number, one past the limit.)
+            let outcome = if row.attempts > max {
                 Err(SendError::Permanent(format!(
                     "{} attempts made, the last one never finished",
-                    row.attempts
+                    row.attempts - 1
                 )))
             } else if row.expires_at.is_some_and(|e| e < now) {
                 Err(SendError::Permanent(

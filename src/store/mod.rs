@@ -252,10 +252,14 @@ pub trait MfaStore: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Pending messages due at `now`, oldest first, at most `limit`.
     async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<OutboxRow>>;
-    /// Leases a due message until `until` and counts the attempt (a pending message seen by
-    /// several nodes is sent by the one whose lease lands); whether this caller got it. `until`
-    /// then identifies the lease: the outcome is recorded only while it holds.
-    async fn lease_message(&self, id: &str, seen_next: i64, until: i64) -> StoreResult<bool>;
+    /// Claims up to `limit` messages due at `now`, oldest first, in one statement: leases each
+    /// until `until` and counts the attempt, and returns them as claimed (`attempts` includes
+    /// this one, `next_attempt_at` is `until`, which then identifies the lease: the outcome
+    /// is recorded only while it holds). Nodes claiming at once get disjoint messages: on
+    /// PostgreSQL the rows are taken `FOR UPDATE SKIP LOCKED`, so a node passes over what
+    /// another is claiming instead of waiting for it; SQLite has one writer.
+    async fn claim_messages(&self, now: i64, until: i64, limit: i64)
+    -> StoreResult<Vec<OutboxRow>>;
     /// Marks a leased message delivered and drops its payload.
     /// Each `mark_*` answers whether the lease still held (else another node has the message).
     async fn mark_sent(&self, id: &str, lease: i64, now: i64) -> StoreResult<bool>;
@@ -561,7 +565,7 @@ pub async fn open(
     url: &str,
     synchronous: Synchronous,
     parse_ua: ParseUserAgent,
-    cache: sql::cache::ReadCache,
+    cache: Arc<sql::cache::ReadCache>,
 ) -> anyhow::Result<Arc<dyn Store>> {
     sqlx::any::install_default_drivers();
     let mut store = if url.starts_with("sqlite:") {
@@ -574,6 +578,6 @@ pub async fn open(
         anyhow::bail!("--database-url: expected sqlite://PATH or postgres://…, got `{scheme}:…`");
     };
     store.migrate(parse_ua).await?;
-    store.cache = Arc::new(cache);
+    store.cache = cache;
     Ok(Arc::new(store))
 }

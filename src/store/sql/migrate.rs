@@ -14,10 +14,18 @@ impl SqlStore {
     pub async fn migrate(&self, parse_ua: ParseUserAgent) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
         if self.dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_lock($1)")
+            let free: bool = sqlx::query("SELECT pg_try_advisory_lock($1) AS free")
                 .bind(MIGRATION_LOCK)
-                .execute(&mut *conn)
-                .await?;
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("free")?;
+            if !free {
+                tracing::info!("another node holds the migration lock; waiting for it");
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(MIGRATION_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
         let result = self.apply(&mut conn, parse_ua).await;
         if self.dialect == Dialect::Postgres {

@@ -40,7 +40,16 @@ impl Dialect {
     fn for_update(self) -> &'static str {
         match self {
             Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Appended to a `SELECT` of a work queue: lock the rows read, passing over rows another
+    /// transaction holds instead of waiting for them (SQLite: one writer, nothing to skip).
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         }
     }
 

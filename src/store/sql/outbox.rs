@@ -40,15 +40,29 @@ impl OutboxStore for SqlStore {
         .await
     }
 
-    async fn lease_message(&self, id: &str, seen_next: i64, until: i64) -> StoreResult<bool> {
-        Ok(execute(
+    async fn claim_messages(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxRow>> {
+        let mut claimed = fetch_rows(
             &mut *self.write.acquire().await?,
-            "UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1 \
-             WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3",
-            &[until.into(), id.into(), seen_next.into()],
+            format!(
+                "UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1 \
+                 WHERE status = 'pending' AND id IN (SELECT id FROM outbox \
+                 WHERE status = 'pending' AND next_attempt_at <= $2 \
+                 ORDER BY next_attempt_at, created_at LIMIT $3{}) \
+                 RETURNING {OUTBOX_COLS}",
+                self.dialect.skip_locked()
+            ),
+            &[until.into(), now.into(), limit.into()],
+            message_from,
         )
-        .await?
-            == 1)
+        .await?;
+        // RETURNING gives no order; oldest first, as they were due.
+        claimed.sort_by_key(|m| m.created_at);
+        Ok(claimed)
     }
 
     async fn mark_sent(&self, id: &str, lease: i64, now: i64) -> StoreResult<bool> {

@@ -24,7 +24,7 @@ pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::
     // then also shows that writes invalidate it.
     let cache = || {
         let clock = Arc::new(crate::domain::time::ManualClock::starting_now());
-        sql::cache::ReadCache::new(clock, 60_000)
+        Arc::new(sql::cache::ReadCache::new(clock, 60_000))
     };
     let file = format!("sqlite://{}", dir.path().join("suite.db").display());
     let mut out: Vec<(&'static str, Arc<dyn Store>)> = vec![
@@ -42,42 +42,40 @@ pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::
                 .expect("sqlite file"),
         ),
     ];
-    if let Ok(base) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") {
-        use sqlx::Connection;
-        let name = format!("s_{}", crate::domain::ids::random_hex(8));
-        let mut conn = sqlx::PgConnection::connect(&base).await.expect("postgres");
-        // An ICU collation orders text unlike bytes ("github" < "GitHub"), so the tests show
-        // that every comparison the store makes is byte-wise whatever the server's locale.
-        let icu = format!(
-            "CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
-        );
-        if sqlx::raw_sql(sqlx::AssertSqlSafe(icu))
-            .execute(&mut conn)
-            .await
-            .is_err()
-        {
-            eprintln!(
-                "no ICU collation on this server: text order is checked in its own locale only"
-            );
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-        }
-        let (prefix, _) = base.rsplit_once('/').expect("database in url");
+    if let Some(url) = postgres_database().await {
         out.push((
             "postgres",
-            open(
-                &format!("{prefix}/{name}"),
-                Synchronous::Normal,
-                parse,
-                cache(),
-            )
-            .await
-            .expect("postgres"),
+            open(&url, Synchronous::Normal, parse, cache())
+                .await
+                .expect("postgres"),
         ));
     }
     (out, dir)
+}
+
+/// A new, empty database on the server of `LATCHKEY_TEST_POSTGRES_URL`, if it is set; its URL.
+pub(super) async fn postgres_database() -> Option<String> {
+    use sqlx::Connection;
+    let base = std::env::var("LATCHKEY_TEST_POSTGRES_URL").ok()?;
+    let name = format!("s_{}", crate::domain::ids::random_hex(8));
+    let mut conn = sqlx::PgConnection::connect(&base).await.expect("postgres");
+    // An ICU collation orders text unlike bytes ("github" < "GitHub"), so the tests show
+    // that every comparison the store makes is byte-wise whatever the server's locale.
+    let icu =
+        format!("CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'");
+    if sqlx::raw_sql(sqlx::AssertSqlSafe(icu))
+        .execute(&mut conn)
+        .await
+        .is_err()
+    {
+        eprintln!("no ICU collation on this server: text order is checked in its own locale only");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+    }
+    let (prefix, _) = base.rsplit_once('/').expect("database in url");
+    Some(format!("{prefix}/{name}"))
 }
 
 pub(super) fn user(id: &str, email: &str) -> UserRow {

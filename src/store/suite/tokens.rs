@@ -1,5 +1,5 @@
 //! Tokens and the outbox: a token and its message land together, a token is consumed once,
-//! and the outbox leases, retries, finishes and prunes messages.
+//! and the outbox claims, retries, finishes and prunes messages.
 
 use super::*;
 use crate::secret::Secret;
@@ -228,15 +228,24 @@ async fn the_outbox_leases_retries_finishes_and_prunes_messages() {
             "{name}: limit"
         );
 
-        // Two nodes saw `a` due at 10: only one lease lands, and it counts the attempt.
-        assert!(s.lease_message("a", 10, 100).await.unwrap(), "{name}");
-        assert!(!s.lease_message("a", 10, 100).await.unwrap(), "{name}");
+        // A claim takes what is due at 20, oldest first, leases it until 100 and counts the
+        // attempt; a second claim at the same time finds nothing left.
+        let claimed = s.claim_messages(20, 100, 10).await.unwrap();
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|m| (m.id.as_str(), m.attempts, m.next_attempt_at))
+                .collect::<Vec<_>>(),
+            [("a", 1, 100), ("b", 1, 100)],
+            "{name}"
+        );
+        assert!(s.claim_messages(20, 100, 10).await.unwrap().is_empty());
         assert!(
             s.due_messages(99, 10)
                 .await
                 .unwrap()
                 .iter()
-                .all(|m| m.id != "a")
+                .all(|m| m.id != "a" && m.id != "b")
         );
         assert_eq!(s.find_message("a").await.unwrap().unwrap().attempts, 1);
         // An outcome recorded under a lease that is no longer the row's is ignored.
@@ -259,8 +268,7 @@ async fn the_outbox_leases_retries_finishes_and_prunes_messages() {
             "{name}: a sent message stays sent"
         );
 
-        assert!(s.lease_message("b", 20, 150).await.unwrap());
-        s.mark_retry("b", 150, 200, "connection refused")
+        s.mark_retry("b", 100, 200, "connection refused")
             .await
             .unwrap();
         let b = s.find_message("b").await.unwrap().unwrap();
@@ -273,7 +281,9 @@ async fn the_outbox_leases_retries_finishes_and_prunes_messages() {
             "{name}: a retried message keeps its payload"
         );
 
-        assert!(s.lease_message("c", 30, 160).await.unwrap());
+        let claimed = s.claim_messages(30, 160, 1).await.unwrap();
+        assert_eq!(claimed.len(), 1, "{name}: the limit");
+        assert_eq!(claimed[0].id, "c", "{name}: `b` waits until 200");
         s.mark_failed("c", 160, 60, "550 mailbox unavailable")
             .await
             .unwrap();
@@ -299,6 +309,87 @@ async fn the_outbox_leases_retries_finishes_and_prunes_messages() {
         );
         assert!(s.find_message("b").await.unwrap().is_some());
     }
+}
+
+#[tokio::test]
+async fn nodes_claiming_at_once_never_get_the_same_message() {
+    let (stores, _dir) = stores().await;
+    for (name, s) in stores {
+        let mut tx = s.begin().await.unwrap();
+        for i in 0..120 {
+            tx.enqueue_message(&message(&format!("m{i:03}"), i))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        // Six claimers at once, each taking up to 7 per claim until nothing is left, as the
+        // workers of six nodes on one database would.
+        let claimers = (0..6).map(|node| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = s.claim_messages(1000, 5000 + node, 7).await.unwrap();
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|m| (m.id, m.attempts)));
+                }
+            })
+        });
+        let mut all = Vec::new();
+        for c in claimers {
+            all.extend(c.await.unwrap());
+        }
+        assert_eq!(all.len(), 120, "{name}: each message claimed once");
+        assert!(all.iter().all(|(_, attempts)| *attempts == 1), "{name}");
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 120, "{name}: no message claimed twice");
+    }
+}
+
+/// PostgreSQL only (SQLite has one writer): a node claiming while another node's claim holds
+/// some due rows takes the next ones at once, neither waiting for the held rows nor taking them.
+#[tokio::test]
+async fn a_claim_passes_over_rows_another_node_is_claiming() {
+    use sqlx::Connection;
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let s = open(
+        &url,
+        Synchronous::Normal,
+        crate::domain::useragent::parse,
+        Arc::new(sql::cache::ReadCache::off()),
+    )
+    .await
+    .unwrap();
+    let mut tx = s.begin().await.unwrap();
+    for i in 0..6 {
+        tx.enqueue_message(&message(&format!("m{i}"), i))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    // The other node's claim, caught holding the three oldest rows.
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN; SELECT id FROM outbox WHERE id IN ('m0', 'm1', 'm2') FOR UPDATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let claimed = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        s.claim_messages(100, 500, 10),
+    )
+    .await
+    .expect("the claim waited for the other node's rows")
+    .unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["m3", "m4", "m5"]);
+    sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+    let rest = s.claim_messages(100, 500, 10).await.unwrap();
+    assert_eq!(rest.len(), 3, "the released rows are claimable again");
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! Upgrading a store that already holds data: the Users API migration (0006) must index the
-//! users it finds, and later writes must keep the index sound.
+//! Upgrading a store: the Users API migration (0006) must index the users it finds, and later
+//! writes must keep the index sound; nodes starting together on PostgreSQL migrate once.
 
 use super::*;
 
@@ -73,4 +73,66 @@ async fn users_from_before_the_users_api_are_found_by_search_after_the_upgrade()
         .execute(&old.write)
         .await
         .unwrap();
+}
+
+/// PostgreSQL only: nodes starting together on one empty database migrate it once. A node
+/// that finds the migration lock held waits for it, then finds every migration applied.
+#[tokio::test]
+async fn a_node_starting_while_another_migrates_waits_then_finds_nothing_to_do() {
+    use sqlx::Connection;
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("SELECT pg_advisory_lock(7809651199139603833)")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let opening = tokio::spawn({
+        let url = url.clone();
+        async move {
+            let cache = Arc::new(sql::cache::ReadCache::off());
+            open(
+                &url,
+                Synchronous::Normal,
+                crate::domain::useragent::parse,
+                cache,
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!opening.is_finished(), "it waits while the lock is held");
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'users'",
+    )
+    .fetch_one(&mut other)
+    .await
+    .unwrap();
+    assert_eq!(tables, 0, "and has migrated nothing meanwhile");
+    // The other node migrates, as `open` would, and lets go.
+    let first = open(
+        &url,
+        Synchronous::Normal,
+        crate::domain::useragent::parse,
+        Arc::new(sql::cache::ReadCache::off()),
+    );
+    sqlx::raw_sql("SELECT pg_advisory_unlock(7809651199139603833)")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    first.await.unwrap();
+    let second = tokio::time::timeout(std::time::Duration::from_secs(10), opening)
+        .await
+        .expect("it went on once the lock was free")
+        .unwrap();
+    second.expect("it found the database migrated");
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count();
+    assert_eq!(applied as usize, files, "each migration recorded once");
 }
