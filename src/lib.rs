@@ -6,6 +6,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod fanout;
 pub mod http;
 pub mod oauth2;
 pub mod seal;

@@ -14,11 +14,14 @@ use crate::domain::hashing::PasswordHasher;
 use crate::domain::project::{Project, ProjectSettings};
 use crate::domain::time::{Clock, SystemClock};
 use crate::secret::Secret;
+use crate::store::sql::cache::{DEFAULT_TTL_MS, ReadCache};
 use crate::store::{ProjectRow, Store};
 
 /// Shared, read-only server state.
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The store's read cache (also linked to other nodes' when Redis is configured).
+    pub cache: Arc<ReadCache>,
     /// The configured projects by id, replaced whole when the config is reloaded (SIGHUP);
     /// read through [`AppState::project`] and [`AppState::projects`].
     projects: RwLock<Arc<HashMap<String, Arc<Project>>>>,
@@ -195,19 +198,21 @@ impl AppState {
             Some(u) => u.expose().to_owned(),
             None => format!("sqlite://{}", config.data_dir.join("latchkey.db").display()),
         };
+        let cache = Arc::new(ReadCache::new(
+            clock.clone(),
+            config.file.read_cache_ms.unwrap_or(DEFAULT_TTL_MS),
+        ));
         let store = crate::store::open(
             &url,
             config.file.sqlite_synchronous.unwrap_or_default(),
             crate::domain::useragent::parse,
-            crate::store::sql::cache::ReadCache::new(
-                clock.clone(),
-                config
-                    .file
-                    .read_cache_ms
-                    .unwrap_or(crate::store::sql::cache::DEFAULT_TTL_MS),
-            ),
+            cache.clone(),
         )
         .await?;
+        // Nodes sharing Redis share the database: their writes reach each other's caches.
+        if let Some(url) = &config.redis_url {
+            crate::fanout::start(url.expose(), &cache).await?;
+        }
         let instance_key = instance_key(config)?;
 
         // The config is the source of truth: only the projects it lists run. A project that
@@ -235,6 +240,7 @@ impl AppState {
         crate::domain::geo::warm_up();
         Ok(AppState {
             store,
+            cache,
             projects,
             placeholder_project: Arc::new(Project::new(ProjectSettings::default_project())),
             hasher: PasswordHasher::new(config.file.passwords)?,

@@ -8,7 +8,7 @@ mod redis;
 use async_trait::async_trait;
 
 pub use memory::MemoryLimiter;
-pub use redis::RedisLimiter;
+pub use redis::{RedisLimiter, connect as connect_redis};
 
 /// A counter store for fixed windows.
 #[async_trait]

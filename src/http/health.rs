@@ -90,20 +90,23 @@ pub async fn live(_: Ctx, _: Args) -> Result<Reply> {
     Ok(Reply::json(json!({ "status": "pass" })))
 }
 
-/// GET /readyz: this node can serve requests: the database answers a read, and so does the
-/// shared counter store when one is configured. 503 `{"status":"fail","failed":[...]}`
-/// otherwise, so a load balancer sends traffic elsewhere (a probe's body, not an Appwrite
-/// error: no Appwrite error type means "not ready").
+/// GET /readyz: this node can serve requests: the database answers a read. 503
+/// `{"status":"fail","failed":["database"]}` otherwise, so a load balancer sends traffic
+/// elsewhere (a probe's body, not an Appwrite error: no Appwrite error type means "not
+/// ready"). Redis is reported, not required: every node shares it, so failing them all would
+/// turn its outage into a full one, while without it a node still serves correctly (rate
+/// limits per node, no read cache): 200 `{"status":"pass","degraded":["cache"]}`.
 pub async fn ready(ctx: Ctx, _: Args) -> Result<Reply> {
     let (db, cache) = tokio::join!(database(&ctx), cache(&ctx));
-    let failed: Vec<&str> = [("database", db.is_none()), ("cache", cache.is_none())]
-        .into_iter()
-        .filter_map(|(what, failed)| failed.then_some(what))
-        .collect();
-    if failed.is_empty() {
-        return Ok(Reply::json(json!({ "status": "pass" })));
+    if db.is_none() {
+        let mut reply = Reply::json(json!({ "status": "fail", "failed": ["database"] }));
+        reply.status = Some(503);
+        return Ok(reply);
     }
-    let mut reply = Reply::json(json!({ "status": "fail", "failed": failed }));
-    reply.status = Some(503);
-    Ok(reply)
+    if cache.is_none() {
+        return Ok(Reply::json(
+            json!({ "status": "pass", "degraded": ["cache"] }),
+        ));
+    }
+    Ok(Reply::json(json!({ "status": "pass" })))
 }

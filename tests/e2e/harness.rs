@@ -317,3 +317,42 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
 pub fn url_escape(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// A redis-server of our own, so a test can stop it; killed when dropped.
+pub struct OwnRedis(std::process::Child);
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts Debian's `redis-server` on `port` (a free one if `None`); `None` when it is not
+/// installed or does not answer.
+pub fn start_redis(port: Option<u16>) -> Option<(OwnRedis, String)> {
+    use std::process::{Command, Stdio};
+    let port = match port {
+        Some(p) => p,
+        None => std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port(),
+    };
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let redis = OwnRedis(child);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some((redis, format!("redis://127.0.0.1:{port}/0")));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    None
+}

@@ -2,8 +2,6 @@
 //! probes and `/metrics`, against a real database and, for the failure cases, a real Redis
 //! stopped mid-test.
 
-use std::process::{Child, Command, Stdio};
-
 use reqwest::Method;
 use serde_json::Value;
 
@@ -72,42 +70,9 @@ async fn the_probes_need_no_project_and_pass_while_the_database_answers() {
     }
 }
 
-/// A redis-server of our own on a free port, so the test can stop it.
-struct OwnRedis(Child);
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> Option<(OwnRedis, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let redis = OwnRedis(child);
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some((redis, format!("redis://127.0.0.1:{port}/0")));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    None
-}
-
 #[tokio::test]
-async fn a_stopped_redis_fails_the_cache_check_and_readiness_but_not_liveness() {
-    let Some((redis, url)) = start_redis() else {
+async fn a_stopped_redis_fails_the_cache_check_but_leaves_the_node_ready_and_degraded() {
+    let Some((redis, url)) = start_redis(None) else {
         eprintln!("redis-server is not installed: the Redis health failure is not tested here");
         return;
     };
@@ -133,11 +98,13 @@ async fn a_stopped_redis_fails_the_cache_check_and_readiness_but_not_liveness() 
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 503);
+    // Every node shares Redis: an outage must not take them all out of the balancer, and
+    // a node serves without it (limits in its memory, no read cache).
+    assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"status": "fail", "failed": ["cache"]})
+        serde_json::json!({"status": "pass", "degraded": ["cache"]})
     );
     let r = app
         .http

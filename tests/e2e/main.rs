@@ -15,6 +15,7 @@ mod identities;
 mod jwt;
 mod logs;
 mod mfa;
+mod nodes;
 mod oauth2;
 mod outbox;
 mod passwordless;

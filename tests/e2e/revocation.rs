@@ -155,7 +155,7 @@ async fn other_process(app: &TestApp) -> std::sync::Arc<dyn latchkey::store::Sto
         &url,
         Default::default(),
         latchkey::domain::useragent::parse,
-        latchkey::store::sql::cache::ReadCache::off(),
+        std::sync::Arc::new(latchkey::store::sql::cache::ReadCache::off()),
     )
     .await
     .unwrap()

@@ -12,10 +12,16 @@
 //! another node) take effect within `ttl_ms`, after which an entry is read again; expiry is
 //! checked by the caller on every request against the session row, so an expired session is
 //! refused at once.
+//!
+//! Nodes sharing a database can also tell each other what they wrote ([`ReadCache::link_peers`],
+//! carried by `crate::fanout` over Redis pub/sub): a peer's write then kills entries as this
+//! node's own writes do, within the broadcast's delay instead of `ttl_ms`. While the broadcast
+//! is not known to work both ways, the cache serves and keeps nothing, so no peer's write can
+//! be missed; when it works again every entry read before is dropped.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::domain::time::Clock;
 use crate::store::{SessionRow, TargetRow, UserRow};
@@ -28,6 +34,8 @@ const MAX_PREFS_BYTES: usize = 4096;
 
 /// The default bound on how stale a read may be after another process wrote (`readCacheMs`).
 pub const DEFAULT_TTL_MS: u64 = 2_000;
+/// Users one broadcast names before it becomes a write for everyone (keeps messages small).
+const MAX_PEER_USERS: usize = 256;
 
 struct Cached<T> {
     /// Shared, so a hit clones the row after the lock is released.
@@ -77,6 +85,41 @@ impl Touched {
             *self = Touched::Users(Vec::new());
         }
     }
+
+    /// Whether a commit of this unit may have changed a row some cache holds.
+    pub fn matters(&self) -> bool {
+        match self {
+            Touched::Nothing => false,
+            Touched::Users(users) => !users.is_empty(),
+            Touched::Everything => true,
+        }
+    }
+
+    /// Adds what `other` touched; past [`MAX_PEER_USERS`] users, everything.
+    pub fn merge(&mut self, other: &Touched) {
+        match other {
+            Touched::Nothing => {}
+            Touched::Users(users) if users.is_empty() => self.cache_safe(),
+            Touched::Users(users) => {
+                for (project, user) in users {
+                    self.user(project, user);
+                }
+                if matches!(self, Touched::Users(u) if u.len() > MAX_PEER_USERS) {
+                    self.everything();
+                }
+            }
+            Touched::Everything => self.everything(),
+        }
+    }
+}
+
+/// The link to the caches of other nodes on the same database: this node's writes waiting to
+/// be broadcast, and whether the broadcast is known to work both ways now.
+#[derive(Default)]
+struct Peers {
+    outgoing: Mutex<Touched>,
+    ready: tokio::sync::Notify,
+    linked: AtomicBool,
 }
 
 /// The write clock: the last tick handed out, the last write for everyone, the last write for
@@ -144,6 +187,8 @@ pub struct ReadCache {
     sessions: Map<SessionRow>,
     users: Map<UserRow>,
     targets: Map<Vec<TargetRow>>,
+    /// Set once when other nodes share the database and a broadcast reaches them.
+    peers: OnceLock<Peers>,
 }
 
 /// Which reads a [`ReadCache`] holds.
@@ -172,6 +217,7 @@ impl ReadCache {
             sessions: Mutex::default(),
             users: Mutex::default(),
             targets: Mutex::default(),
+            peers: OnceLock::new(),
         }
     }
 
@@ -191,12 +237,72 @@ impl ReadCache {
         self.wrote_for(&Touched::Everything);
     }
 
-    /// After a write: the entries of the users it touched, read before it, are dead.
+    /// After a write: the entries of the users it touched, read before it, are dead, here
+    /// and (once broadcast) on the linked peers.
     pub fn wrote_for(&self, touched: &Touched) {
+        self.apply(touched);
+        if let Some(peers) = self.peers.get()
+            && touched.matters()
+        {
+            peers
+                .outgoing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .merge(touched);
+            peers.ready.notify_one();
+        }
+    }
+
+    /// A peer's write, as it broadcast it: kills entries as a write of this node would.
+    pub fn peer_wrote(&self, touched: &Touched) {
+        self.apply(touched);
+    }
+
+    fn apply(&self, touched: &Touched) {
         let mut ticks = self.ticks();
         ticks.write(touched);
         // Before the lock is released and before the commit returns: the next request sees it.
         self.latest.store(ticks.now, Ordering::Release);
+    }
+
+    /// From now on other nodes share the database: nothing is served or kept until
+    /// [`ReadCache::set_linked`] says their writes reach this node. Once per cache; whether
+    /// this call was the one that linked it.
+    pub fn link_peers(&self) -> bool {
+        self.peers.set(Peers::default()).is_ok()
+    }
+
+    /// Whether the broadcast works both ways now. Going up drops every entry read before, as
+    /// peers' writes may have been missed while it was down.
+    pub fn set_linked(&self, up: bool) {
+        let Some(peers) = self.peers.get() else {
+            return;
+        };
+        if up && !peers.linked.load(Ordering::Acquire) {
+            self.apply(&Touched::Everything);
+        }
+        peers.linked.store(up, Ordering::Release);
+    }
+
+    /// Whether entries may be served and kept: always without peers, else while linked.
+    pub fn serving(&self) -> bool {
+        self.peers
+            .get()
+            .is_none_or(|p| p.linked.load(Ordering::Acquire))
+    }
+
+    /// Waits until this node has written something its peers must hear of, and takes it
+    /// (what several commits wrote meanwhile comes merged). `None` without peers.
+    pub async fn next_broadcast(&self) -> Option<Touched> {
+        let peers = self.peers.get()?;
+        loop {
+            let taken =
+                std::mem::take(&mut *peers.outgoing.lock().unwrap_or_else(|e| e.into_inner()));
+            if taken.matters() {
+                return Some(taken);
+            }
+            peers.ready.notified().await;
+        }
     }
 
     fn holds(&self, project: &str, user: &str, tick: u64) -> bool {
@@ -209,6 +315,9 @@ impl ReadCache {
 
     fn fresh<T: Clone>(&self, map: &Map<T>, key: (String, String)) -> Option<T> {
         let now = self.now()?;
+        if !self.serving() {
+            return None;
+        }
         let hit = {
             let mut map = map.lock().ok()?;
             let e = map.get(&key)?;
@@ -227,7 +336,7 @@ impl ReadCache {
     fn store<T>(&self, map: &Map<T>, key: (String, String), user: &str, value: T, tick: u64) {
         let Some(now) = self.now() else { return };
         // Already dead: not worth a slot (a write after this check is caught on use).
-        if !self.holds(&key.0, user, tick) {
+        if !self.serving() || !self.holds(&key.0, user, tick) {
             return;
         }
         if let Ok(mut map) = map.lock() {
@@ -412,6 +521,75 @@ mod tests {
         );
         cache.put_user("p", user("u1", "x"), cache.tick());
         assert!(cache.user("p", "u1").is_some());
+    }
+
+    #[test]
+    fn with_peers_nothing_is_served_until_linked_and_a_relink_drops_older_reads() {
+        let cache = ReadCache::new(Arc::new(ManualClock::starting_now()), 1000);
+        cache.put_user("p", user("ann", "Ann"), cache.tick());
+        assert!(cache.link_peers());
+        assert!(!cache.link_peers(), "once");
+        assert!(!cache.serving());
+        assert!(cache.user("p", "ann").is_none(), "unlinked: not served");
+        cache.put_user("p", user("bob", "Bob"), cache.tick());
+        assert_eq!(cache.len(Kind::User), 1, "unlinked: not kept");
+        cache.set_linked(true);
+        assert!(
+            cache.user("p", "ann").is_none(),
+            "read before the link came up: a peer's write may have been missed"
+        );
+        cache.put_user("p", user("ann", "Ann"), cache.tick());
+        assert!(cache.user("p", "ann").is_some());
+        cache.set_linked(false);
+        assert!(cache.user("p", "ann").is_none(), "link lost: not served");
+        cache.set_linked(true);
+        assert!(cache.user("p", "ann").is_none(), "and dropped on relink");
+    }
+
+    #[test]
+    fn a_peers_write_kills_what_it_touched_and_own_writes_wait_merged_for_broadcast() {
+        let cache = ReadCache::new(Arc::new(ManualClock::starting_now()), 1000);
+        cache.link_peers();
+        cache.set_linked(true);
+        let g = cache.tick();
+        cache.put_user("p", user("ann", "Ann"), g);
+        cache.put_user("p", user("bob", "Bob"), g);
+        cache.peer_wrote(&touched(&[("p", "ann")]));
+        assert!(cache.user("p", "ann").is_none());
+        assert!(cache.user("p", "bob").is_some());
+        // A peer's write is not sent back out.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let waited = |c: &ReadCache| {
+            rt.block_on(async {
+                tokio::time::timeout(std::time::Duration::from_millis(20), c.next_broadcast())
+                    .await
+                    .ok()
+                    .flatten()
+            })
+        };
+        assert!(waited(&cache).is_none());
+        // Two commits of this node before the broadcaster wakes go out as one message;
+        // a commit that touched only uncached rows goes nowhere.
+        cache.wrote_for(&touched(&[("p", "ann")]));
+        let mut logs = Touched::default();
+        logs.cache_safe();
+        cache.wrote_for(&logs);
+        cache.wrote_for(&touched(&[("p", "carl"), ("p", "ann")]));
+        match waited(&cache) {
+            Some(Touched::Users(u)) => {
+                assert_eq!(u, [("p".into(), "ann".into()), ("p".into(), "carl".into())])
+            }
+            other => panic!("expected two users, got {other:?}"),
+        }
+        assert!(waited(&cache).is_none(), "taken");
+        // Too many users for one message: everything.
+        for i in 0..=MAX_PEER_USERS {
+            cache.wrote_for(&touched(&[("p", &format!("u{i}"))]));
+        }
+        assert!(matches!(waited(&cache), Some(Touched::Everything)));
     }
 
     #[test]
