@@ -151,7 +151,9 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
                 .unwrap_or_else(|_| default_filter.into()),
         )
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: journald, Docker and files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // One JSON object per line for log collectors; the request's id is in its `span`.
     match std::env::var("LATCHKEY_LOG_FORMAT").as_deref() {
         Ok("json") => logs.json().init(),
