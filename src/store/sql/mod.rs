@@ -40,7 +40,7 @@ impl Dialect {
     fn for_update(self) -> &'static str {
         match self {
             Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            Dialect::Postgres => " FOR UPDATE",
         }
     }
 

@@ -203,3 +203,52 @@ async fn stored_keys_are_found_by_their_secret_hash_listed_and_revoked() {
         );
     }
 }
+
+/// Units of work locking and updating one user at once (concurrent profile changes), while
+/// requests read it, each find the user: waiting for another unit's lock never turns into "no
+/// such user" (a `SKIP LOCKED` on this lock answered 404 to most concurrent updates).
+#[tokio::test]
+async fn concurrent_units_locking_one_user_all_find_it() {
+    let (stores, _dir) = stores().await;
+    for (name, s) in stores {
+        seed_users(&s, &[user("u", "u@example.com")]).await;
+        let units: Vec<_> = (0..16)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let mut missing = 0;
+                    for _ in 0..20 {
+                        let mut tx = s.begin().await.unwrap();
+                        match tx.lock_user("p", "u").await.unwrap() {
+                            Some(mut u) => {
+                                u.prefs = format!("{{\"n\":{i}}}");
+                                tx.update_user("p", &u).await.unwrap();
+                                tx.commit().await.unwrap();
+                            }
+                            None => missing += 1,
+                        }
+                    }
+                    missing
+                })
+            })
+            .collect();
+        let readers: Vec<_> = (0..16)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    for _ in 0..40 {
+                        assert!(s.find_user("p", "u").await.unwrap().is_some());
+                    }
+                })
+            })
+            .collect();
+        let mut missing = 0;
+        for r in readers {
+            r.await.unwrap();
+        }
+        for u in units {
+            missing += u.await.unwrap();
+        }
+        assert_eq!(missing, 0, "{name}: a locked user went missing");
+    }
+}
