@@ -1,7 +1,8 @@
 """A real SMTP server for the tests (aiosmtpd): every message it receives is parsed with
 Python's own MIME parser and written as JSON to a folder, one file per message, in arrival
 order. Usage: smtp_sink.py PORT FOLDER [--reject CODE] — prints "READY <port>" when listening.
-With --reject, every message is refused with that SMTP code (a permanent or transient failure)."""
+With --reject, every message is refused with that SMTP code (a permanent or transient failure).
+It listens on 127.0.0.1, or on the address in SINK_HOST (the cluster test's own network)."""
 
 import email
 import email.policy
@@ -55,7 +56,8 @@ def main():
     folder = sys.argv[2]
     reject = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--reject" else None
     os.makedirs(folder, exist_ok=True)
-    controller = Controller(Sink(folder, reject), hostname="127.0.0.1", port=port)
+    host = os.environ.get("SINK_HOST", "127.0.0.1")
+    controller = Controller(Sink(folder, reject), hostname=host, port=port)
     controller.start()
     print(f"READY {controller.port}", flush=True)
     threading.Event().wait()
