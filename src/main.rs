@@ -1,5 +1,5 @@
 //! The `latchkey` command: `serve`, the admin commands (`keys`, `users`, `projects`),
-//! `backup`/`restore` and `--version`.
+//! `backup`/`restore`, `healthcheck` and `--version`.
 
 use std::path::PathBuf;
 
@@ -72,6 +72,16 @@ enum Command {
         /// Replace an existing store (kept as latchkey.db.before-restore).
         #[arg(long)]
         force: bool,
+    },
+    /// Exit 0 when the server on this address answers `/readyz` (container health checks).
+    Healthcheck {
+        /// The address the server listens on, as `serve --listen` takes it (`0.0.0.0` and
+        /// `[::]` are asked on loopback).
+        #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Ask this URL instead.
+        #[arg(long)]
+        url: Option<String>,
     },
     /// List and show projects.
     Projects {
@@ -179,6 +189,13 @@ async fn main() -> anyhow::Result<()> {
             path,
             force,
         } => finish(latchkey::cli::restore(&instance, &path, force).await),
+        Command::Healthcheck { listen, url } => finish(match url {
+            Some(u) => latchkey::cli::healthcheck::run(&u).await,
+            None => match latchkey::cli::healthcheck::readyz_url(&listen) {
+                Ok(u) => latchkey::cli::healthcheck::run(&u).await,
+                Err(f) => Err(f),
+            },
+        }),
         Command::Projects { instance, command } => {
             finish(latchkey::cli::projects(&instance, command).await)
         }

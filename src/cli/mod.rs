@@ -4,6 +4,7 @@
 //! failed (not found, some users not imported), 2 bad input (usage, files, values).
 
 mod backup;
+pub mod healthcheck;
 mod import;
 mod keys;
 mod projects;
