@@ -121,6 +121,9 @@ pub async fn respond(state: &AppState, headers: &HeaderMap) -> Response {
         metrics::gauge!("latchkey_db_connections", "pool" => pool, "state" => "idle")
             .set(idle as f64);
     }
+    if let Some(up) = state.cache.peers_linked() {
+        metrics::gauge!("latchkey_cache_linked").set(if up { 1.0 } else { 0.0 });
+    }
     match state.store.count_messages().await {
         Ok(c) => {
             metrics::gauge!("latchkey_outbox_messages", "state" => "pending").set(c.pending as f64);

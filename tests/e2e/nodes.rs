@@ -12,10 +12,33 @@ use serde_json::json;
 
 use crate::harness::*;
 
-/// Node `a` and a node `b` on a's database, both on Redis at `url`, once both are linked.
+const METRICS_TOKEN: &str = "nodes-metrics-token";
+
+/// The `latchkey_cache_linked` gauge of node `a`.
+async fn linked_gauge(a: &TestApp) -> Option<String> {
+    let text = a
+        .http
+        .get(format!("{}/metrics", a.url))
+        .header("authorization", format!("Bearer {METRICS_TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("latchkey_cache_linked "))
+        .map(|l| l.rsplit(' ').next().unwrap_or_default().to_owned())
+}
+
+/// Node `a` (with metrics) and a node `b` on a's database, both on Redis at `url`, once both are linked.
 async fn two_nodes(url: &str) -> (TestApp, TestApp) {
     let first = latchkey::secret::Secret::new(url.to_owned());
-    let a = spawn_with(move |c| c.redis_url = Some(first)).await;
+    let a = spawn_with(move |c| {
+        c.redis_url = Some(first);
+        c.metrics_token = Some(latchkey::secret::Secret::new(METRICS_TOKEN));
+    })
+    .await;
     let db = a.config.database_url.clone().unwrap_or_else(|| {
         latchkey::secret::Secret::new(format!(
             "sqlite://{}",
@@ -174,9 +197,11 @@ async fn while_redis_is_gone_a_node_reads_the_database_and_links_again_when_it_i
     let (email, first) = user(&a).await;
     let second = a.login(&email, PASSWORD).await;
     warm(&a, &first).await;
+    assert_eq!(linked_gauge(&a).await.as_deref(), Some("1"));
     drop(redis);
     linked(&a, false).await;
     linked(&b, false).await;
+    assert_eq!(linked_gauge(&a).await.as_deref(), Some("0"));
     // Nothing can carry the logout to `a` now, and `a` still refuses on the very next
     // request: it is not answering from its cache.
     ok(b.as_user(Method::DELETE, "/v1/account/sessions/current", &first)).await;

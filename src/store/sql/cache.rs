@@ -284,6 +284,11 @@ impl ReadCache {
         peers.linked.store(up, Ordering::Release);
     }
 
+    /// Whether the link to other nodes is up; `None` without peers.
+    pub fn peers_linked(&self) -> Option<bool> {
+        self.peers.get().map(|p| p.linked.load(Ordering::Acquire))
+    }
+
     /// Whether entries may be served and kept: always without peers, else while linked.
     pub fn serving(&self) -> bool {
         self.peers
