@@ -9,8 +9,9 @@
 //! on. While its own heartbeat is not back within [`LINK_TIMEOUT`], or the subscription is
 //! down, the node's cache serves nothing and every read goes to the database, so a write it
 //! could not hear of is never answered from the cache; when the heartbeat is back, every entry
-//! read before is dropped. A node that cannot publish while the others still hear each other
-//! reaches their caches only through `readCacheMs` (see README, "Running several nodes").
+//! read before is dropped. A write whose broadcast fails is sent again with the next one; a
+//! node that cannot publish for long while the others still hear each other reaches their
+//! caches only through `readCacheMs` (see README, "Running several nodes").
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -28,7 +29,7 @@ const HEARTBEAT: Duration = Duration::from_millis(200);
 const LINK_TIMEOUT: Duration = Duration::from_millis(1000);
 /// The longest wait for a connection or a subscription to Redis.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Messages larger than this are no broadcast of ours and are ignored.
+/// Messages larger than this are no broadcast of ours: read as a write for everyone.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// One broadcast: the node that wrote, and whom its commits touched.
@@ -43,11 +44,11 @@ struct Wrote {
 }
 
 impl Wrote {
-    fn new(node: &str, touched: Touched) -> Self {
+    fn new(node: &str, touched: &Touched) -> Self {
         match touched {
             Touched::Users(users) => Wrote {
                 node: node.into(),
-                users,
+                users: users.clone(),
                 all: false,
             },
             Touched::Nothing | Touched::Everything => Wrote {
@@ -122,26 +123,26 @@ async fn publish(
         let Some(strong) = cache.upgrade() else {
             return;
         };
-        let (channel, message) = tokio::select! {
+        let (channel, message, touched) = tokio::select! {
             touched = strong.next_broadcast() => {
                 let Some(touched) = touched else { return };
-                let wrote = Wrote::new(&node, touched);
-                (&channels.writes, serde_json::to_string(&wrote).unwrap_or_default())
+                let wrote = serde_json::to_string(&Wrote::new(&node, &touched)).unwrap_or_default();
+                (&channels.writes, wrote, Some(touched))
             }
-            _ = beat.tick() => (&channels.heartbeat, String::new()),
+            _ = beat.tick() => (&channels.heartbeat, String::new(), None),
         };
-        drop(strong);
         let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
             .arg(channel)
             .arg(&message)
             .query_async(&mut conn)
             .await;
-        // A lost broadcast is covered on this node by its heartbeat not coming back, and on
-        // the others by `readCacheMs`.
-        if let Err(e) = sent
-            && channel == &channels.writes
-        {
-            tracing::warn!(error = %e, "cache invalidation not broadcast; other nodes see this write within readCacheMs");
+        if let (Err(e), Some(touched)) = (sent, touched) {
+            // Sent again with the next write or after a pause (invalidations can repeat
+            // harmlessly); meanwhile the other nodes see it within readCacheMs at worst.
+            tracing::warn!(error = %e, "cache invalidation not broadcast; trying again");
+            strong.broadcast_again(&touched);
+            drop(strong);
+            tokio::time::sleep(HEARTBEAT).await;
         }
     }
 }
@@ -227,6 +228,7 @@ async fn follow(
         }
         let payload = message.get_payload_bytes();
         if payload.len() > MAX_MESSAGE_BYTES {
+            cache.peer_wrote(&Touched::Everything);
             continue;
         }
         match serde_json::from_slice::<Wrote>(payload) {
@@ -247,7 +249,7 @@ mod tests {
         let mut t = Touched::default();
         t.user("p", "ann");
         t.user("q", "bob");
-        let json = serde_json::to_string(&Wrote::new("n1", t)).unwrap();
+        let json = serde_json::to_string(&Wrote::new("n1", &t)).unwrap();
         assert_eq!(json, r#"{"node":"n1","users":[["p","ann"],["q","bob"]]}"#);
         let back: Wrote = serde_json::from_str(&json).unwrap();
         match back.touched() {
@@ -256,7 +258,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let all = serde_json::to_string(&Wrote::new("n1", Touched::Everything)).unwrap();
+        let all = serde_json::to_string(&Wrote::new("n1", &Touched::Everything)).unwrap();
         assert_eq!(all, r#"{"node":"n1","all":true}"#);
         let back: Wrote = serde_json::from_str(&all).unwrap();
         assert!(matches!(back.touched(), Touched::Everything));

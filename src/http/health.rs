@@ -95,7 +95,8 @@ pub async fn live(_: Ctx, _: Args) -> Result<Reply> {
 /// elsewhere (a probe's body, not an Appwrite error: no Appwrite error type means "not
 /// ready"). Redis is reported, not required: every node shares it, so failing them all would
 /// turn its outage into a full one, while without it a node still serves correctly (rate
-/// limits per node, no read cache): 200 `{"status":"pass","degraded":["cache"]}`.
+/// limits per node, no read cache): 200 `{"status":"pass","degraded":["cache"]}`, also while
+/// the node does not hear the other nodes' cache invalidations.
 pub async fn ready(ctx: Ctx, _: Args) -> Result<Reply> {
     let (db, cache) = tokio::join!(database(&ctx), cache(&ctx));
     if db.is_none() {
@@ -103,7 +104,9 @@ pub async fn ready(ctx: Ctx, _: Args) -> Result<Reply> {
         reply.status = Some(503);
         return Ok(reply);
     }
-    if cache.is_none() {
+    // Redis not answering, or this node not hearing the others' invalidations (its read
+    // cache is off meanwhile).
+    if cache.is_none() || ctx.state.cache.peers_linked() == Some(false) {
         return Ok(Reply::json(
             json!({ "status": "pass", "degraded": ["cache"] }),
         ));

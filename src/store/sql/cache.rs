@@ -241,15 +241,8 @@ impl ReadCache {
     /// and (once broadcast) on the linked peers.
     pub fn wrote_for(&self, touched: &Touched) {
         self.apply(touched);
-        if let Some(peers) = self.peers.get()
-            && touched.matters()
-        {
-            peers
-                .outgoing
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .merge(touched);
-            peers.ready.notify_one();
+        if touched.matters() {
+            self.broadcast_again(touched);
         }
     }
 
@@ -294,6 +287,19 @@ impl ReadCache {
         self.peers
             .get()
             .is_none_or(|p| p.linked.load(Ordering::Acquire))
+    }
+
+    /// Queues `touched` for the peers (also a broadcast that could not be sent, to go out with
+    /// the next one).
+    pub fn broadcast_again(&self, touched: &Touched) {
+        if let Some(peers) = self.peers.get() {
+            peers
+                .outgoing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .merge(touched);
+            peers.ready.notify_one();
+        }
     }
 
     /// Waits until this node has written something its peers must hear of, and takes it
