@@ -8,6 +8,7 @@
 //! meanwhile are not carried over in either direction. During an outage Redis is tried again
 //! once per [`RETRY_AFTER`], so requests do not each wait for a dead server.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,8 @@ return 0
 pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long after a failed command Redis is left alone.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Counters kept to clear in Redis once it answers again.
+const MAX_PENDING_RESETS: usize = 10_000;
 
 /// A client and a multiplexed connection to Redis at `url`, reconnecting by itself, each
 /// command and connection attempt bounded by [`REDIS_TIMEOUT`] and a reconnection tried once
@@ -68,6 +71,9 @@ pub struct RedisLimiter {
     started: Instant,
     /// While degraded, milliseconds after `started` before which Redis is not tried.
     retry_at_ms: AtomicU64,
+    /// Counters a successful login cleared while Redis did not answer: cleared there too once
+    /// it does, or the failures counted before the outage would outlive the login.
+    pending_resets: Mutex<Vec<String>>,
 }
 
 impl RedisLimiter {
@@ -82,7 +88,36 @@ impl RedisLimiter {
             degraded: AtomicBool::new(false),
             started: Instant::now(),
             retry_at_ms: AtomicU64::new(0),
+            pending_resets: Mutex::new(Vec::new()),
         })
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.pending_resets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Clears in Redis the counters reset during an outage, once it answers (bounded: the
+    /// oldest are forgotten past [`MAX_PENDING_RESETS`]).
+    async fn clear_pending(&self) {
+        let keys = std::mem::take(&mut *self.pending());
+        if keys.is_empty() {
+            return;
+        }
+        let mut conn = self.conn.clone();
+        let result: redis::RedisResult<i64> =
+            redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
+        if !self.answered(&result) {
+            self.remember_resets(keys);
+        }
+    }
+
+    fn remember_resets(&self, keys: Vec<String>) {
+        let mut pending = self.pending();
+        pending.extend(keys);
+        let over = pending.len().saturating_sub(MAX_PENDING_RESETS);
+        pending.drain(..over);
     }
 
     fn elapsed_ms(&self) -> u64 {
@@ -122,6 +157,10 @@ impl RedisLimiter {
 #[async_trait]
 impl Limiter for RedisLimiter {
     async fn hit(&self, key: &str, limit: u64, ttl_s: u64) -> anyhow::Result<(u64, bool)> {
+        // Before counting: a command the frozen Redis received may have landed when it woke.
+        if self.worth_trying() {
+            self.clear_pending().await;
+        }
         if self.worth_trying() {
             let mut conn = self.conn.clone();
             let result: redis::RedisResult<(u64, u8)> = self
@@ -176,8 +215,12 @@ impl Limiter for RedisLimiter {
             let mut conn = self.conn.clone();
             let result: redis::RedisResult<i64> =
                 redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-            self.answered(&result);
+            if self.answered(&result) {
+                self.clear_pending().await;
+                return Ok(());
+            }
         }
+        self.remember_resets(keys.to_vec());
         Ok(())
     }
 

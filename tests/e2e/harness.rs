@@ -328,6 +328,19 @@ impl Drop for OwnRedis {
     }
 }
 
+impl OwnRedis {
+    /// Freezes (SIGSTOP) or wakes (SIGCONT) the server: its connections stay open and
+    /// nothing answers, as in a network partition.
+    pub fn freeze(&self, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let done = std::process::Command::new("kill")
+            .args([signal, &self.0.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(done.success());
+    }
+}
+
 /// Starts Debian's `redis-server` on `port` (a free one if `None`); `None` when it is not
 /// installed or does not answer.
 pub fn start_redis(port: Option<u16>) -> Option<(OwnRedis, String)> {

@@ -231,3 +231,64 @@ async fn the_optional_lockout_refuses_even_the_right_password_until_its_window_e
         "{statuses:?}"
     );
 }
+
+/// While Redis does not answer, limits are counted in the node's memory; a login that
+/// succeeds meanwhile clears its failures in Redis too once Redis answers again, so the
+/// failures counted before the outage do not come back.
+#[tokio::test]
+async fn during_a_redis_outage_limits_count_locally_and_a_login_clears_redis_afterwards() {
+    let Some((redis, url)) = start_redis(None) else {
+        eprintln!("redis-server is not installed: the limiter's fallback is not tested here");
+        return;
+    };
+    let secret = latchkey::secret::Secret::new(url);
+    let app = spawn_with(move |c| c.redis_url = Some(secret)).await;
+    let email = unique_email();
+    app.as_key(Method::POST, "/v1/users")
+        .json(&json!({"userId": "unique()", "email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..9 {
+        assert_eq!(
+            login_attempt(&app, &email, "wrong-password-1")
+                .await
+                .status(),
+            401
+        );
+    }
+    redis.freeze(true);
+    // Answered (not 500, not a hang): the limiter gives up on Redis after 500 ms and counts here.
+    let started = std::time::Instant::now();
+    assert_eq!(login_attempt(&app, &email, PASSWORD).await.status(), 201);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    redis.freeze(false);
+    // Redis is left alone for a second after a failure; past that it counts again (real
+    // time: the limiter's retry window is about a network outage, not the server clock).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let statuses = wrong_logins(&app, &email, 10).await;
+    assert_eq!(
+        statuses, [401; 10],
+        "the 9 failures before the outage were cleared"
+    );
+    assert_eq!(
+        login_attempt(&app, &email, "wrong-password-1")
+            .await
+            .status(),
+        429
+    );
+}
+
+/// The statuses of `n` sign-ins for `email` with a wrong password, one after another.
+async fn wrong_logins(app: &TestApp, email: &str, n: usize) -> Vec<u16> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(
+            login_attempt(app, email, "wrong-password-1")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    out
+}
