@@ -214,6 +214,7 @@ async fn main() -> anyhow::Result<()> {
             };
             cfg.database_url = database_url.map(latchkey::secret::Secret::new);
             cfg.redis_url = redis_url.map(latchkey::secret::Secret::new);
+            cfg.warm_pool = true;
             cfg.metrics_token = std::env::var("LATCHKEY_METRICS_TOKEN")
                 .ok()
                 .filter(|t| !t.is_empty())

@@ -207,6 +207,7 @@ impl AppState {
             config.file.sqlite_synchronous.unwrap_or_default(),
             crate::domain::useragent::parse,
             cache.clone(),
+            config.warm_pool,
         )
         .await?;
         // Nodes sharing Redis share the database: their writes reach each other's caches.

@@ -38,6 +38,9 @@ pub struct Config {
     /// Whether starting records the config's projects in the store (`serve`); the admin
     /// commands read the store without changing what it records.
     pub record_projects: bool,
+    /// Whether a PostgreSQL pool opens all its connections at start and keeps them (`serve`);
+    /// the admin commands and tests open them as needed.
+    pub warm_pool: bool,
 }
 
 impl Config {
@@ -53,6 +56,7 @@ impl Config {
             file: FileConfig::default(),
             has_config_file: false,
             record_projects: true,
+            warm_pool: false,
         }
     }
 

@@ -566,12 +566,13 @@ pub async fn open(
     synchronous: Synchronous,
     parse_ua: ParseUserAgent,
     cache: Arc<sql::cache::ReadCache>,
+    warm_pool: bool,
 ) -> anyhow::Result<Arc<dyn Store>> {
     sqlx::any::install_default_drivers();
     let mut store = if url.starts_with("sqlite:") {
         sqlite::connect(url, synchronous).await?
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        postgres::connect(url).await?
+        postgres::connect(url, warm_pool).await?
     } else {
         // Only the scheme: a mistyped URL may still carry a password.
         let scheme = url.split(':').next().unwrap_or_default();

@@ -35,16 +35,20 @@ const MIGRATIONS: &[(&str, &str)] = &[
 const POOL_SIZE: u32 = 16;
 
 /// Connects a pool to `url`; reads and writes share it (PostgreSQL runs them concurrently).
-/// Every connection is opened up front and kept (replaced in the background when it ages
-/// out): a connection opened on demand under load costs its request a SCRAM exchange whose
-/// 4,096 rounds sqlx spreads over 800 yields to the busy runtime (up to 2.9 s in the cluster
-/// test's debug build on a saturated 2-core machine).
-pub async fn connect(url: &str) -> anyhow::Result<SqlStore> {
-    let pool = AnyPoolOptions::new()
-        .max_connections(POOL_SIZE)
-        .min_connections(POOL_SIZE)
-        .connect(url)
-        .await?;
+/// With `warm`, every connection is opened up front and kept for the life of the process: a
+/// connection opened on demand under load costs its request a SCRAM exchange whose 4,096
+/// rounds sqlx spreads over 800 yields to the busy runtime (up to 2.9 s in the cluster test's
+/// debug build on a saturated 2-core machine), and connections that all aged out together
+/// would bring that back every 30 minutes.
+pub async fn connect(url: &str, warm: bool) -> anyhow::Result<SqlStore> {
+    let mut options = AnyPoolOptions::new().max_connections(POOL_SIZE);
+    if warm {
+        options = options
+            .min_connections(POOL_SIZE)
+            .max_lifetime(None)
+            .idle_timeout(None);
+    }
+    let pool = options.connect(url).await?;
     Ok(SqlStore {
         write: pool.clone(),
         read: pool,

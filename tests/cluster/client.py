@@ -35,6 +35,7 @@ class Http:
             body = json.dumps(body)
         h.update(headers or {})
         for attempt in (0, 1):
+            reused = self.conn is not None
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(
                     *self.target, timeout=self.timeout, source_address=self.source
@@ -44,12 +45,18 @@ class Http:
                 r = self.conn.getresponse()
                 raw = r.read()
                 break
-            except (ConnectionError, http.client.HTTPException, OSError):
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 self.conn.close()
                 self.conn = None
-                # A kept-alive connection the server closed meanwhile: once more, fresh.
-                if attempt == 1:
+                # A kept-alive connection the server had closed before it read this request:
+                # once more, fresh. Anything else (a timeout, a fresh connection failing) may
+                # have reached the server and is not sent twice.
+                if attempt == 1 or not reused:
                     raise
+            except OSError:
+                self.conn.close()
+                self.conn = None
+                raise
         try:
             parsed = json.loads(raw) if raw else None
         except ValueError:

@@ -93,7 +93,10 @@ def start_mail(net, work, python, folder):
 def write_config(work):
     path = os.path.join(work, "cluster.toml")
     with open(path, "w") as f:
+        # A bound on stale reads far past the revocation check's cap: only the nodes'
+        # broadcasts can end a cached session in time, so a broken one fails the check.
         f.write(f'''trustedProxies = ["{addr('lb')}"]
+readCacheMs = 60000
 
 [smtp]
 host = "{addr('mail')}"
@@ -130,10 +133,12 @@ def start_node(net, work, binary, config, name):
     )
 
 
-def node_ready(proc):
+def node_ready(proc, starts=1):
+    """Whether the node has printed its listening line (the `starts`-th, for a node restarted
+    on the same log)."""
     if not proc.alive():
         raise RuntimeError(f"{proc.log}: the node exited:\n{proc.stderr()[-3000:]}")
-    return "listening on" in proc.stdout()
+    return proc.stdout().count("listening on") >= starts
 
 
 def start_nginx(net, work):
@@ -157,8 +162,8 @@ def start_nginx(net, work):
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header X-Request-Id $request_id;
-      # A node that refuses or drops the connection before the request was sent: the next
-      # one (nginx never resends a POST that reached a node).
+      # A node that refuses the connection or fails: the next one. nginx never resends a
+      # POST or PATCH that reached a node; GET, PUT and DELETE it may.
       proxy_next_upstream error timeout;
       proxy_connect_timeout 1s;
     }}

@@ -56,13 +56,16 @@ async fn two_nodes(url: &str) -> (TestApp, TestApp) {
     (a, b)
 }
 
-/// Two nodes on the test script's Redis (`LATCHKEY_TEST_REDIS_URL`), if it set one.
-async fn nodes_on_shared_redis() -> Option<(TestApp, TestApp)> {
+/// Two nodes on the test script's Redis (`LATCHKEY_TEST_REDIS_URL`), if it set one, on
+/// database `db` of it: a cluster of its own (the channel names the database), so other
+/// tests' writes for everyone cannot mask a missed invalidation of one user.
+async fn nodes_on_shared_redis(db: u8) -> Option<(TestApp, TestApp)> {
     let Ok(url) = std::env::var("LATCHKEY_TEST_REDIS_URL") else {
         eprintln!("LATCHKEY_TEST_REDIS_URL is not set: cross-node revocation is not tested here");
         return None;
     };
-    Some(two_nodes(&url).await)
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    Some(two_nodes(&format!("{base}/{db}")).await)
 }
 
 /// Waits (at most 10 s) until the node's cache link is `up` or not.
@@ -126,7 +129,8 @@ async fn ok(r: reqwest::RequestBuilder) {
 
 #[tokio::test]
 async fn a_logout_or_session_deletion_on_one_node_ends_the_others_cached_session() {
-    let Some((a, b)) = nodes_on_shared_redis().await else {
+    const DB: u8 = 11;
+    let Some((a, b)) = nodes_on_shared_redis(DB).await else {
         return;
     };
     let (email, first) = user(&a).await;
@@ -148,7 +152,8 @@ async fn a_logout_or_session_deletion_on_one_node_ends_the_others_cached_session
 
 #[tokio::test]
 async fn a_block_or_password_change_on_one_node_reaches_the_others() {
-    let Some((a, b)) = nodes_on_shared_redis().await else {
+    const DB: u8 = 12;
+    let Some((a, b)) = nodes_on_shared_redis(DB).await else {
         return;
     };
     let (email, mine) = user(&a).await;

@@ -156,6 +156,7 @@ async fn other_process(app: &TestApp) -> std::sync::Arc<dyn latchkey::store::Sto
         Default::default(),
         latchkey::domain::useragent::parse,
         std::sync::Arc::new(latchkey::store::sql::cache::ReadCache::off()),
+        false,
     )
     .await
     .unwrap()

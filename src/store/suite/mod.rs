@@ -30,14 +30,20 @@ pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::
     let mut out: Vec<(&'static str, Arc<dyn Store>)> = vec![
         (
             "sqlite-memory",
-            open("sqlite::memory:", Synchronous::Normal, parse, cache())
-                .await
-                .expect("sqlite"),
+            open(
+                "sqlite::memory:",
+                Synchronous::Normal,
+                parse,
+                cache(),
+                false,
+            )
+            .await
+            .expect("sqlite"),
         ),
         (
             "sqlite-file",
             // The file store syncs every commit, so both settings run the suite.
-            open(&file, Synchronous::Full, parse, cache())
+            open(&file, Synchronous::Full, parse, cache(), false)
                 .await
                 .expect("sqlite file"),
         ),
@@ -45,7 +51,7 @@ pub(super) async fn stores() -> (Vec<(&'static str, Arc<dyn Store>)>, tempfile::
     if let Some(url) = postgres_database().await {
         out.push((
             "postgres",
-            open(&url, Synchronous::Normal, parse, cache())
+            open(&url, Synchronous::Normal, parse, cache(), false)
                 .await
                 .expect("postgres"),
         ));

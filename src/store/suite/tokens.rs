@@ -362,6 +362,7 @@ async fn a_claim_passes_over_rows_another_node_is_claiming() {
         Synchronous::Normal,
         crate::domain::useragent::parse,
         Arc::new(sql::cache::ReadCache::off()),
+        false,
     )
     .await
     .unwrap();

@@ -97,6 +97,7 @@ async fn a_node_starting_while_another_migrates_waits_then_finds_nothing_to_do()
                 Synchronous::Normal,
                 crate::domain::useragent::parse,
                 cache,
+                false,
             )
             .await
         }
@@ -116,6 +117,7 @@ async fn a_node_starting_while_another_migrates_waits_then_finds_nothing_to_do()
         Synchronous::Normal,
         crate::domain::useragent::parse,
         Arc::new(sql::cache::ReadCache::off()),
+        false,
     );
     sqlx::raw_sql("SELECT pg_advisory_unlock(7809651199139603833)")
         .execute(&mut other)
