@@ -88,12 +88,12 @@ impl Channels {
     }
 }
 
-/// Links `cache` to the other nodes on Redis at `url` and keeps the link up while the cache
-/// lives. Fails when Redis cannot be reached now; later outages only unlink the cache.
-pub async fn start(url: &str, cache: &Arc<ReadCache>) -> anyhow::Result<()> {
-    let (client, publisher) = crate::abuse::connect_redis(url).await?;
+/// Links `cache` to the other nodes on the Redis of `client`, publishing on `publisher` (the
+/// node's connection from `crate::abuse::connect_redis`), and keeps the link up while the
+/// cache lives; outages only unlink the cache.
+pub fn start(client: redis::Client, publisher: ConnectionManager, cache: &Arc<ReadCache>) {
     if !cache.link_peers() {
-        return Ok(());
+        return;
     }
     let node = crate::domain::ids::random_hex(8);
     let channels = Arc::new(Channels::new(
@@ -107,7 +107,6 @@ pub async fn start(url: &str, cache: &Arc<ReadCache>) -> anyhow::Result<()> {
         node.clone(),
     ));
     tokio::spawn(listen(Arc::downgrade(cache), client, channels, node));
-    Ok(())
 }
 
 /// Sends this node's writes as they commit, and its heartbeat, until the cache is dropped.

@@ -210,9 +210,14 @@ impl AppState {
             config.warm_pool,
         )
         .await?;
+        // One connection to Redis carries the rate-limit counters and this node's broadcasts.
+        let redis = match &config.redis_url {
+            Some(url) => Some(crate::abuse::connect_redis(url.expose()).await?),
+            None => None,
+        };
         // Nodes sharing Redis share the database: their writes reach each other's caches.
-        if let Some(url) = &config.redis_url {
-            crate::fanout::start(url.expose(), &cache).await?;
+        if let Some((client, conn)) = &redis {
+            crate::fanout::start(client.clone(), conn.clone(), &cache);
         }
         let instance_key = instance_key(config)?;
 
@@ -247,8 +252,8 @@ impl AppState {
             hasher: PasswordHasher::new(config.file.passwords)?,
             trusted_proxies: parse_trusted_proxies(config.file.trusted_proxies.as_deref())?,
             clock,
-            limiter: match &config.redis_url {
-                Some(url) => Arc::new(crate::abuse::RedisLimiter::connect(url.expose()).await?),
+            limiter: match redis {
+                Some((_, conn)) => Arc::new(crate::abuse::RedisLimiter::new(conn)),
                 None => Arc::new(crate::abuse::MemoryLimiter::default()),
             },
             rate_limits: config.file.rate_limits.unwrap_or(true),

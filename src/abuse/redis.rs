@@ -40,7 +40,8 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Counters kept to clear in Redis once it answers again.
 const MAX_PENDING_RESETS: usize = 10_000;
 
-/// A client and a multiplexed connection to Redis at `url`, reconnecting by itself, each
+/// A client and a multiplexed connection to Redis at `url` (`redis://HOST:PORT/DB`;
+/// `rediss://…` is refused: no TLS build), reconnecting by itself, each
 /// command and connection attempt bounded by [`REDIS_TIMEOUT`] and a reconnection tried once
 /// per command (the crate's default retries six times with backoff, which a request would
 /// wait through).
@@ -77,10 +78,9 @@ pub struct RedisLimiter {
 }
 
 impl RedisLimiter {
-    /// Connects to `url` (`redis://HOST:PORT/DB`, `rediss://…` is refused: no TLS build).
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let (_, conn) = connect(url).await?;
-        Ok(RedisLimiter {
+    /// Counts on `conn` (from [`connect`]).
+    pub fn new(conn: ConnectionManager) -> Self {
+        RedisLimiter {
             conn,
             hit: redis::Script::new(HIT),
             release: redis::Script::new(RELEASE),
@@ -89,7 +89,7 @@ impl RedisLimiter {
             started: Instant::now(),
             retry_at_ms: AtomicU64::new(0),
             pending_resets: Mutex::new(Vec::new()),
-        })
+        }
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Vec<String>> {

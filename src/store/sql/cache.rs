@@ -284,9 +284,7 @@ impl ReadCache {
 
     /// Whether entries may be served and kept: always without peers, else while linked.
     pub fn serving(&self) -> bool {
-        self.peers
-            .get()
-            .is_none_or(|p| p.linked.load(Ordering::Acquire))
+        self.peers_linked().unwrap_or(true)
     }
 
     /// Queues `touched` for the peers (also a broadcast that could not be sent, to go out with
