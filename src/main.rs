@@ -207,11 +207,7 @@ async fn main() -> anyhow::Result<()> {
             redis_url,
         } => {
             let mut cfg = Config::new(data);
-            cfg.listen = if listen.starts_with(':') {
-                format!("127.0.0.1{listen}")
-            } else {
-                listen
-            };
+            cfg.listen = latchkey::config::listen_address(&listen);
             cfg.database_url = database_url.map(latchkey::secret::Secret::new);
             cfg.redis_url = redis_url.map(latchkey::secret::Secret::new);
             cfg.warm_pool = true;

@@ -12,11 +12,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// The readiness URL of a server listening on `listen` (as `serve --listen` takes it): an
 /// unspecified address (`0.0.0.0`, `[::]`) is asked on loopback.
 pub fn readyz_url(listen: &str) -> Result<String, Failure> {
-    let listen = if listen.starts_with(':') {
-        format!("127.0.0.1{listen}")
-    } else {
-        listen.to_owned()
-    };
+    let listen = crate::config::listen_address(listen);
     let addr: std::net::SocketAddr = listen.parse().map_err(|_| {
         Failure::bad_input(format!(
             "--listen {listen}: expected HOST:PORT with an IP address, as `serve` takes it"

@@ -43,6 +43,15 @@ pub struct Config {
     pub warm_pool: bool,
 }
 
+/// A `--listen` value as an address: `:PORT` means loopback.
+pub fn listen_address(listen: &str) -> String {
+    if listen.starts_with(':') {
+        format!("127.0.0.1{listen}")
+    } else {
+        listen.to_owned()
+    }
+}
+
 impl Config {
     /// A config with defaults for everything, for tests and embedding.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
