@@ -84,6 +84,19 @@ pub(super) async fn postgres_database() -> Option<String> {
     Some(format!("{prefix}/{name}"))
 }
 
+/// Opens (and migrates) the PostgreSQL store at `url` as one node would, without a read cache.
+pub(super) async fn open_node(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let cache = Arc::new(sql::cache::ReadCache::off());
+    open(
+        url,
+        Synchronous::Normal,
+        crate::domain::useragent::parse,
+        cache,
+        false,
+    )
+    .await
+}
+
 pub(super) fn user(id: &str, email: &str) -> UserRow {
     let mut u = crate::domain::accounts::new_user(id.into(), 1);
     u.email = Some(email.into());

@@ -357,15 +357,7 @@ async fn a_claim_passes_over_rows_another_node_is_claiming() {
     let Some(url) = postgres_database().await else {
         return;
     };
-    let s = open(
-        &url,
-        Synchronous::Normal,
-        crate::domain::useragent::parse,
-        Arc::new(sql::cache::ReadCache::off()),
-        false,
-    )
-    .await
-    .unwrap();
+    let s = open_node(&url).await.unwrap();
     let mut tx = s.begin().await.unwrap();
     for i in 0..6 {
         tx.enqueue_message(&message(&format!("m{i}"), i))

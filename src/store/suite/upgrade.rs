@@ -90,17 +90,7 @@ async fn a_node_starting_while_another_migrates_waits_then_finds_nothing_to_do()
         .unwrap();
     let opening = tokio::spawn({
         let url = url.clone();
-        async move {
-            let cache = Arc::new(sql::cache::ReadCache::off());
-            open(
-                &url,
-                Synchronous::Normal,
-                crate::domain::useragent::parse,
-                cache,
-                false,
-            )
-            .await
-        }
+        async move { open_node(&url).await }
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(!opening.is_finished(), "it waits while the lock is held");
@@ -112,13 +102,7 @@ async fn a_node_starting_while_another_migrates_waits_then_finds_nothing_to_do()
     .unwrap();
     assert_eq!(tables, 0, "and has migrated nothing meanwhile");
     // The other node migrates, as `open` would, and lets go.
-    let first = open(
-        &url,
-        Synchronous::Normal,
-        crate::domain::useragent::parse,
-        Arc::new(sql::cache::ReadCache::off()),
-        false,
-    );
+    let first = open_node(&url);
     sqlx::raw_sql("SELECT pg_advisory_unlock(7809651199139603833)")
         .execute(&mut other)
         .await
