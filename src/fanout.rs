@@ -118,6 +118,8 @@ async fn publish(
 ) {
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // One warning per outage: a queued write is tried again five times a second.
+    let mut failing = false;
     loop {
         let Some(strong) = cache.upgrade() else {
             return;
@@ -135,13 +137,23 @@ async fn publish(
             .arg(&message)
             .query_async(&mut conn)
             .await;
-        if let (Err(e), Some(touched)) = (sent, touched) {
-            // Sent again with the next write or after a pause (invalidations can repeat
-            // harmlessly); meanwhile the other nodes see it within readCacheMs at worst.
-            tracing::warn!(error = %e, "cache invalidation not broadcast; trying again");
-            strong.broadcast_again(&touched);
-            drop(strong);
-            tokio::time::sleep(HEARTBEAT).await;
+        match (sent, touched) {
+            (Err(e), Some(touched)) => {
+                // Sent again with the next write or after a pause (invalidations can repeat
+                // harmlessly); meanwhile the other nodes see it within readCacheMs at worst.
+                if !failing {
+                    tracing::warn!(error = %e, "cache invalidations not broadcast; trying again");
+                    failing = true;
+                }
+                strong.broadcast_again(&touched);
+                drop(strong);
+                tokio::time::sleep(HEARTBEAT).await;
+            }
+            (Ok(_), Some(_)) if failing => {
+                tracing::info!("cache invalidations broadcast again");
+                failing = false;
+            }
+            _ => {}
         }
     }
 }
