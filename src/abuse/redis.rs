@@ -5,9 +5,12 @@
 //! While Redis does not answer (a command gives up after [`REDIS_TIMEOUT`]), the node counts
 //! in its own memory instead of refusing every limited route: a limit then holds per node, so
 //! across N nodes up to N times the limit gets through until Redis is back. Counts made
-//! meanwhile are not carried over in either direction. During an outage Redis is tried again
-//! once per [`RETRY_AFTER`], so requests do not each wait for a dead server.
+//! meanwhile are not carried over in either direction; resets (a successful login) are applied
+//! in Redis once it answers. During an outage Redis is tried again once per [`RETRY_AFTER`],
+//! and each command is bounded as a whole, so requests do not each wait for a dead server.
 
+use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -60,6 +63,18 @@ pub async fn connect(url: &str) -> anyhow::Result<(redis::Client, ConnectionMana
     Ok((client, conn))
 }
 
+/// `command` within [`REDIS_TIMEOUT`] in all: the client's own timeout covers sending and
+/// answering, not the wait for a reconnection another command started.
+async fn bounded<T>(command: impl Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
+    tokio::time::timeout(REDIS_TIMEOUT, command)
+        .await
+        .unwrap_or_else(|_| {
+            Err(redis::RedisError::from(std::io::Error::from(
+                std::io::ErrorKind::TimedOut,
+            )))
+        })
+}
+
 /// Counters in Redis; the connection reconnects by itself.
 pub struct RedisLimiter {
     conn: ConnectionManager,
@@ -74,7 +89,7 @@ pub struct RedisLimiter {
     retry_at_ms: AtomicU64,
     /// Counters a successful login cleared while Redis did not answer: cleared there too once
     /// it does, or the failures counted before the outage would outlive the login.
-    pending_resets: Mutex<Vec<String>>,
+    pending_resets: Mutex<HashSet<String>>,
 }
 
 impl RedisLimiter {
@@ -88,26 +103,26 @@ impl RedisLimiter {
             degraded: AtomicBool::new(false),
             started: Instant::now(),
             retry_at_ms: AtomicU64::new(0),
-            pending_resets: Mutex::new(Vec::new()),
+            pending_resets: Mutex::new(HashSet::new()),
         }
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.pending_resets
             .lock()
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Clears in Redis the counters reset during an outage, once it answers (bounded: the
-    /// oldest are forgotten past [`MAX_PENDING_RESETS`]).
+    /// Clears in Redis the counters reset during an outage, once it answers (bounded: past
+    /// [`MAX_PENDING_RESETS`] further ones are forgotten).
     async fn clear_pending(&self) {
-        let keys = std::mem::take(&mut *self.pending());
+        let keys: Vec<String> = self.pending().drain().collect();
         if keys.is_empty() {
             return;
         }
         let mut conn = self.conn.clone();
         let result: redis::RedisResult<i64> =
-            redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
+            bounded(redis::cmd("DEL").arg(&keys).query_async(&mut conn)).await;
         if !self.answered(&result) {
             self.remember_resets(keys);
         }
@@ -115,9 +130,12 @@ impl RedisLimiter {
 
     fn remember_resets(&self, keys: Vec<String>) {
         let mut pending = self.pending();
-        pending.extend(keys);
-        let over = pending.len().saturating_sub(MAX_PENDING_RESETS);
-        pending.drain(..over);
+        for key in keys {
+            if pending.len() >= MAX_PENDING_RESETS {
+                break;
+            }
+            pending.insert(key);
+        }
     }
 
     fn elapsed_ms(&self) -> u64 {
@@ -163,13 +181,14 @@ impl Limiter for RedisLimiter {
         }
         if self.worth_trying() {
             let mut conn = self.conn.clone();
-            let result: redis::RedisResult<(u64, u8)> = self
-                .hit
-                .key(key)
-                .arg(limit)
-                .arg(ttl_s.max(1))
-                .invoke_async(&mut conn)
-                .await;
+            let result: redis::RedisResult<(u64, u8)> = bounded(
+                self.hit
+                    .key(key)
+                    .arg(limit)
+                    .arg(ttl_s.max(1))
+                    .invoke_async(&mut conn),
+            )
+            .await;
             if self.answered(&result)
                 && let Ok((before, counted)) = result
             {
@@ -183,7 +202,7 @@ impl Limiter for RedisLimiter {
         if self.worth_trying() {
             let mut conn = self.conn.clone();
             let result: redis::RedisResult<i64> =
-                self.release.key(key).invoke_async(&mut conn).await;
+                bounded(self.release.key(key).invoke_async(&mut conn)).await;
             if self.answered(&result) {
                 return Ok(());
             }
@@ -195,7 +214,7 @@ impl Limiter for RedisLimiter {
         if self.worth_trying() {
             let mut conn = self.conn.clone();
             let result: redis::RedisResult<Option<u64>> =
-                redis::cmd("GET").arg(key).query_async(&mut conn).await;
+                bounded(redis::cmd("GET").arg(key).query_async(&mut conn)).await;
             if self.answered(&result)
                 && let Ok(n) = result
             {
@@ -214,7 +233,7 @@ impl Limiter for RedisLimiter {
         if self.worth_trying() {
             let mut conn = self.conn.clone();
             let result: redis::RedisResult<i64> =
-                redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                bounded(redis::cmd("DEL").arg(keys).query_async(&mut conn)).await;
             if self.answered(&result) {
                 self.clear_pending().await;
                 return Ok(());
