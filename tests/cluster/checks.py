@@ -2,6 +2,7 @@
 when the cluster misbehaves and returns the figures it measured."""
 
 import concurrent.futures
+import http.client
 import json
 import os
 import signal
@@ -295,7 +296,7 @@ def killed_node_loses_nothing(c, total=300, workers=4):
             after = killed.is_set()
             try:
                 status, body = h.call("POST", "/v1/users", {"userId": "unique()", "email": email}, key=True)
-            except OSError as e:
+            except (OSError, http.client.HTTPException) as e:
                 status, body = type(e).__name__, None
             with lock:
                 done[0] += 1

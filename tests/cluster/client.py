@@ -53,7 +53,7 @@ class Http:
                 # have reached the server and is not sent twice.
                 if attempt == 1 or not reused:
                     raise
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 self.conn.close()
                 self.conn = None
                 raise

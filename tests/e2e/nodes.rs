@@ -64,8 +64,10 @@ async fn nodes_on_shared_redis(db: u8) -> Option<(TestApp, TestApp)> {
         eprintln!("LATCHKEY_TEST_REDIS_URL is not set: cross-node revocation is not tested here");
         return None;
     };
-    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-    Some(two_nodes(&format!("{base}/{db}")).await)
+    // `redis://HOST:PORT` or `redis://HOST:PORT/DB`: the database replaced.
+    let rest = url.strip_prefix("redis://").expect("a redis:// URL");
+    let host = rest.split('/').next().unwrap_or(rest);
+    Some(two_nodes(&format!("redis://{host}/{db}")).await)
 }
 
 /// Waits (at most 10 s) until the node's cache link is `up` or not.
