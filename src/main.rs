@@ -48,6 +48,13 @@ enum Command {
         #[command(subcommand)]
         command: latchkey::cli::KeysCommand,
     },
+    /// List and rotate the key pairs that sign a project's JWTs (`[projects.jwt] algorithm`).
+    JwtKeys {
+        #[command(flatten)]
+        instance: latchkey::cli::Instance,
+        #[command(subcommand)]
+        command: latchkey::cli::JwtKeysCommand,
+    },
     /// List, show, block, unblock, delete and import users.
     Users {
         #[command(flatten)]
@@ -179,6 +186,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Keys { instance, command } => {
             finish(latchkey::cli::keys(&instance, command).await)
+        }
+        Command::JwtKeys { instance, command } => {
+            finish(latchkey::cli::jwt_keys(&instance, command).await)
         }
         Command::Users { instance, command } => {
             finish(latchkey::cli::users(&instance, command).await)

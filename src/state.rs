@@ -49,6 +49,8 @@ pub struct AppState {
     /// Seals MFA secrets, recovery codes and provider tokens at rest (a key derived from the
     /// instance key with purpose `mfa`, kept for the rows sealed before provider tokens were).
     pub sealer: crate::seal::Sealer,
+    /// Projects' JWT signing key pairs (`[projects.jwt]`), loaded from the store.
+    pub jwt_keys: crate::domain::jwt_keys::KeyRing,
     /// The HTTP client and caches of OAuth2 provider calls.
     pub oauth2: crate::oauth2::Providers,
     /// SMTP and SMS transports and templates of the delivery worker.
@@ -270,6 +272,7 @@ impl AppState {
                 .map(|u| u.trim_end_matches('/').to_owned()),
             outbox: Outbox::new(&instance_key),
             sealer: crate::seal::Sealer::new(&instance_key, "mfa"),
+            jwt_keys: crate::domain::jwt_keys::KeyRing::new(&instance_key),
             oauth2: crate::oauth2::Providers::new()?,
             instance_key,
             delivery,

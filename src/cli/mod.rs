@@ -6,6 +6,7 @@
 mod backup;
 pub mod healthcheck;
 mod import;
+mod jwt_keys;
 mod keys;
 mod projects;
 mod seed;
@@ -77,6 +78,21 @@ pub enum KeysCommand {
         project: Option<String>,
         /// The key's id.
         id: String,
+    },
+}
+
+/// `latchkey jwt-keys …`.
+#[derive(Subcommand, Debug)]
+pub enum JwtKeysCommand {
+    /// List the project's JWT signing keys: the signing one, and retired ones that still verify.
+    List {
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Make a new signing key; the old one keeps verifying until the JWTs it signed expire.
+    Rotate {
+        #[arg(long)]
+        project: Option<String>,
     },
 }
 
@@ -303,6 +319,11 @@ impl Opened {
 /// Runs `latchkey keys …`.
 pub async fn keys(instance: &Instance, command: KeysCommand) -> CliResult {
     keys::run(&instance.open().await?, command).await
+}
+
+/// Runs `latchkey jwt-keys …`.
+pub async fn jwt_keys(instance: &Instance, command: JwtKeysCommand) -> CliResult {
+    jwt_keys::run(&instance.open().await?, command).await
 }
 
 /// Runs `latchkey users …`.

@@ -217,6 +217,9 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.prune_tokens(now).await {
         tracing::error!(error = %e, "cannot prune expired tokens");
     }
+    if let Err(e) = state.store.prune_refresh_tokens(now).await {
+        tracing::error!(error = %e, "cannot prune expired JWT refresh tokens");
+    }
     if let Err(e) = state.store.prune_challenges(now).await {
         tracing::error!(error = %e, "cannot prune expired MFA challenges");
     }

@@ -10,6 +10,8 @@ pub mod hashing;
 pub mod identities;
 pub mod ids;
 pub mod jwt;
+pub mod jwt_keys;
+pub mod jwt_refresh;
 pub mod locale;
 pub mod logs;
 pub mod messages;

@@ -31,6 +31,17 @@ pub struct ProjectSettings {
     pub templates: Option<String>,
     #[serde(default)]
     pub oauth2: BTreeMap<String, OAuth2Settings>,
+    /// How account JWTs are signed (`[projects.jwt]`, a latchkey addition).
+    #[serde(default)]
+    pub jwt: JwtSettings,
+}
+
+/// `[projects.jwt]`: HS256 with the instance key (Appwrite's way, the default), or a key pair
+/// of the project's own, published at `/v1/.well-known/jwks.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct JwtSettings {
+    pub algorithm: crate::domain::jwt_keys::JwtAlgorithm,
 }
 
 /// A platform: web types allow a hostname, native types a bundle key or URL scheme.
@@ -302,6 +313,7 @@ impl ProjectSettings {
             sms: None,
             templates: None,
             oauth2: BTreeMap::new(),
+            jwt: JwtSettings::default(),
         }
     }
 

@@ -5,6 +5,7 @@ use base64::Engine;
 
 use crate::domain::accounts::{check_user_limit, new_user, replace_hash};
 use crate::domain::ids::{random_hex, unique_id};
+use crate::domain::jwt_keys::JwtSigner;
 use crate::domain::time::seconds_to_ms;
 use crate::domain::{Env, jwt};
 use crate::error::{Error, ErrorType, Result};
@@ -209,10 +210,11 @@ pub async fn delete_all_sessions(env: &Env<'_>, user: &UserRow) -> Result<()> {
 }
 
 /// `POST /v1/account/jwts`: a JWT for the current session, valid `duration` seconds (≥ 1: the
-/// route's declaration rejects 0, where Appwrite's JWT library throws and answers 500).
-pub fn create_jwt(
+/// route's declaration rejects 0, where Appwrite's JWT library throws and answers 500), signed
+/// as the project says (`[projects.jwt]`).
+pub async fn create_jwt(
     env: &Env<'_>,
-    key: &[u8],
+    signer: &JwtSigner<'_>,
     user_id: &str,
     session_id: &str,
     duration: i64,
@@ -223,7 +225,14 @@ pub fn create_jwt(
         project_id: env.pid().to_owned(),
         exp: (env.now() / 1000).saturating_add(duration),
     };
-    jwt::sign(key, &claims).map_err(Error::internal)
+    signer
+        .sign(
+            env.store,
+            env.project.settings.jwt.algorithm,
+            &claims,
+            env.now(),
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -22,8 +22,9 @@ use crate::secret::Secret;
 
 pub use query::{Cursor, DEFAULT_LIMIT, Filter, FilterOp, FilterValue, ListQuery, Page};
 pub use rows::{
-    AuditRow, AuthenticatorRow, ChallengeRow, IdentityRow, KeyRow, OutboxCounts, OutboxRow,
-    ProjectRow, SessionRow, TargetRow, TokenRow, UserAgentInfo, UserRow,
+    AuditRow, AuthenticatorRow, ChallengeRow, IdentityRow, JwtKeyRow, KeyRow, OutboxCounts,
+    OutboxRow, ProjectRow, RefreshTokenRow, SessionRow, TargetRow, TokenRow, UserAgentInfo,
+    UserRow,
 };
 
 /// A failure of the database itself; `Conflict` is a unique index saying no.
@@ -75,6 +76,7 @@ pub trait Store:
     + TokenStore
     + OutboxStore
     + MfaStore
+    + JwtStore
 {
 }
 
@@ -89,6 +91,7 @@ impl<T> Store for T where
         + TokenStore
         + OutboxStore
         + MfaStore
+        + JwtStore
 {
 }
 
@@ -274,12 +277,21 @@ pub trait OutboxStore: Send + Sync {
     async fn find_message(&self, id: &str) -> StoreResult<Option<OutboxRow>>;
 }
 
+/// JWT signing keys and refresh tokens.
+#[async_trait]
+pub trait JwtStore: Send + Sync {
+    /// The project's signing keys, newest first (retired ones too).
+    async fn list_jwt_keys(&self, project: &str) -> StoreResult<Vec<JwtKeyRow>>;
+    /// Deletes refresh tokens that expired before `before`; how many went.
+    async fn prune_refresh_tokens(&self, before: i64) -> StoreResult<u64>;
+}
+
 /// A unit of work: typed writes (and the reads its decisions need) on one transaction.
 /// SQLite runs it as `BEGIN IMMEDIATE` on the single writer; PostgreSQL as a transaction in
 /// which [`UserTx::lock_user`] and [`UserTx::lock_project`] take row locks.
 #[async_trait]
 pub trait Tx:
-    UserTx + SessionTx + TargetTx + IdentityTx + AuditTx + TokenTx + OutboxTx + MfaTx + Send
+    UserTx + SessionTx + TargetTx + IdentityTx + AuditTx + TokenTx + OutboxTx + MfaTx + JwtTx + Send
 {
     /// Makes every write of the unit durable at once.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -527,6 +539,32 @@ pub trait MfaTx: Send {
 }
 
 /// Outbox writes inside a unit of work: a message lands with the token it carries.
+/// JWT signing keys and refresh tokens.
+#[async_trait]
+pub trait JwtTx: Send {
+    /// Adds a key; `Conflict` when the project already has a signing key (another node made
+    /// one first).
+    async fn insert_jwt_key(&mut self, project: &str, key: &JwtKeyRow) -> StoreResult<()>;
+    /// Retires the project's signing key, if any; whether there was one.
+    async fn retire_jwt_key(&mut self, project: &str, now: i64) -> StoreResult<bool>;
+    async fn insert_refresh_token(
+        &mut self,
+        project: &str,
+        token: &RefreshTokenRow,
+    ) -> StoreResult<()>;
+    /// Reads a refresh token by its secret's hash and locks it until the unit ends.
+    async fn lock_refresh_token(
+        &mut self,
+        project: &str,
+        secret_hash: &str,
+    ) -> StoreResult<Option<RefreshTokenRow>>;
+    /// Marks a token exchanged; false when it already was.
+    async fn spend_refresh_token(&mut self, project: &str, id: &str, now: i64)
+    -> StoreResult<bool>;
+    /// Deletes every token of a family; how many went.
+    async fn delete_refresh_family(&mut self, project: &str, family: &str) -> StoreResult<u64>;
+}
+
 #[async_trait]
 pub trait OutboxTx: Send {
     async fn enqueue_message(&mut self, message: &OutboxRow) -> StoreResult<()>;

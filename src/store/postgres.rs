@@ -29,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_users_api",
         include_str!("../../migrations/postgres/0006_users_api.sql"),
     ),
+    (
+        "0007_jwt_keys",
+        include_str!("../../migrations/postgres/0007_jwt_keys.sql"),
+    ),
 ];
 
 /// Connections per node.

@@ -27,6 +27,51 @@ pub struct KeyRow {
     pub created_at: i64,
 }
 
+/// A JWT signing key of a project: the private half sealed, the public half as a JWK.
+#[derive(Clone, PartialEq)]
+pub struct JwtKeyRow {
+    /// The `kid` its JWTs name.
+    pub id: String,
+    /// `EdDSA` or `ES256`.
+    pub alg: String,
+    /// Sealed PKCS#8 (see `crate::seal`).
+    pub private_key: String,
+    /// The public key as a JWK (JSON text).
+    pub public_jwk: String,
+    pub created_at: i64,
+    /// When another key took over signing; `None` for the signing key.
+    pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for JwtKeyRow {
+    // The sealed private key stays out of logs even though it is ciphertext.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtKeyRow")
+            .field("id", &self.id)
+            .field("alg", &self.alg)
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A single-use refresh token of short JWTs: only the SHA-256 of its secret is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshTokenRow {
+    pub id: String,
+    /// Every token exchanged from the same first one.
+    pub family_id: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub secret_hash: Secret,
+    /// Lifetime in seconds of the JWTs it yields.
+    pub duration: i64,
+    pub created_at: i64,
+    /// When it was exchanged; a spent token presented again revokes its family.
+    pub spent_at: Option<i64>,
+    pub expire: i64,
+}
+
 /// A user as stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserRow {

@@ -36,6 +36,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0006_users_api",
         include_str!("../../migrations/sqlite/0006_users_api.sql"),
     ),
+    (
+        "0007_jwt_keys",
+        include_str!("../../migrations/sqlite/0007_jwt_keys.sql"),
+    ),
 ];
 
 /// `secure_delete` zeroes what a write frees, so a deleted session hash or a replaced row

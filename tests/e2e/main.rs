@@ -13,6 +13,7 @@ mod harness;
 mod health;
 mod identities;
 mod jwt;
+mod jwt_keys;
 mod logs;
 mod mfa;
 mod nodes;

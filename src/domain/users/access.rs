@@ -3,6 +3,7 @@
 
 use crate::domain::Env;
 use crate::domain::ids::{random_hex, unique_id};
+use crate::domain::jwt_keys::JwtSigner;
 use crate::domain::mfa::{self, Factors};
 use crate::domain::queries::{self, TARGET_ATTRIBUTES};
 use crate::domain::sessions::{self, MAX_LISTED_SESSIONS, NewSession};
@@ -89,7 +90,7 @@ pub async fn create_token(
 /// Appwrite; a named session that does not exist is `user_session_not_found`.
 pub async fn create_jwt(
     env: &Env<'_>,
-    key: &[u8],
+    signer: &JwtSigner<'_>,
     user: &str,
     session: &str,
     duration_s: i64,
@@ -115,7 +116,7 @@ pub async fn create_jwt(
             .ok_or(ErrorType::UserSessionNotFound)?
             .id
     };
-    sessions::create_jwt(env, key, &user.id, &session_id, duration_s)
+    sessions::create_jwt(env, signer, &user.id, &session_id, duration_s).await
 }
 
 /// `users.updateMfa`.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::domain::jwt_keys::{self, JwtSigner};
 use crate::domain::project::{ApiKey, Project};
 use crate::domain::{ClientInfo, Env};
 use crate::error::{Error, ErrorType, Result};
@@ -83,12 +84,21 @@ async fn jwt_user(state: &AppState, project: &str, token: &Secret) -> Result<Opt
         Error::from(ErrorType::UserJwtInvalid).with_message(format!("Failed to verify JWT. {m}"))
     };
     let now = state.clock.now_ms();
-    let claims = crate::domain::jwt::verify(
-        state.instance_key.expose().as_bytes(),
-        token.expose(),
-        now / 1000,
-    )
-    .map_err(|m| failed(&m))?;
+    // A JWT naming a key was signed with one of the project's key pairs; any other is HS256.
+    let verified = match jwt_keys::header_kid(token.expose()) {
+        Some(kid) => {
+            state
+                .jwt_keys
+                .verify(&*state.store, project, &kid, token.expose(), now)
+                .await?
+        }
+        None => crate::domain::jwt::verify(
+            state.instance_key.expose().as_bytes(),
+            token.expose(),
+            now / 1000,
+        ),
+    };
+    let claims = verified.map_err(|m| failed(&m))?;
     if claims.project_id.is_empty() {
         return Err(failed("The token names no project."));
     }
@@ -187,6 +197,15 @@ impl Ctx {
             project: &self.project,
             client: &self.client,
             clock: &*self.state.clock,
+        }
+    }
+
+    /// What signs this project's account JWTs.
+    pub fn jwt_signer(&self) -> JwtSigner<'_> {
+        JwtSigner {
+            instance_key: self.state.instance_key.expose().as_bytes(),
+            ring: &self.state.jwt_keys,
+            issuer: self.state.public_url.as_deref(),
         }
     }
 

@@ -199,7 +199,14 @@ pub static ACCOUNT_ROUTES: &[Route] = &[
         .aliases(&["/v1/account/jwt"])
         .scope(ACCOUNT).auth(Jwt).limit(120, 60, &["url:{url},userId:{userId}"])
         // Appwrite allows 0, which its JWT library then refuses with a 500 (spec §5.10).
-        .params(&[p::integer("duration", 1, 3600).or_int(900)])
+        .params(&[p::integer("duration", 1, 3600).or_int(900),
+                  // latchkey: also a refresh token (see `jwts/refresh`).
+                  p::boolean("refresh").or_bool(false)])
+        .returns(201, Model::Jwt),
+    // latchkey: a new short JWT and the next refresh token for a refresh token.
+    Route::new(Post, "/v1/account/jwts/refresh", "account.refreshJWT", h!(jwts::refresh_jwt))
+        .scope(PUBLIC).auth(Jwt).limit(60, 60, &["ip:{ip}"])
+        .params(&[p::text("refreshToken", 1, 128)])
         .returns(201, Model::Jwt),
     Route::new(Get, "/v1/account/prefs", "account.getPrefs", h!(account::get_prefs))
         .scope(ACCOUNT).returns(200, Model::Preferences),

@@ -62,7 +62,7 @@ pub async fn create_token(ctx: Ctx, a: Args) -> Result<Reply> {
 pub async fn create_jwt(ctx: Ctx, a: Args) -> Result<Reply> {
     let jwt = access::create_jwt(
         &ctx.env(),
-        ctx.state.instance_key.expose().as_bytes(),
+        &ctx.jwt_signer(),
         a.str("userId")?,
         a.str("sessionId")?,
         a.int("duration")?,

@@ -14,6 +14,7 @@ use super::*;
 pub mod cache;
 mod filter;
 mod identities;
+mod jwt;
 mod logs;
 mod mfa;
 mod migrate;

@@ -2,6 +2,7 @@
 //! pool), and on PostgreSQL too when `LATCHKEY_TEST_POSTGRES_URL` names a server (each run
 //! gets its own database). Every store method has a case here.
 
+mod jwt;
 mod lists;
 mod mfa;
 mod oauth2;

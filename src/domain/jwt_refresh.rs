@@ -1,0 +1,124 @@
+//! Refreshable short JWTs (Appwrite issue #3258, a latchkey addition): `createJWT` with
+//! `refresh: true` also returns a single-use refresh token; exchanging it gives a new JWT and
+//! the next refresh token of the same family, for as long as the issuing session lives.
+//! Presenting a token that was already exchanged means it was copied: the whole family goes,
+//! so neither the thief nor the owner can refresh again (the owner signs in again). The tokens
+//! go with their session (a foreign key), so logout, session deletion, a password change and
+//! blocking revoke them too.
+
+use crate::domain::ids::{random_hex, unique_id};
+use crate::domain::jwt_keys::JwtSigner;
+use crate::domain::{Env, sessions};
+use crate::error::{Error, ErrorType, Result};
+use crate::secret::{Secret, sha256_hex};
+use crate::store::{RefreshTokenRow, SessionRow, Tx};
+
+/// A JWT and the refresh token that yields the next one.
+#[derive(Debug)]
+pub struct Refreshed {
+    pub jwt: Secret,
+    pub refresh_token: Secret,
+}
+
+/// Random bytes of a refresh token's secret (hex on the wire).
+const SECRET_BYTES: usize = 32;
+
+fn next_token(
+    family: &str,
+    user: &str,
+    session: &SessionRow,
+    duration: i64,
+    now: i64,
+) -> (Secret, RefreshTokenRow) {
+    let secret = Secret::new(random_hex(SECRET_BYTES));
+    let row = RefreshTokenRow {
+        id: unique_id(),
+        family_id: family.to_owned(),
+        user_id: user.to_owned(),
+        session_id: session.id.clone(),
+        secret_hash: Secret::new(sha256_hex(secret.expose())),
+        duration,
+        created_at: now,
+        spent_at: None,
+        expire: session.expire,
+    };
+    (secret, row)
+}
+
+/// A JWT for `session` and the first refresh token of a new family.
+pub async fn issue(
+    env: &Env<'_>,
+    signer: &JwtSigner<'_>,
+    user_id: &str,
+    session: &SessionRow,
+    duration: i64,
+) -> Result<Refreshed> {
+    let (refresh_token, row) = next_token(&unique_id(), user_id, session, duration, env.now());
+    let mut tx = env.begin().await?;
+    tx.insert_refresh_token(env.pid(), &row).await?;
+    env.commit(tx).await?;
+    let jwt = sessions::create_jwt(env, signer, user_id, &session.id, duration).await?;
+    Ok(Refreshed { jwt, refresh_token })
+}
+
+fn refused(why: &str) -> Error {
+    Error::from(ErrorType::UserInvalidToken).with_message(format!(
+        "Invalid refresh token passed in the request: {why}"
+    ))
+}
+
+/// Deletes the token's family, then refuses the exchange.
+async fn revoke(
+    env: &Env<'_>,
+    mut tx: Box<dyn Tx>,
+    token: &RefreshTokenRow,
+    why: &str,
+) -> Result<Refreshed> {
+    tx.delete_refresh_family(env.pid(), &token.family_id)
+        .await?;
+    env.commit(tx).await?;
+    Err(refused(why))
+}
+
+/// Exchanges a refresh token for a new JWT and the next refresh token.
+pub async fn exchange(env: &Env<'_>, signer: &JwtSigner<'_>, secret: &str) -> Result<Refreshed> {
+    let now = env.now();
+    let mut tx = env.begin().await?;
+    let Some(token) = tx
+        .lock_refresh_token(env.pid(), &sha256_hex(secret))
+        .await?
+    else {
+        return Err(refused("it is unknown or was revoked."));
+    };
+    if token.spent_at.is_some() {
+        return revoke(
+            env,
+            tx,
+            &token,
+            "it was already used, so its family is revoked.",
+        )
+        .await;
+    }
+    let session = tx
+        .lock_session(env.pid(), &token.user_id, &token.session_id)
+        .await?
+        .filter(|s| s.expire >= now);
+    let Some(session) = session else {
+        return revoke(env, tx, &token, "the session that issued it has ended.").await;
+    };
+    let Some(user) = tx.lock_user(env.pid(), &token.user_id).await? else {
+        return revoke(env, tx, &token, "the session that issued it has ended.").await;
+    };
+    if !user.status {
+        return Err(ErrorType::UserBlocked.into());
+    }
+    if !tx.spend_refresh_token(env.pid(), &token.id, now).await? {
+        return Err(refused("it was already used."));
+    }
+    let (refresh_token, row) =
+        next_token(&token.family_id, &user.id, &session, token.duration, now);
+    tx.insert_refresh_token(env.pid(), &row).await?;
+    env.commit(tx).await?;
+    let jwt = sessions::create_jwt(env, signer, &user.id, &session.id, token.duration).await?;
+    Ok(Refreshed { jwt, refresh_token })
+}
