@@ -62,6 +62,8 @@ catalogue! {
     UserEmailAlreadyExists = ("user_email_already_exists", 409, "A user with the same email already exists in the current project."),
     UserPasswordMismatch = ("user_password_mismatch", 400, "Passwords do not match. Please check the password and confirm password."),
     PasswordRecentlyUsed = ("password_recently_used", 400, "The password you are trying to use is similar to your previous password. For your security, please choose a different password and try again."),
+    PasswordPwned = ("password_pwned", 400, "The password you are trying to use was found in a known data breach. For your security, please choose a different password and try again."),
+    GeneralPwnedPasswordsUnavailable = ("general_pwned_passwords_unavailable", 503, "The breached-password service could not be reached, so the password could not be checked. Please try again later."),
     PasswordPersonalData = ("password_personal_data", 400, "The password you are trying to use contains references to your name, email, phone or userID. For your security, please choose a different password and try again."),
     UserSessionNotFound = ("user_session_not_found", 404, "The current user session could not be found."),
     UserIdentityNotFound = ("user_identity_not_found", 404, "The identity could not be found. Please sign in with OAuth provider to create identity first."),
@@ -194,6 +196,8 @@ mod tests {
     /// Types we serve that 1.9.6 does not have yet (they come from Appwrite's main branch).
     const NEWER_THAN_PINNED: &[&str] = &[
         "user_jwt_creation_denied",
+        "password_pwned",
+        "general_pwned_passwords_unavailable",
         "user_oauth2_provider_failure",
         "user_oauth2_token_invalid",
     ];

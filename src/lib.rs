@@ -1,6 +1,7 @@
 //! Latchkey: the Appwrite Account API on SQLite or PostgreSQL.
 
 pub mod abuse;
+pub mod breach;
 pub mod cli;
 pub mod config;
 pub mod delivery;

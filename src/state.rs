@@ -53,6 +53,8 @@ pub struct AppState {
     pub jwt_keys: crate::domain::jwt_keys::KeyRing,
     /// The HTTP client and caches of OAuth2 provider calls.
     pub oauth2: crate::oauth2::Providers,
+    /// The breached-password lookups of the `passwordPwned` policy (`[breachedPasswords]`).
+    pub breaches: crate::breach::RangeApi,
     /// SMTP and SMS transports and templates of the delivery worker.
     pub delivery: Delivery,
 }
@@ -274,6 +276,7 @@ impl AppState {
             sealer: crate::seal::Sealer::new(&instance_key, "mfa"),
             jwt_keys: crate::domain::jwt_keys::KeyRing::new(&instance_key),
             oauth2: crate::oauth2::Providers::new()?,
+            breaches: crate::breach::RangeApi::new(config.file.breached_passwords.clone())?,
             instance_key,
             delivery,
         })

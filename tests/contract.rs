@@ -19,7 +19,7 @@ async fn serve_prints_its_port_answers_health_creates_default_and_exits_0_on_sig
         .json()
         .await
         .unwrap();
-    assert_eq!(v["version"], "1.9.6");
+    assert_eq!(v["version"], "2.6.2");
     // The `default` project exists and accepts sign-ups.
     let r = reqwest::Client::new()
         .post(format!("{}/v1/account", server.url))

@@ -300,6 +300,7 @@ impl Opened {
             project,
             client: &self.client,
             clock: &*self.state.clock,
+            breaches: &self.state.breaches,
         }
     }
 

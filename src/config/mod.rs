@@ -122,6 +122,9 @@ pub struct FileConfig {
     /// another process (the CLI, another node) is seen. This process's own writes are seen
     /// at once whatever it is.
     pub read_cache_ms: Option<u64>,
+    /// Where the `passwordPwned` policy looks passwords up, and what it does when it cannot.
+    #[serde(default)]
+    pub breached_passwords: crate::breach::BreachSettings,
     #[serde(default)]
     pub projects: Vec<ProjectSettings>,
 }
@@ -266,6 +269,25 @@ impl FileConfig {
                 "readTimeout: expected seconds between 1 and 300, got {t}"
             );
         }
+        let b = &self.breached_passwords;
+        if !b.endpoint.is_empty() {
+            let u = url::Url::parse(&b.endpoint).map_err(|e| {
+                anyhow::anyhow!("breachedPasswords.endpoint: expected an absolute URL ({e})")
+            })?;
+            anyhow::ensure!(
+                matches!(u.scheme(), "http" | "https"),
+                "breachedPasswords.endpoint: expected an http or https URL, got {}",
+                u.scheme()
+            );
+        }
+        in_range("breachedPasswords", "timeoutMs", b.timeout_ms, 1, 60_000)?;
+        in_range(
+            "breachedPasswords",
+            "cacheSeconds",
+            b.cache_seconds,
+            0,
+            30 * 86_400,
+        )?;
         if let Some(ms) = self.read_cache_ms {
             anyhow::ensure!(
                 ms <= 60_000,

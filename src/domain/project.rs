@@ -82,6 +82,8 @@ pub struct AuthSettings {
     pub corporate_emails: bool,
     pub methods: AuthMethods,
     pub mfa_factors: MfaFactors,
+    /// Appwrite 2.5's `password-pwned` policy.
+    pub password_pwned: crate::domain::breached::PwnedPolicy,
 }
 
 impl Default for AuthSettings {
@@ -103,6 +105,7 @@ impl Default for AuthSettings {
             corporate_emails: false,
             methods: AuthMethods::default(),
             mfa_factors: MfaFactors::default(),
+            password_pwned: Default::default(),
         }
     }
 }

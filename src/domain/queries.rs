@@ -68,6 +68,8 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     attr("phoneVerification", AttrType::Boolean),
     attr("accessedAt", AttrType::Datetime),
     attr("labels", AttrType::Labels),
+    // 2.x (`password-pwned`): null when never looked up.
+    attr("passwordPwned", AttrType::Boolean),
 ];
 
 /// `users.listMemberships` (appwrite 1.9.6 `Queries\Memberships`): checked, though the list

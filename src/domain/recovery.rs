@@ -146,6 +146,7 @@ pub async fn update_recovery(
     };
     let (user, token) = confirmation(env, user_id, secret, kind).await?;
     check_history(env, &user, password).await?;
+    let pwned = crate::domain::breached::check_new(env, password).await?;
     let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
     let mut tx = env.begin().await?;
     let mut fresh = tx
@@ -154,7 +155,7 @@ pub async fn update_recovery(
         .ok_or(ErrorType::UserNotFound)?;
     tokens::consume(env, &mut tx, &token).await?;
     let now = env.now();
-    set_password(&mut fresh, stored, auth.password_history, now);
+    set_password(&mut fresh, stored, pwned, auth.password_history, now);
     fresh.email_verification = true;
     fresh.updated_at = now;
     tx.update_user(env.pid(), &fresh).await?;

@@ -101,6 +101,7 @@ pub async fn create_email_password_session(
     if !user.status {
         return Err(ErrorType::UserBlocked.into());
     }
+    let (pwned, refuse) = crate::domain::breached::check_sign_in(env, password).await?;
     let rehash = match &user.password {
         Some(phc) if env.hasher.needs_rehash_stored(phc, user.hash.as_deref()) => {
             Some(env.hasher.hash(password).await.map_err(Error::internal)?)
@@ -119,9 +120,21 @@ pub async fn create_email_password_session(
     if !fresh.status {
         return Err(ErrorType::UserBlocked.into());
     }
+    let looked_up = pwned.is_some() && pwned != fresh.password_pwned;
+    if looked_up {
+        fresh.password_pwned = pwned;
+    }
+    let rehashed = rehash.is_some();
     if let Some(stored) = rehash {
         replace_hash(&mut fresh, stored);
+    }
+    if looked_up || rehashed {
         tx.update_user(env.pid(), &fresh).await?;
+    }
+    if refuse {
+        // Recorded even though the sign-in is refused: the user must reset the password.
+        env.commit(tx).await?;
+        return Err(ErrorType::UserPasswordResetRequired.into());
     }
     let new = build(env, &fresh.id, "email", email, &["password"]);
     let first = tx.count_sessions(env.pid(), &fresh.id).await? == 0;

@@ -112,8 +112,8 @@ impl Serialize for Account<'_> {
             m.serialize_entry("impersonatorUserId", &())?;
         }
         if keeps("passwordPwned") {
-            // 2.x: null = never checked against breached-password lists.
-            m.serialize_entry("passwordPwned", &())?;
+            // 2.x: null = never looked up in a breach corpus.
+            m.serialize_entry("passwordPwned", &u.password_pwned)?;
         }
         m.end()
     }

@@ -10,8 +10,10 @@ use crate::error::{Error, ErrorType, wire_status};
 use crate::http::models;
 use crate::store::{TargetRow, UserRow};
 
-/// The Appwrite API version this server speaks.
-pub const API_VERSION: &str = "1.9.6";
+/// The Appwrite API version this server reports (`/v1/health/version`, errors' `version`): the
+/// newest format it renders, so the newest SDKs see a server as new as they are. Older
+/// clients still get their shapes (they name their format; see [`downgrade`]).
+pub const API_VERSION: &str = "2.6.2";
 
 /// The response model a route declares (spec §8), so response-format filters know what to
 /// strip and later OpenAPI and GraphQL know the shape.
@@ -368,6 +370,11 @@ mod tests {
         assert!(newer_format_warning(Some((1, 9, 5))).is_none());
         assert!(newer_format_warning(None).is_none());
         assert!(newer_format_warning(Some((2, 6, 2))).is_none());
+        assert_eq!(
+            parse_format(API_VERSION),
+            Some(NEWEST_FORMAT),
+            "the reported version is the newest rendered format"
+        );
         assert!(
             newer_format_warning(Some((2, 7, 0)))
                 .unwrap()

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_jwt_keys",
         include_str!("../../migrations/postgres/0007_jwt_keys.sql"),
     ),
+    (
+        "0008_password_pwned",
+        include_str!("../../migrations/postgres/0008_password_pwned.sql"),
+    ),
 ];
 
 /// Connections per node.

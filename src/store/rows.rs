@@ -103,6 +103,8 @@ pub struct UserRow {
     pub email_is_disposable: Option<bool>,
     pub email_is_corporate: Option<bool>,
     pub email_is_canonical: Option<bool>,
+    /// Whether the password was in a breach corpus when last looked up; `None`: never looked up.
+    pub password_pwned: Option<bool>,
 }
 
 /// The client, OS and device fields parsed from a user agent when a session or audit record is

@@ -40,6 +40,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0007_jwt_keys",
         include_str!("../../migrations/sqlite/0007_jwt_keys.sql"),
     ),
+    (
+        "0008_password_pwned",
+        include_str!("../../migrations/sqlite/0008_password_pwned.sql"),
+    ),
 ];
 
 /// `secure_delete` zeroes what a write frees, so a deleted session hash or a replaced row

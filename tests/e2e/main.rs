@@ -4,6 +4,7 @@
 mod account;
 mod alerts;
 mod bounded_input;
+mod breached;
 mod callers;
 mod concurrency;
 mod delivery;

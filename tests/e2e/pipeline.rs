@@ -58,7 +58,7 @@ async fn health_version_needs_no_project() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["version"], "1.9.6");
+    assert_eq!(r.json::<Value>().await.unwrap()["version"], "2.6.2");
 }
 
 #[tokio::test]

@@ -7,7 +7,6 @@ pub mod access;
 pub mod import;
 pub mod seed;
 
-use crate::domain::Env;
 use crate::domain::accounts::{
     check_history, check_personal_data, messaging_target, new_user, set_email, set_password,
     update_profile,
@@ -16,6 +15,7 @@ use crate::domain::hashing::{Imported, StoredPassword};
 use crate::domain::ids::unique_id;
 use crate::domain::passwords::contains_personal_data;
 use crate::domain::queries::{self, IDENTITY_ATTRIBUTES, USER_ATTRIBUTES};
+use crate::domain::{Env, breached};
 use crate::error::{Error, ErrorType, Result};
 use crate::secret::Secret;
 use crate::store::{IdentityRow, ListQuery, Page, StoreError, TargetRow, UserRow};
@@ -209,12 +209,19 @@ pub async fn create(env: &Env<'_>, new: NewUser<'_>) -> Result<(UserRow, Vec<Tar
         set_email(&mut user, email)?;
     }
     user.phone = new.phone;
-    let stored = match new.password {
-        NewPassword::Plain(p) => Some(env.hasher.hash(p).await.map_err(Error::internal)?),
-        ref other => imported_password(other)?,
+    // Imported hashes were never looked up: their `passwordPwned` stays null.
+    let (stored, pwned) = match new.password {
+        NewPassword::Plain(p) => {
+            let pwned = breached::check_new(env, p).await?;
+            (
+                Some(env.hasher.hash(p).await.map_err(Error::internal)?),
+                pwned,
+            )
+        }
+        ref other => (imported_password(other)?, None),
     };
     if let Some(stored) = stored {
-        set_password(&mut user, stored, auth.password_history, now);
+        set_password(&mut user, stored, pwned, auth.password_history, now);
     }
 
     let targets = insert_with_targets(env, &user, ErrorType::UserTargetAlreadyExists).await?;
@@ -332,11 +339,12 @@ pub async fn update_password(env: &Env<'_>, id: &str, password: &str) -> Result<
     let auth = &env.project.settings.auth;
     check_personal_data(env, &user, password)?;
     check_history(env, &user, password).await?;
+    let pwned = breached::check_new(env, password).await?;
     let stored = env.hasher.hash(password).await.map_err(Error::internal)?;
     let history = auth.password_history;
     let now = env.now();
     update_profile(env, id, ErrorType::UserAlreadyExists, |u| {
-        set_password(u, stored, history, now);
+        set_password(u, stored, pwned, history, now);
         Ok(())
     })
     .await

@@ -44,7 +44,7 @@ pub fn batch(env: &Env<'_>, plan: &Plan<'_>) -> Result<Batch> {
         let email = email_of(n, plan.domain);
         let mut user = new_user(unique_id(), now);
         set_email(&mut user, &email)?;
-        set_password(&mut user, plan.password.clone(), history, now);
+        set_password(&mut user, plan.password.clone(), None, history, now);
         out.targets
             .push(messaging_target(&user.id, "email", &email, now));
         for _ in 0..plan.sessions_per_user {

@@ -197,6 +197,7 @@ impl Ctx {
             project: &self.project,
             client: &self.client,
             clock: &*self.state.clock,
+            breaches: &self.state.breaches,
         }
     }
 

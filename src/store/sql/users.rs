@@ -6,14 +6,14 @@ use super::*;
 const USER_COLS: &str = "id, created_at, updated_at, name, email, phone, password, hash, hash_options, \
     password_history, password_update, registration, status, labels, email_verification, \
     phone_verification, mfa, prefs, accessed_at, email_canonical, email_is_free, \
-    email_is_disposable, email_is_corporate, email_is_canonical";
+    email_is_disposable, email_is_corporate, email_is_canonical, password_pwned";
 
 /// The attributes a user list may filter and order on, and their columns.
 /// The written columns: the read ones and the search words.
 const USER_WRITE_COLS: &str = "id, created_at, updated_at, name, email, phone, password, hash, hash_options, \
     password_history, password_update, registration, status, labels, email_verification, \
     phone_verification, mfa, prefs, accessed_at, email_canonical, email_is_free, \
-    email_is_disposable, email_is_corporate, email_is_canonical, search";
+    email_is_disposable, email_is_corporate, email_is_canonical, password_pwned, search";
 
 const LISTING: Listing = Listing {
     table: "users",
@@ -35,6 +35,7 @@ const LISTING: Listing = Listing {
         col("emailVerification", "email_verification", false, false),
         col("phoneVerification", "phone_verification", false, false),
         col("accessedAt", "accessed_at", false, false),
+        col("passwordPwned", "password_pwned", false, true),
         array("labels", "labels"),
     ],
 };
@@ -74,6 +75,7 @@ fn bind_user<'q>(q: Q<'q>, u: &'q UserRow) -> Q<'q> {
         .bind(ob(u.email_is_disposable))
         .bind(ob(u.email_is_corporate))
         .bind(ob(u.email_is_canonical))
+        .bind(ob(u.password_pwned))
         .bind(user_search(u))
 }
 
@@ -105,6 +107,7 @@ fn user_from(r: &AnyRow) -> StoreResult<UserRow> {
         email_is_disposable: get_obool(r, "email_is_disposable")?,
         email_is_corporate: get_obool(r, "email_is_corporate")?,
         email_is_canonical: get_obool(r, "email_is_canonical")?,
+        password_pwned: get_obool(r, "password_pwned")?,
     })
 }
 
