@@ -62,6 +62,7 @@ catalogue! {
     UserEmailAlreadyExists = ("user_email_already_exists", 409, "A user with the same email already exists in the current project."),
     UserPasswordMismatch = ("user_password_mismatch", 400, "Passwords do not match. Please check the password and confirm password."),
     PasswordRecentlyUsed = ("password_recently_used", 400, "The password you are trying to use is similar to your previous password. For your security, please choose a different password and try again."),
+    ConsentNotFound = ("consent_not_found", 404, "Consent with the requested ID could not be found."),
     PasswordPwned = ("password_pwned", 400, "The password you are trying to use was found in a known data breach. For your security, please choose a different password and try again."),
     GeneralPwnedPasswordsUnavailable = ("general_pwned_passwords_unavailable", 503, "The breached-password service could not be reached, so the password could not be checked. Please try again later."),
     PasswordPersonalData = ("password_personal_data", 400, "The password you are trying to use contains references to your name, email, phone or userID. For your security, please choose a different password and try again."),
@@ -197,6 +198,7 @@ mod tests {
     const NEWER_THAN_PINNED: &[&str] = &[
         "user_jwt_creation_denied",
         "password_pwned",
+        "consent_not_found",
         "general_pwned_passwords_unavailable",
         "user_oauth2_provider_failure",
         "user_oauth2_token_invalid",

@@ -72,6 +72,16 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     attr("passwordPwned", AttrType::Boolean),
 ];
 
+/// `account.listConsents` (2.x: the fields of the `Oauth2Consent` model a list may name).
+pub const CONSENT_ATTRIBUTES: &[Attribute] = &[
+    attr("$id", AttrType::String),
+    attr("$createdAt", AttrType::Datetime),
+    attr("$updatedAt", AttrType::Datetime),
+    attr("appId", AttrType::String),
+    attr("cimdUrl", AttrType::String),
+    attr("expire", AttrType::Datetime),
+];
+
 /// `users.listMemberships` (appwrite 1.9.6 `Queries\Memberships`): checked, though the list
 /// is always empty here.
 pub const MEMBERSHIP_ATTRIBUTES: &[Attribute] = &[

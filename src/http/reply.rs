@@ -26,6 +26,8 @@ pub enum Model {
     TargetList,
     /// Always empty: Teams are not served.
     MembershipList,
+    /// Always empty: latchkey is not an OAuth2 provider.
+    ConsentList,
     MfaChallengeSecret,
     Session,
     SessionList,
@@ -206,6 +208,7 @@ pub fn downgrade(model: Model, value: &mut Value, format: Format) {
         Model::LogList
         | Model::TargetList
         | Model::MembershipList
+        | Model::ConsentList
         | Model::MfaChallengeSecret
         | Model::MfaType
         | Model::MfaChallenge

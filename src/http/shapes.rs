@@ -149,7 +149,8 @@ pub fn fields(name: &str) -> Vec<(&'static str, F)> {
             ("expire", F::Str),
             ("phrase", F::Str),
         ]),
-        "jwt" => f.push(("jwt", F::Str)),
+        // `refreshToken` only when asked for (latchkey's refreshable JWTs).
+        "jwt" => f.extend([("jwt", F::Str), ("refreshToken", F::Str)]),
         "mfaType" => f.extend([("secret", F::Str), ("uri", F::Str)]),
         "healthStatus" => f.extend([("name", F::Str), ("ping", F::Int), ("status", F::Str)]),
         "mfaChallenge" => f.extend([
@@ -172,7 +173,13 @@ pub fn fields(name: &str) -> Vec<(&'static str, F)> {
 }
 
 /// Fields that are not always present (2.x additions stripped for older formats).
-pub const OPTIONAL: &[&str] = &["passwordPwned", "providerIdToken", "phrase", "custom"];
+pub const OPTIONAL: &[&str] = &[
+    "passwordPwned",
+    "providerIdToken",
+    "phrase",
+    "custom",
+    "refreshToken",
+];
 
 /// Every model with fields of its own, in the order documents list them.
 pub const MODELS: &[&str] = &[
@@ -201,6 +208,8 @@ pub const LISTS: &[(&str, &str, Option<&str>)] = &[
     ("targetList", "targets", Some("target")),
     // Teams are not served.
     ("membershipList", "memberships", None),
+    // latchkey is not an OAuth2 provider.
+    ("oauth2ConsentList", "consents", None),
     ("healthStatusList", "statuses", Some("healthStatus")),
 ];
 
@@ -223,6 +232,7 @@ pub fn shape(model: Model) -> Shape {
         Model::UserList => "userList",
         Model::TargetList => "targetList",
         Model::MembershipList => "membershipList",
+        Model::ConsentList => "oauth2ConsentList",
         Model::MfaChallengeSecret => "mfaChallengeSecret",
         Model::Session => "session",
         Model::SessionList => "sessionList",

@@ -23,6 +23,7 @@ mod outbox;
 mod passwordless;
 mod passwords;
 mod pipeline;
+mod placeholders;
 mod projects;
 mod rate_limits;
 mod recovery;

@@ -6,8 +6,8 @@ use crate::domain::project::AuthMethod::{
 use crate::http::reply::Model;
 use crate::http::route::{Group::*, Param, Route, URL_IP, Verb::*, h, p};
 use crate::http::{
-    account, identities, jwts, logs, mfa, oauth2, openapi, recovery, sessions, targets, tokens,
-    verification,
+    account, identities, jwts, logs, mfa, oauth2, openapi, placeholders, recovery, sessions,
+    targets, tokens, verification,
 };
 
 const ACCOUNT: &str = "account";
@@ -24,6 +24,7 @@ const OAUTH2_START: &[Param] = &[
     p::strings("scopes", 100, 4096).optional(),
     p::text("state", 0, 256).optional(),
 ];
+const CONSENT_ID: Param = p::path_uid("consentId");
 const OAUTH2_CALLBACK: &[Param] = &[
     p::path_provider("provider"),
     p::path_text("projectId", 255),
@@ -307,4 +308,31 @@ pub static ACCOUNT_ROUTES: &[Route] = &[
         .scope(ACCOUNT)
         .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])
         .returns(200, Model::LogList),
+    // 2.x routes of things latchkey does not have: placeholders (`placeholders.rs`).
+    Route::new(Get, "/v1/account/consents", "account.listConsents", h!(placeholders::list_consents))
+        .scope(ACCOUNT)
+        .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])
+        .returns(200, Model::ConsentList),
+    Route::new(Get, "/v1/account/consents/:consentId", "account.getConsent",
+               h!(placeholders::consent_not_found))
+        .scope(ACCOUNT).params(&[CONSENT_ID]).returns(200, Model::Plain),
+    Route::new(Delete, "/v1/account/consents/:consentId", "account.deleteConsent",
+               h!(placeholders::consent_not_found))
+        .scope(ACCOUNT).params(&[CONSENT_ID]).returns(204, Model::None),
+    Route::new(Get, "/v1/account/consents/:consentId/tokens", "account.listConsentTokens",
+               h!(placeholders::consent_not_found))
+        .scope(ACCOUNT)
+        .params(&[CONSENT_ID, p::queries("queries"), p::boolean("total").or_bool(true)])
+        .returns(200, Model::Plain),
+    Route::new(Get, "/v1/account/consents/:consentId/tokens/:tokenId", "account.getConsentToken",
+               h!(placeholders::consent_not_found))
+        .scope(ACCOUNT).params(&[CONSENT_ID, p::path_uid("tokenId")]).returns(200, Model::Plain),
+    Route::new(Delete, "/v1/account/consents/:consentId/tokens/:tokenId",
+               "account.deleteConsentToken", h!(placeholders::consent_not_found))
+        .scope(ACCOUNT).params(&[CONSENT_ID, p::path_uid("tokenId")]).returns(204, Model::None),
+    Route::new(Get, "/v1/account/memberships", "account.listMemberships",
+               h!(placeholders::list_memberships))
+        .scope(ACCOUNT)
+        .params(&[p::queries("queries"), p::boolean("total").or_bool(true)])
+        .returns(200, Model::MembershipList),
 ];
