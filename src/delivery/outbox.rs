@@ -220,6 +220,9 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.prune_refresh_tokens(now).await {
         tracing::error!(error = %e, "cannot prune expired JWT refresh tokens");
     }
+    if let Err(e) = state.store.prune_passkey_challenges(now).await {
+        tracing::error!(error = %e, "cannot prune expired passkey ceremonies");
+    }
     if let Err(e) = state.store.prune_challenges(now).await {
         tracing::error!(error = %e, "cannot prune expired MFA challenges");
     }

@@ -18,6 +18,7 @@ pub mod logs;
 pub mod messages;
 pub mod mfa;
 pub mod oauth2;
+pub mod passkeys;
 pub mod passwordless;
 pub mod passwords;
 pub mod project;

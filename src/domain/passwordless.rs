@@ -323,6 +323,7 @@ pub async fn create_session(
         TokenKind::EmailOtp,
         TokenKind::Phone,
         TokenKind::Generic,
+        TokenKind::Passkey,
     ];
     let (token, kind) = match oauth {
         Some(o) => tokens::verify(env, &user, o.secret.expose(), &[TokenKind::OAuth2]).await?,
@@ -343,6 +344,7 @@ pub async fn create_session(
         (TokenKind::EmailOtp, _) => ("email", "token"),
         (TokenKind::Phone, _) => ("phone", "phone"),
         (TokenKind::OAuth2, Some(o)) => ("email", o.provider.as_str()),
+        (TokenKind::Passkey, _) => ("passkey", "passkey"),
         _ => ("token", "token"),
     };
     let mut tx = env.begin().await?;
@@ -361,12 +363,17 @@ pub async fn create_session(
     };
     // Two factors for OAuth2, as the session flow gives (spec §2.6): the provider stands in
     // for the second.
-    let factors: &[&str] = if kind == TokenKind::OAuth2 {
-        &["email", "oauth2"]
-    } else {
-        &[factor]
+    // A passkey proves possession and, by its required user verification, a PIN or a
+    // biometric: two factors, so it satisfies MFA as Appwrite's passkey sessions do.
+    let factors: &[&str] = match kind {
+        TokenKind::OAuth2 => &["email", "oauth2"],
+        TokenKind::Passkey => &["passkey", "userVerification"],
+        _ => &[factor],
     };
     let mut new = sessions::build(env, &fresh.id, provider, &uid, factors);
+    if kind == TokenKind::Passkey {
+        new.session.mfa_updated_at = Some(env.now());
+    }
     if let Some(i) = &identity {
         // Still sealed to this user: the identity's ciphertext is copied as it is.
         new.session.provider_access_token = i.provider_access_token.clone();

@@ -84,6 +84,8 @@ pub struct AuthSettings {
     pub mfa_factors: MfaFactors,
     /// Appwrite 2.5's `password-pwned` policy.
     pub password_pwned: crate::domain::breached::PwnedPolicy,
+    /// Appwrite 2.5's `passkey` policy: the relying party.
+    pub passkey: crate::domain::passkeys::relying_party::PasskeyPolicy,
 }
 
 impl Default for AuthSettings {
@@ -106,6 +108,7 @@ impl Default for AuthSettings {
             methods: AuthMethods::default(),
             mfa_factors: MfaFactors::default(),
             password_pwned: Default::default(),
+            passkey: Default::default(),
         }
     }
 }
@@ -133,6 +136,8 @@ pub struct AuthMethods {
     #[serde(rename = "JWT")]
     pub jwt: bool,
     pub phone: bool,
+    /// 2.x: passkey registration and sign-in; off by default, as in Appwrite.
+    pub passkey: bool,
 }
 
 impl Default for AuthMethods {
@@ -145,6 +150,7 @@ impl Default for AuthMethods {
             invites: true,
             jwt: true,
             phone: true,
+            passkey: false,
         }
     }
 }
@@ -160,6 +166,7 @@ pub enum AuthMethod {
     Invites,
     Jwt,
     Phone,
+    Passkey,
 }
 
 impl AuthMethods {
@@ -191,6 +198,10 @@ impl AuthMethods {
             AuthMethod::Phone => (
                 self.phone,
                 "Phone authentication is disabled for this project",
+            ),
+            AuthMethod::Passkey => (
+                self.passkey,
+                "Passkey authentication is disabled for this project",
             ),
         }
     }

@@ -72,6 +72,15 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     attr("passwordPwned", AttrType::Boolean),
 ];
 
+/// `account.listPasskeys` (2.5: the Passkey model's fields).
+pub const PASSKEY_ATTRIBUTES: &[Attribute] = &[
+    attr("$id", AttrType::String),
+    attr("$createdAt", AttrType::Datetime),
+    attr("$updatedAt", AttrType::Datetime),
+    attr("name", AttrType::String),
+    attr("accessedAt", AttrType::Datetime),
+];
+
 /// `account.listConsents` (2.x: the fields of the `Oauth2Consent` model a list may name).
 pub const CONSENT_ATTRIBUTES: &[Attribute] = &[
     attr("$id", AttrType::String),

@@ -27,6 +27,9 @@ pub enum TokenKind {
     RecoveryOtp = 10,
     /// 2.x: a six-digit email-verification code.
     VerificationOtp = 12,
+    /// 2.x: what a passkey sign-in yields, exchanged for a session within a minute (the
+    /// number is latchkey's own).
+    Passkey = 13,
 }
 
 impl TokenKind {
@@ -42,6 +45,7 @@ impl TokenKind {
             9 => TokenKind::EmailOtp,
             10 => TokenKind::RecoveryOtp,
             12 => TokenKind::VerificationOtp,
+            13 => TokenKind::Passkey,
             _ => return None,
         })
     }

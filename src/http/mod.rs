@@ -17,6 +17,7 @@ pub mod models;
 pub mod oauth2;
 pub mod openapi;
 pub mod params;
+pub mod passkeys;
 pub mod placeholders;
 pub mod recovery;
 pub mod reply;

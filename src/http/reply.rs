@@ -28,6 +28,9 @@ pub enum Model {
     MembershipList,
     /// Always empty: latchkey is not an OAuth2 provider.
     ConsentList,
+    Passkey,
+    PasskeyList,
+    PasskeyChallenge,
     MfaChallengeSecret,
     Session,
     SessionList,
@@ -209,6 +212,9 @@ pub fn downgrade(model: Model, value: &mut Value, format: Format) {
         | Model::TargetList
         | Model::MembershipList
         | Model::ConsentList
+        | Model::Passkey
+        | Model::PasskeyList
+        | Model::PasskeyChallenge
         | Model::MfaChallengeSecret
         | Model::MfaType
         | Model::MfaChallenge

@@ -167,6 +167,17 @@ pub fn fields(name: &str) -> Vec<(&'static str, F)> {
             ("custom", F::Bool),
         ]),
         "mfaRecoveryCodes" => f.push(("recoveryCodes", F::Strings)),
+        "passkey" => {
+            f.extend(ID_DATES);
+            f.extend([("name", F::Str), ("accessedAt", F::Str)]);
+        }
+        "passkeyChallenge" => f.extend([
+            ("$id", F::Str),
+            ("$createdAt", F::Str),
+            ("passkeyId", F::Str),
+            ("expire", F::Str),
+            ("publicKey", F::Object),
+        ]),
         _ => {}
     }
     f
@@ -197,6 +208,8 @@ pub const MODELS: &[&str] = &[
     "mfaFactors",
     "mfaRecoveryCodes",
     "healthStatus",
+    "passkey",
+    "passkeyChallenge",
 ];
 
 /// The list models: name, the key of their items, the items' model (`None`: always empty).
@@ -210,6 +223,7 @@ pub const LISTS: &[(&str, &str, Option<&str>)] = &[
     ("membershipList", "memberships", None),
     // latchkey is not an OAuth2 provider.
     ("oauth2ConsentList", "consents", None),
+    ("passkeyList", "passkeys", Some("passkey")),
     ("healthStatusList", "statuses", Some("healthStatus")),
 ];
 
@@ -233,6 +247,9 @@ pub fn shape(model: Model) -> Shape {
         Model::TargetList => "targetList",
         Model::MembershipList => "membershipList",
         Model::ConsentList => "oauth2ConsentList",
+        Model::Passkey => "passkey",
+        Model::PasskeyList => "passkeyList",
+        Model::PasskeyChallenge => "passkeyChallenge",
         Model::MfaChallengeSecret => "mfaChallengeSecret",
         Model::Session => "session",
         Model::SessionList => "sessionList",

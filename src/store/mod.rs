@@ -23,8 +23,8 @@ use crate::secret::Secret;
 pub use query::{Cursor, DEFAULT_LIMIT, Filter, FilterOp, FilterValue, ListQuery, Page};
 pub use rows::{
     AuditRow, AuthenticatorRow, ChallengeRow, IdentityRow, JwtKeyRow, KeyRow, OutboxCounts,
-    OutboxRow, ProjectRow, RefreshTokenRow, SessionRow, TargetRow, TokenRow, UserAgentInfo,
-    UserRow,
+    OutboxRow, PasskeyChallengeRow, PasskeyRow, ProjectRow, RefreshTokenRow, SessionRow, TargetRow,
+    TokenRow, UserAgentInfo, UserRow,
 };
 
 /// A failure of the database itself; `Conflict` is a unique index saying no.
@@ -77,6 +77,7 @@ pub trait Store:
     + OutboxStore
     + MfaStore
     + JwtStore
+    + PasskeyStore
 {
 }
 
@@ -92,6 +93,7 @@ impl<T> Store for T where
         + OutboxStore
         + MfaStore
         + JwtStore
+        + PasskeyStore
 {
 }
 
@@ -286,12 +288,51 @@ pub trait JwtStore: Send + Sync {
     async fn prune_refresh_tokens(&self, before: i64) -> StoreResult<u64>;
 }
 
+/// Passkeys and their ceremonies.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// A user's verified passkeys matching the query (pending ones are never listed).
+    async fn list_passkeys(
+        &self,
+        project: &str,
+        user: &str,
+        query: &ListQuery,
+    ) -> StoreResult<Page<PasskeyRow>>;
+    /// A passkey by id, pending or not, whoever's it is.
+    async fn find_passkey(&self, project: &str, id: &str) -> StoreResult<Option<PasskeyRow>>;
+    /// A verified passkey by its credential id.
+    async fn find_passkey_by_credential(
+        &self,
+        project: &str,
+        credential_id: &str,
+    ) -> StoreResult<Option<PasskeyRow>>;
+    /// How many passkeys the user has: verified ones and those pending since `pending_since`.
+    async fn count_passkeys(
+        &self,
+        project: &str,
+        user: &str,
+        pending_since: i64,
+    ) -> StoreResult<i64>;
+    /// Deletes ceremonies that expired before `before`, and passkeys still pending then.
+    async fn prune_passkey_challenges(&self, before: i64) -> StoreResult<u64>;
+}
+
 /// A unit of work: typed writes (and the reads its decisions need) on one transaction.
 /// SQLite runs it as `BEGIN IMMEDIATE` on the single writer; PostgreSQL as a transaction in
 /// which [`UserTx::lock_user`] and [`UserTx::lock_project`] take row locks.
 #[async_trait]
 pub trait Tx:
-    UserTx + SessionTx + TargetTx + IdentityTx + AuditTx + TokenTx + OutboxTx + MfaTx + JwtTx + Send
+    UserTx
+    + SessionTx
+    + TargetTx
+    + IdentityTx
+    + AuditTx
+    + TokenTx
+    + OutboxTx
+    + MfaTx
+    + JwtTx
+    + PasskeyTx
+    + Send
 {
     /// Makes every write of the unit durable at once.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
@@ -538,7 +579,31 @@ pub trait MfaTx: Send {
     ) -> StoreResult<()>;
 }
 
-/// Outbox writes inside a unit of work: a message lands with the token it carries.
+/// Passkey writes.
+#[async_trait]
+pub trait PasskeyTx: Send {
+    /// Adds a pending passkey, or restarts the user's own pending one of the same id;
+    /// `Conflict` when the id is taken otherwise.
+    async fn put_pending_passkey(&mut self, project: &str, passkey: &PasskeyRow)
+    -> StoreResult<()>;
+    /// Saves a passkey's name, credential, counter and use; `Conflict` on a credential id
+    /// another passkey holds.
+    async fn update_passkey(&mut self, project: &str, passkey: &PasskeyRow) -> StoreResult<()>;
+    /// Whether it existed.
+    async fn delete_passkey(&mut self, project: &str, user: &str, id: &str) -> StoreResult<bool>;
+    async fn insert_passkey_challenge(
+        &mut self,
+        project: &str,
+        challenge: &PasskeyChallengeRow,
+    ) -> StoreResult<()>;
+    /// Reads a ceremony and deletes it: a challenge answers one attempt.
+    async fn take_passkey_challenge(
+        &mut self,
+        project: &str,
+        id: &str,
+    ) -> StoreResult<Option<PasskeyChallengeRow>>;
+}
+
 /// JWT signing keys and refresh tokens.
 #[async_trait]
 pub trait JwtTx: Send {
@@ -565,6 +630,7 @@ pub trait JwtTx: Send {
     async fn delete_refresh_family(&mut self, project: &str, family: &str) -> StoreResult<u64>;
 }
 
+/// Outbox writes inside a unit of work: a message lands with the token it carries.
 #[async_trait]
 pub trait OutboxTx: Send {
     async fn enqueue_message(&mut self, message: &OutboxRow) -> StoreResult<()>;

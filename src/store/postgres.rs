@@ -37,6 +37,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_password_pwned",
         include_str!("../../migrations/postgres/0008_password_pwned.sql"),
     ),
+    (
+        "0009_passkeys",
+        include_str!("../../migrations/postgres/0009_passkeys.sql"),
+    ),
 ];
 
 /// Connections per node.

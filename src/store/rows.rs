@@ -72,6 +72,39 @@ pub struct RefreshTokenRow {
     pub expire: i64,
 }
 
+/// A passkey: a WebAuthn credential of a user, pending until its registration is verified.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PasskeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// The last sign-in with it.
+    pub accessed_at: Option<i64>,
+    /// The credential id (base64url); `None` while pending.
+    pub credential_id: Option<String>,
+    /// webauthn-rs's record of the credential (JSON): public key, counter, backup state.
+    pub credential: Option<String>,
+    /// The registration challenge of a pending passkey.
+    pub challenge_id: Option<String>,
+}
+
+/// A WebAuthn ceremony in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasskeyChallengeRow {
+    pub id: String,
+    /// Registration: the user and the pending passkey; sign-in: `None`.
+    pub user_id: Option<String>,
+    pub passkey_id: Option<String>,
+    /// The relying party id it was made for.
+    pub rp_id: String,
+    /// The sealed ceremony state.
+    pub state: Secret,
+    pub created_at: i64,
+    pub expire: i64,
+}
+
 /// A user as stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserRow {

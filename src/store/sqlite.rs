@@ -44,6 +44,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0008_password_pwned",
         include_str!("../../migrations/sqlite/0008_password_pwned.sql"),
     ),
+    (
+        "0009_passkeys",
+        include_str!("../../migrations/sqlite/0009_passkeys.sql"),
+    ),
 ];
 
 /// `secure_delete` zeroes what a write frees, so a deleted session hash or a replaced row

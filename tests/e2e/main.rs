@@ -20,6 +20,7 @@ mod mfa;
 mod nodes;
 mod oauth2;
 mod outbox;
+mod passkeys;
 mod passwordless;
 mod passwords;
 mod pipeline;

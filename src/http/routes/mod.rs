@@ -1,5 +1,5 @@
 //! The route table: one declaration per route (Account API in `account.rs`, Users API in
-//! `users.rs`, GraphQL in `graphql.rs`, health and probes in `health.rs`, JWKS in `jwks.rs`), and the matcher built from it. Aliases are older
+//! `users.rs`, GraphQL in `graphql.rs`, health and probes in `health.rs`, passkeys in `passkeys.rs`, JWKS in `jwks.rs`), and the matcher built from it. Aliases are older
 //! paths of the same route.
 //! Matching is by `matchit` (as axum does), so a literal segment always wins over a parameter
 //! and declaration order cannot shadow a route.
@@ -8,6 +8,7 @@ mod account;
 mod graphql;
 mod health;
 mod jwks;
+mod passkeys;
 mod users;
 
 use std::sync::LazyLock;
@@ -25,6 +26,7 @@ pub fn routes() -> impl Iterator<Item = &'static Route> {
         .chain(account::ACCOUNT_ROUTES.iter())
         .chain(users::USERS.iter())
         .chain(graphql::GRAPHQL_ROUTES.iter())
+        .chain(passkeys::PASSKEY_ROUTES.iter())
         .chain(jwks::JWKS_ROUTES.iter())
 }
 

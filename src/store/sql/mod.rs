@@ -19,6 +19,7 @@ mod logs;
 mod mfa;
 mod migrate;
 mod outbox;
+mod passkeys;
 mod projects;
 pub(crate) mod search;
 mod sessions;

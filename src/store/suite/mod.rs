@@ -6,6 +6,7 @@ mod jwt;
 mod lists;
 mod mfa;
 mod oauth2;
+mod passkeys;
 mod sessions;
 mod targets;
 mod tokens;
