@@ -102,6 +102,9 @@ for v in 27.0.0 22.2.0 10.0.0; do
   "$venv/bin/pip" install --quiet --disable-pip-version-check "appwrite==$v" "pytest==8.3.4" \
     "bcrypt==4.2.1" "passlib==1.7.4" "argon2-cffi==25.1.0"
 done
+# The 2.x suite's software passkey (cryptography, cbor2) and independent JWT check (PyJWT).
+tests/sdk/python/.venv-27.0.0/bin/pip install --quiet --disable-pip-version-check \
+  "cryptography==44.0.0" "cbor2==5.6.5" "pyjwt==2.10.1"
 export CARGO_TARGET_DIR="$root/target/sdk-rust"
 (cd tests/sdk/rust && cargo build --tests --quiet)
 unset CARGO_TARGET_DIR
@@ -197,6 +200,7 @@ for backend in sqlite postgres; do
     # The Users suite runs on the two versions whose models it checks (10.x returns dicts).
     files="test_account.py"
     [ "$v" = 10.0.0 ] || files="test_account.py test_users.py"
+    [ "$v" = 27.0.0 ] && files="$files test_passkeys.py"
     suite "SDK PyPI appwrite $v on $backend" \
       sh -c "cd tests/sdk/python && .venv-$v/bin/pytest -q -p no:cacheprovider $files"
   done
