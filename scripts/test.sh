@@ -219,6 +219,30 @@ suite "no secret, password, token or code in any server log" \
   --sources tests/sdk/node/*.test.mjs tests/sdk/python/*.py tests/sdk/rust/tests/*.rs tests/api/hooks.py \
   --deliveries "$LATCHKEY_MAIL_DIR" "$LATCHKEY_SMS_DIR"
 
+# Debian's Chromium driven by npm playwright-core (no downloaded browser): passkeys with a CDP
+# virtual authenticator through the web SDK, on a page served apart from latchkey.
+browser_test() {
+  if ! command -v chromium >/dev/null; then
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq chromium >/dev/null
+  fi
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  local port data="$work/browser" status=0
+  port=$(free_port)
+  "$root/target/debug/latchkey" serve --listen "127.0.0.1:$port" --data "$data" \
+    --config tests/browser/latchkey.toml >"$data.out" 2>"$data.log" &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    grep -q 'listening on' "$data.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  (cd tests/browser && LATCHKEY_ENDPOINT="http://localhost:$port/v1" LATCHKEY_PROJECT=browser \
+    node --test --test-reporter=spec) || status=$?
+  stop_server || status=$?
+  return "$status"
+}
+suite "browser: passkeys in Debian Chromium (playwright-core, virtual authenticator), web SDK 28.0.0" browser_test
+
 # Three nodes on PostgreSQL and Redis behind nginx, each host in its own network namespace
 # (tests/cluster; needs root): revocation across nodes, shared limits, the outbox, throughput
 # for 1-3 nodes, a frozen Redis and a node killed under load. Prints its figures.
