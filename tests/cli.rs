@@ -27,6 +27,8 @@ name = "Shop"
 [[projects]]
 id = "blog"
 name = "Blog"
+  [projects.jwt]
+  algorithm = "EdDSA"
 "#;
 
 /// The instance's config file, written on first use.
@@ -629,4 +631,68 @@ fn seeding_refuses_a_short_password_and_an_email_domain_that_is_not_one() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--email-domain"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn jwt_keys_are_rotated_from_the_command_line_and_the_old_key_stays_published() {
+    let dir = tempfile::tempdir().unwrap();
+    created(dir.path());
+    let none = json_of(&run(
+        dir.path(),
+        &["jwt-keys", "list", "--project", "blog", "--json"],
+    ));
+    assert_eq!(none, json!([]));
+    let out = run(dir.path(), &["jwt-keys", "list", "--project", "blog"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no JWT key pair yet"));
+
+    let first = json_of(&run(
+        dir.path(),
+        &["jwt-keys", "rotate", "--project", "blog", "--json"],
+    ));
+    let kid1 = first["signing"].as_str().unwrap().to_owned();
+    assert_eq!(first["keys"][0]["alg"], "EdDSA");
+    assert_eq!(first["keys"][0]["publicJwk"]["kid"], kid1.as_str());
+    assert!(
+        first["keys"][0]["publicJwk"].get("d").is_none(),
+        "no private part printed"
+    );
+
+    let second = json_of(&run(
+        dir.path(),
+        &["jwt-keys", "rotate", "--project", "blog", "--json"],
+    ));
+    let kid2 = second["signing"].as_str().unwrap().to_owned();
+    assert_ne!(kid1, kid2);
+    let states: Vec<(&str, &str)> = second["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kid"].as_str().unwrap(), k["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [(kid2.as_str(), "signing"), (kid1.as_str(), "verifying")]
+    );
+
+    // A server on the same data publishes both.
+    let server = serve(dir.path());
+    let set: Value = reqwest::get(format!("{}/v1/projects/blog/jwks.json", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, [kid2.as_str(), kid1.as_str()]);
+    assert!(terminate(server).success());
+
+    // An HS256 project has no key pair: exit 2, saying what to set.
+    let out = run(dir.path(), &["jwt-keys", "rotate", "--project", "shop"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("[projects.jwt]"), "{}", stderr(&out));
 }
