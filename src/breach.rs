@@ -84,20 +84,23 @@ impl RangeApi {
 
     async fn fetch(&self, prefix: &str) -> anyhow::Result<HashSet<String>> {
         let url = format!("{}{prefix}", self.settings.endpoint);
-        let r = self
+        // Errors leave the URL out: it holds the prefix, which is the password's.
+        let mut r = self
             .http
             .get(&url)
             .header("add-padding", "true")
             .send()
-            .await?;
+            .await
+            .map_err(reqwest::Error::without_url)?;
         anyhow::ensure!(r.status().is_success(), "answered {}", r.status());
-        if r.content_length()
-            .is_some_and(|n| n as usize > MAX_BODY_BYTES)
-        {
-            anyhow::bail!("answer too large");
+        let mut body = Vec::new();
+        while let Some(chunk) = r.chunk().await.map_err(reqwest::Error::without_url)? {
+            anyhow::ensure!(
+                body.len() + chunk.len() <= MAX_BODY_BYTES,
+                "answer larger than {MAX_BODY_BYTES} bytes"
+            );
+            body.extend_from_slice(&chunk);
         }
-        let body = r.bytes().await?;
-        anyhow::ensure!(body.len() <= MAX_BODY_BYTES, "answer too large");
         let text = std::str::from_utf8(&body)?;
         let mut suffixes = HashSet::new();
         for line in text.lines() {

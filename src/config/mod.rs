@@ -321,6 +321,15 @@ impl FileConfig {
             }
             let auth = &p.auth;
             let at_auth = format!("{at}.auth");
+            let rp = auth.passkey.rp_id.trim();
+            if !rp.is_empty() {
+                anyhow::ensure!(
+                    matches!(url::Host::parse(rp), Ok(url::Host::Domain(_)))
+                        && !rp.contains(['/', ':']),
+                    "{at_auth}.passkey.rpId: expected a domain such as `example.com` (no scheme, \
+                     port or path), got `{rp}`"
+                );
+            }
             in_range(&at_auth, "duration", auth.duration, 5, 31_536_000)?;
             in_range(&at_auth, "maxSessions", auth.max_sessions, 0, LIMIT_COUNT)?;
             in_range(&at_auth, "limit", auth.limit, 0, LIMIT_COUNT)?;
@@ -503,6 +512,12 @@ mod tests {
                 "mockNumbers = [{ phone = \"+16505550101\", otp = \"12345\" }]",
                 "mockNumbers[0].otp",
             ),
+            (
+                "passkey = { rpId = \"https://example.com\" }",
+                "passkey.rpId",
+            ),
+            ("passkey = { rpId = \"example.com:443\" }", "passkey.rpId"),
+            ("passkey = { rpId = \"127.0.0.1\" }", "passkey.rpId"),
         ] {
             let e = with_auth(auth).unwrap_err().to_string();
             assert!(e.contains(key), "{auth}: {e}");
@@ -512,6 +527,8 @@ mod tests {
             "duration = 31536000",
             "maxSessions = 0",
             "maxSessions = 5000",
+            "passkey = { rpId = \"example.com\" }",
+            "passwordPwned = { users = true }",
         ] {
             assert!(with_auth(auth).is_ok(), "{auth}");
         }

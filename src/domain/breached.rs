@@ -61,9 +61,16 @@ pub async fn check_new(env: &Env<'_>, password: &str) -> Result<Option<bool>> {
 
 /// A password a user just signed in with (after it verified): its `passwordPwned`, and
 /// whether the policy's `sessions` refuses the sign-in. The caller records the first even when
-/// it refuses.
-pub async fn check_sign_in(env: &Env<'_>, password: &str) -> Result<(Option<bool>, bool)> {
-    let refuse = env.project.settings.auth.password_pwned.sessions;
+/// it refuses. `recorded` is what the user's row says of this password: when the corpus
+/// cannot be asked now, a password already known to be breached is still refused.
+pub async fn check_sign_in(
+    env: &Env<'_>,
+    password: &str,
+    recorded: Option<bool>,
+) -> Result<(Option<bool>, bool)> {
+    let policy = &env.project.settings.auth.password_pwned;
+    let refuse = policy.sessions;
     let verdict = look_up(env, password, refuse).await?;
-    Ok((verdict, refuse && verdict == Some(true)))
+    let known = verdict.or(recorded.filter(|_| policy.enabled));
+    Ok((verdict, refuse && known == Some(true)))
 }

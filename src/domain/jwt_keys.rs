@@ -155,6 +155,9 @@ struct VerifyingKey {
 /// One project's keys as loaded at `loaded_at`.
 struct ProjectKeys {
     signing: Option<SigningKey>,
+    /// A signing key is stored but does not open with this instance key (it was changed):
+    /// verification still works, signing needs a new key.
+    unopened: bool,
     verifying: Vec<VerifyingKey>,
     loaded_at: i64,
 }
@@ -190,6 +193,7 @@ impl KeyRing {
         let rows = store.list_jwt_keys(project).await?;
         let mut keys = ProjectKeys {
             signing: None,
+            unopened: false,
             verifying: vec![],
             loaded_at: now,
         };
@@ -210,17 +214,24 @@ impl KeyRing {
                 _ => DecodingKey::from_ec_components(text(&jwk, "x"), text(&jwk, "y")),
             }
             .map_err(|e| Error::internal(StoreError::Corrupt(e.to_string())))?;
-            if row.retired_at.is_none() {
-                let der = self
-                    .sealer
-                    .open(&seal_context(project, &row.id), &row.private_key)
-                    .and_then(|b64| B64.decode(b64).ok())
-                    .ok_or_else(|| {
-                        Error::internal(StoreError::Corrupt(format!(
-                            "JWT key {} of project {project} does not open with this instance key",
-                            row.id
-                        )))
-                    })?;
+            let der = row
+                .retired_at
+                .is_none()
+                .then(|| {
+                    self.sealer
+                        .open(&seal_context(project, &row.id), &row.private_key)
+                        .and_then(|b64| B64.decode(b64).ok())
+                })
+                .flatten();
+            if row.retired_at.is_none() && der.is_none() {
+                tracing::error!(
+                    project,
+                    kid = row.id,
+                    "a JWT signing key does not open with this instance key; a new one will sign"
+                );
+                keys.unopened = true;
+            }
+            if let Some(der) = der {
                 let encoding = match alg {
                     JwtAlgorithm::EdDsa => EncodingKey::from_ed_der(&der),
                     _ => EncodingKey::from_ec_der(&der),
@@ -255,8 +266,9 @@ impl KeyRing {
     }
 
     /// Makes a new signing key of `alg` for the project, retiring the one it had. With
-    /// `only_if_missing`, does nothing when a signing key of `alg` exists (first use, where
-    /// several nodes may race: the store's unique index lets one win, the others read its key).
+    /// `only_if_missing`, does nothing when a signing key of `alg` exists. Two first uses at
+    /// once (two nodes, or two requests) may both make one: the unique index keeps one signing,
+    /// and a key retired that way still verifies what it signed.
     pub async fn rotate(
         &self,
         store: &dyn Store,
@@ -319,7 +331,9 @@ impl KeyRing {
         if keys.signing.as_ref().is_some_and(|k| k.alg == alg) {
             return Ok(keys);
         }
-        self.rotate(store, project, alg, now, true).await?;
+        // A stored key that does not open is replaced, not reused.
+        self.rotate(store, project, alg, now, !keys.unopened)
+            .await?;
         self.load(store, project, now).await
     }
 

@@ -4,7 +4,7 @@
 //! Presenting a token that was already exchanged means it was copied: the whole family goes,
 //! so neither the thief nor the owner can refresh again (the owner signs in again). The tokens
 //! go with their session (a foreign key), so logout, session deletion, a password change and
-//! blocking revoke them too.
+//! user deletion revoke them too; a blocked user's exchanges are refused (`user_blocked`).
 
 use crate::domain::ids::{random_hex, unique_id};
 use crate::domain::jwt_keys::JwtSigner;
@@ -22,6 +22,8 @@ pub struct Refreshed {
 
 /// Random bytes of a refresh token's secret (hex on the wire).
 const SECRET_BYTES: usize = 32;
+/// Refresh-token families one session may have; a new one ends the oldest.
+pub const MAX_FAMILIES_PER_SESSION: i64 = 10;
 
 fn next_token(
     family: &str,
@@ -55,6 +57,10 @@ pub async fn issue(
 ) -> Result<Refreshed> {
     let (refresh_token, row) = next_token(&unique_id(), user_id, session, duration, env.now());
     let mut tx = env.begin().await?;
+    // A session keeps its newest families only: a client minting chains in a loop cannot
+    // grow the table.
+    tx.trim_refresh_families(env.pid(), &session.id, MAX_FAMILIES_PER_SESSION - 1)
+        .await?;
     tx.insert_refresh_token(env.pid(), &row).await?;
     env.commit(tx).await?;
     let jwt = sessions::create_jwt(env, signer, user_id, &session.id, duration).await?;
@@ -83,11 +89,20 @@ async fn revoke(
 /// Exchanges a refresh token for a new JWT and the next refresh token.
 pub async fn exchange(env: &Env<'_>, signer: &JwtSigner<'_>, secret: &str) -> Result<Refreshed> {
     let now = env.now();
+    let hash = sha256_hex(secret);
+    // Read first, without a lock, to learn whose it is; then lock in the order every other
+    // writer takes (user, session, then the session's refresh tokens through the cascade), so
+    // a logout or password change racing this exchange waits instead of deadlocking.
+    let Some(seen) = env.store.find_refresh_token(env.pid(), &hash).await? else {
+        return Err(refused("it is unknown or was revoked."));
+    };
     let mut tx = env.begin().await?;
-    let Some(token) = tx
-        .lock_refresh_token(env.pid(), &sha256_hex(secret))
+    let user = tx.lock_user(env.pid(), &seen.user_id).await?;
+    let session = tx
+        .lock_session(env.pid(), &seen.user_id, &seen.session_id)
         .await?
-    else {
+        .filter(|s| s.expire >= now);
+    let Some(token) = tx.lock_refresh_token(env.pid(), &hash).await? else {
         return Err(refused("it is unknown or was revoked."));
     };
     if token.spent_at.is_some() {
@@ -99,14 +114,7 @@ pub async fn exchange(env: &Env<'_>, signer: &JwtSigner<'_>, secret: &str) -> Re
         )
         .await;
     }
-    let session = tx
-        .lock_session(env.pid(), &token.user_id, &token.session_id)
-        .await?
-        .filter(|s| s.expire >= now);
-    let Some(session) = session else {
-        return revoke(env, tx, &token, "the session that issued it has ended.").await;
-    };
-    let Some(user) = tx.lock_user(env.pid(), &token.user_id).await? else {
+    let (Some(user), Some(session)) = (user, session) else {
         return revoke(env, tx, &token, "the session that issued it has ended.").await;
     };
     if !user.status {
@@ -115,6 +123,10 @@ pub async fn exchange(env: &Env<'_>, signer: &JwtSigner<'_>, secret: &str) -> Re
     if !tx.spend_refresh_token(env.pid(), &token.id, now).await? {
         return Err(refused("it was already used."));
     }
+    // Only the token just spent is kept of the spent ones: enough to catch its reuse, and
+    // a long-lived session's chain stays a few rows.
+    tx.trim_refresh_family(env.pid(), &token.family_id, &token.id)
+        .await?;
     let (refresh_token, row) =
         next_token(&token.family_id, &user.id, &session, token.duration, now);
     tx.insert_refresh_token(env.pid(), &row).await?;

@@ -101,7 +101,8 @@ pub async fn create_email_password_session(
     if !user.status {
         return Err(ErrorType::UserBlocked.into());
     }
-    let (pwned, refuse) = crate::domain::breached::check_sign_in(env, password).await?;
+    let (pwned, refuse) =
+        crate::domain::breached::check_sign_in(env, password, user.password_pwned).await?;
     let rehash = match &user.password {
         Some(phc) if env.hasher.needs_rehash_stored(phc, user.hash.as_deref()) => {
             Some(env.hasher.hash(password).await.map_err(Error::internal)?)

@@ -85,7 +85,13 @@ pub async fn update(ctx: Ctx, a: Args) -> Result<Reply> {
 
 /// `account.deletePasskey` — DELETE /v1/account/passkeys/:passkeyId.
 pub async fn delete(ctx: Ctx, a: Args) -> Result<Reply> {
-    passkeys::delete(&ctx.env(), ctx.user()?, a.str("passkeyId")?).await?;
+    passkeys::delete(
+        &ctx.env(),
+        ctx.user()?,
+        ctx.current_session(),
+        a.str("passkeyId")?,
+    )
+    .await?;
     Ok(Reply::empty())
 }
 

@@ -286,6 +286,12 @@ pub trait JwtStore: Send + Sync {
     async fn list_jwt_keys(&self, project: &str) -> StoreResult<Vec<JwtKeyRow>>;
     /// Deletes refresh tokens that expired before `before`; how many went.
     async fn prune_refresh_tokens(&self, before: i64) -> StoreResult<u64>;
+    /// A refresh token by its secret's hash, without a lock.
+    async fn find_refresh_token(
+        &self,
+        project: &str,
+        secret_hash: &str,
+    ) -> StoreResult<Option<RefreshTokenRow>>;
 }
 
 /// Passkeys and their ceremonies.
@@ -589,6 +595,25 @@ pub trait PasskeyTx: Send {
     /// Saves a passkey's name, credential, counter and use; `Conflict` on a credential id
     /// another passkey holds.
     async fn update_passkey(&mut self, project: &str, passkey: &PasskeyRow) -> StoreResult<()>;
+    /// Renames the user's passkey; whether it existed.
+    async fn rename_passkey(
+        &mut self,
+        project: &str,
+        user: &str,
+        id: &str,
+        name: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Stores a sign-in's new credential state (counter) and time, if the credential is still
+    /// `seen` (no other sign-in or deletion came first); whether it was.
+    async fn record_passkey_use(
+        &mut self,
+        project: &str,
+        id: &str,
+        seen: &str,
+        credential: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Whether it existed.
     async fn delete_passkey(&mut self, project: &str, user: &str, id: &str) -> StoreResult<bool>;
     async fn insert_passkey_challenge(
@@ -628,6 +653,20 @@ pub trait JwtTx: Send {
     -> StoreResult<bool>;
     /// Deletes every token of a family; how many went.
     async fn delete_refresh_family(&mut self, project: &str, family: &str) -> StoreResult<u64>;
+    /// Deletes the family's spent tokens but `keep`.
+    async fn trim_refresh_family(
+        &mut self,
+        project: &str,
+        family: &str,
+        keep: &str,
+    ) -> StoreResult<u64>;
+    /// Deletes the session's refresh-token families but its `keep` newest.
+    async fn trim_refresh_families(
+        &mut self,
+        project: &str,
+        session: &str,
+        keep: i64,
+    ) -> StoreResult<u64>;
 }
 
 /// Outbox writes inside a unit of work: a message lands with the token it carries.

@@ -299,3 +299,61 @@ async fn an_unreachable_corpus_fails_open_unless_told_to_fail_closed() {
     *range.corpus.down.lock().unwrap() = false;
     assert_eq!(sign_up(&app, CLEAN).await.status(), 201);
 }
+
+#[tokio::test]
+async fn a_password_known_to_be_breached_is_refused_while_the_corpus_is_down() {
+    let range = RangeServer::start().await;
+    let app = spawn_with(config(&range, PwnedPolicy::default(), false)).await;
+    let user: Value = sign_up(&app, BREACHED).await.json().await.unwrap();
+    assert_eq!(user["passwordPwned"], true);
+    let email = user["email"].as_str().unwrap().to_owned();
+    let app = app
+        .restart(config(
+            &range,
+            PwnedPolicy {
+                sessions: true,
+                ..PwnedPolicy::default()
+            },
+            false,
+        ))
+        .await;
+    *range.corpus.down.lock().unwrap() = true;
+    // Failing open accepts what cannot be looked up, but not what is already recorded.
+    assert_error(
+        sign_in(&app, &email, BREACHED).await,
+        412,
+        "user_password_reset_required",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_anonymous_account_cannot_take_a_breached_password_when_users_is_on() {
+    let range = RangeServer::start().await;
+    let policy = PwnedPolicy {
+        users: true,
+        ..PwnedPolicy::default()
+    };
+    let app = spawn_with(config(&range, policy, false)).await;
+    let r = app
+        .req(Method::POST, "/v1/account/sessions/anonymous")
+        .send()
+        .await
+        .unwrap();
+    let login = login_from(r).await;
+    let r = app
+        .as_user(Method::PATCH, "/v1/account/email", &login)
+        .json(&json!({"email": unique_email(), "password": BREACHED}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "password_pwned").await;
+    let r = app
+        .as_user(Method::PATCH, "/v1/account/email", &login)
+        .json(&json!({"email": unique_email(), "password": CLEAN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["passwordPwned"], false);
+}

@@ -254,3 +254,45 @@ async fn refresh_tokens_end_with_their_session_and_respect_the_jwt_switch() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_blocked_user_cannot_refresh_and_a_refresh_racing_a_logout_never_fails_as_a_server_error()
+{
+    // Eleven sign-ups from one address would meet Appwrite's limit first.
+    let app = spawn_with(|c| c.file.rate_limits = Some(false)).await;
+    let (_, login) = app.user().await;
+    let issued = create_jwt(&app, &login, json!({"refresh": true})).await;
+    let r = app
+        .as_key(
+            Method::PATCH,
+            &format!("/v1/users/{}/status", login.user_id),
+        )
+        .json(&json!({"status": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_error(
+        refresh(&app, &text(&issued, "refreshToken")).await,
+        403,
+        "user_blocked",
+    )
+    .await;
+
+    // Exchanges and logouts at once, lock against lock (PostgreSQL: no deadlock, no 500).
+    for _ in 0..10 {
+        let (_, login) = app.user().await;
+        let issued = create_jwt(&app, &login, json!({"refresh": true})).await;
+        let token = text(&issued, "refreshToken");
+        let (exchanged, logout) = tokio::join!(
+            refresh(&app, &token),
+            app.as_user(Method::DELETE, "/v1/account/sessions/current", &login)
+                .send()
+        );
+        let status = exchanged.status().as_u16();
+        assert!(status == 201 || status == 401, "exchange answered {status}");
+        assert_eq!(logout.unwrap().status(), 204);
+        // Whatever won, the session is gone and so is every refresh token.
+        assert_eq!(refresh(&app, &token).await.status(), 401);
+    }
+}

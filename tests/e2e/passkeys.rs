@@ -362,3 +362,81 @@ async fn the_switch_the_recent_session_rule_the_limit_and_blocking_hold() {
     let (status, e) = finish_sign_in(&app, &challenge, &credential).await;
     assert_eq!((status, e["type"].as_str()), (403, Some("user_blocked")));
 }
+
+#[tokio::test]
+async fn malformed_credentials_are_refused_and_deleting_needs_a_recent_session() {
+    let app = app().await;
+    let (_, login) = app.user().await;
+    let (status, challenge) = send(
+        app.as_user(Method::POST, "/v1/account/passkeys", &login)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let id = challenge["passkeyId"].as_str().unwrap();
+    for credential in [
+        json!({"id": "x"}),
+        json!({"response": {"attestationObject": "!!"}}),
+    ] {
+        let (status, e) = send(
+            app.as_user(
+                Method::PUT,
+                &format!("/v1/account/passkeys/{id}/verification"),
+                &login,
+            )
+            .json(&json!({ "credential": credential })),
+        )
+        .await;
+        // The first attempt is refused for its shape; the challenge is then spent.
+        assert!(
+            matches!(
+                e["type"].as_str(),
+                Some("user_passkey_invalid" | "user_invalid_token")
+            ),
+            "{e}"
+        );
+        assert_eq!(status, 401);
+    }
+    let (status, e) = send(
+        app.req(Method::PUT, "/v1/account/tokens/passkey")
+            .json(&json!({"challengeId": "nope", "credential": {"id": 1}})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["type"].as_str()),
+        (401, Some("user_invalid_token"))
+    );
+    let (_, fresh) = send(app.req(Method::POST, "/v1/account/tokens/passkey")).await;
+    let (status, e) = send(
+        app.req(Method::PUT, "/v1/account/tokens/passkey")
+            .json(&json!({"challengeId": fresh["$id"], "credential": {"rawId": "%%%"}})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["type"].as_str()),
+        (401, Some("user_passkey_invalid")),
+        "{e}"
+    );
+
+    let mut auth = SoftPasskey::new(true);
+    let (passkey, _) = register(&app, &login, &mut auth).await;
+    let id = passkey["$id"].as_str().unwrap();
+    app.clock.advance(11 * 60_000);
+    let (status, e) = send(app.as_user(
+        Method::DELETE,
+        &format!("/v1/account/passkeys/{id}"),
+        &login,
+    ))
+    .await;
+    assert_eq!(
+        (status, e["type"].as_str()),
+        (401, Some("user_reauthentication_required"))
+    );
+    // Renaming needs no fresh sign-in.
+    let (status, _) = send(
+        app.as_user(Method::PATCH, &format!("/v1/account/passkeys/{id}"), &login)
+            .json(&json!({"name": "old laptop"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+}

@@ -133,18 +133,16 @@ pub async fn create(
     check_recent(env, session)?;
     let now = env.now();
     let id = passkey_id.unwrap_or_else(unique_id);
-    if let Some(p) = env.store.find_passkey(env.pid(), &id).await?
-        && (p.credential_id.is_some() || p.user_id != user.id)
+    let taken = env.store.find_passkey(env.pid(), &id).await?;
+    if taken
+        .as_ref()
+        .is_some_and(|p| p.credential_id.is_some() || p.user_id != user.id)
     {
         return Err(ErrorType::UserPasskeyAlreadyExists.into());
     }
-    // The pending passkey this request restarts (same id) does not count twice.
+    // The user's own pending passkey this request restarts (same id) does not count twice.
     let pending_since = now - CHALLENGE_MS;
-    let restarting = env
-        .store
-        .find_passkey(env.pid(), &id)
-        .await?
-        .is_some_and(|p| p.updated_at >= pending_since);
+    let restarting = taken.is_some_and(|p| p.updated_at >= pending_since);
     let count = env
         .store
         .count_passkeys(env.pid(), &user.id, pending_since)
@@ -312,15 +310,28 @@ pub async fn rename(env: &Env<'_>, user: &UserRow, id: &str, name: String) -> Re
     passkey.name = name;
     passkey.updated_at = env.now();
     let mut tx = env.begin().await?;
-    tx.update_passkey(env.pid(), &passkey).await?;
+    // The name only: a sign-in racing this keeps the counter it stored.
+    if !tx
+        .rename_passkey(env.pid(), &user.id, id, &passkey.name, passkey.updated_at)
+        .await?
+    {
+        return Err(ErrorType::UserPasskeyNotFound.into());
+    }
     env.commit_audited(tx, user, "passkey.update", format!("user/{}", user.id))
         .await?;
     Ok(passkey)
 }
 
-/// `DELETE /v1/account/passkeys/{id}`: it signs no one in any more.
-pub async fn delete(env: &Env<'_>, user: &UserRow, id: &str) -> Result<()> {
+/// `DELETE /v1/account/passkeys/{id}`: it signs no one in any more. Like adding one, it
+/// needs a recent session.
+pub async fn delete(
+    env: &Env<'_>,
+    user: &UserRow,
+    session: Option<&SessionRow>,
+    id: &str,
+) -> Result<()> {
     owned(env, user, id).await?;
+    check_recent(env, session)?;
     let mut tx = env.begin().await?;
     if !tx.delete_passkey(env.pid(), &user.id, id).await? {
         return Err(ErrorType::UserPasskeyNotFound.into());
@@ -386,7 +397,7 @@ pub async fn finish_sign_in(
         serde_json::from_value(credential.clone()).map_err(|_| invalid("malformed credential"))?;
     // The credential id finds the passkey; the signature below proves the authenticator
     // holds it. The user handle a discoverable credential also returns must agree.
-    let mut passkey = env
+    let passkey = env
         .store
         .find_passkey_by_credential(env.pid(), &base64_url(answer.get_credential_id()))
         .await?
@@ -401,11 +412,9 @@ pub async fn finish_sign_in(
     {
         return Err(invalid("it belongs to another user"));
     }
-    let mut stored: Passkey = passkey
-        .credential
-        .as_deref()
-        .and_then(|c| serde_json::from_str(c).ok())
-        .ok_or_else(|| invalid("its record is unreadable"))?;
+    let seen = passkey.credential.clone().unwrap_or_default();
+    let mut stored: Passkey =
+        serde_json::from_str(&seen).map_err(|_| invalid("its record is unreadable"))?;
     let result = webauthn
         .finish_discoverable_authentication_v2(&answer, state, &stored)
         .map_err(invalid)?;
@@ -413,12 +422,18 @@ pub async fn finish_sign_in(
         return Err(ErrorType::UserBlocked.into());
     }
     stored.update_credential(&result);
-    passkey.credential = Some(serde_json::to_string(&stored).map_err(Error::internal)?);
-    passkey.accessed_at = Some(now);
+    let updated = serde_json::to_string(&stored).map_err(Error::internal)?;
     let secret = tokens::long_secret(32);
     let token = tokens::new_token(env, &user.id, TokenKind::Passkey, &secret, TOKEN_SECONDS);
     let mut tx = env.begin().await?;
-    tx.update_passkey(env.pid(), &passkey).await?;
+    // Compare-and-set: of two sign-ins checked against the same counter, or one racing the
+    // passkey's deletion, only the first gets a token.
+    if !tx
+        .record_passkey_use(env.pid(), &passkey.id, &seen, &updated, now)
+        .await?
+    {
+        return Err(invalid("it was used or deleted at the same time"));
+    }
     tokens::store_token(env, &mut tx, &token, None).await?;
     env.commit_audited(tx, &user, "passkey.signin", format!("user/{}", user.id))
         .await?;

@@ -47,6 +47,23 @@ impl JwtStore for SqlStore {
         .await
     }
 
+    async fn find_refresh_token(
+        &self,
+        project: &str,
+        secret_hash: &str,
+    ) -> StoreResult<Option<RefreshTokenRow>> {
+        fetch_opt(
+            &mut *self.reader().await?,
+            format!(
+                "SELECT {REFRESH_COLS} FROM jwt_refresh_tokens \
+                 WHERE secret_hash = $1 AND project_id = $2"
+            ),
+            &[secret_hash.into(), project.into()],
+            refresh_from,
+        )
+        .await
+    }
+
     async fn prune_refresh_tokens(&self, before: i64) -> StoreResult<u64> {
         execute(
             &mut *self.write.acquire().await?,
@@ -138,6 +155,38 @@ impl JwtTx for SqlTx {
         )
         .await?
             == 1)
+    }
+
+    async fn trim_refresh_family(
+        &mut self,
+        project: &str,
+        family: &str,
+        keep: &str,
+    ) -> StoreResult<u64> {
+        execute(
+            self.conn_cache_safe(),
+            "DELETE FROM jwt_refresh_tokens WHERE project_id = $1 AND family_id = $2 \
+             AND spent_at IS NOT NULL AND id <> $3",
+            &[project.into(), family.into(), keep.into()],
+        )
+        .await
+    }
+
+    async fn trim_refresh_families(
+        &mut self,
+        project: &str,
+        session: &str,
+        keep: i64,
+    ) -> StoreResult<u64> {
+        execute(
+            self.conn_cache_safe(),
+            "DELETE FROM jwt_refresh_tokens WHERE project_id = $1 AND session_id = $2 \
+             AND family_id NOT IN (SELECT family_id FROM jwt_refresh_tokens \
+             WHERE project_id = $1 AND session_id = $2 GROUP BY family_id \
+             ORDER BY MAX(created_at) DESC, family_id DESC LIMIT $3)",
+            &[project.into(), session.into(), keep.into()],
+        )
+        .await
     }
 
     async fn delete_refresh_family(&mut self, project: &str, family: &str) -> StoreResult<u64> {

@@ -194,6 +194,54 @@ impl PasskeyTx for SqlTx {
         Ok(())
     }
 
+    async fn rename_passkey(
+        &mut self,
+        project: &str,
+        user: &str,
+        id: &str,
+        name: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(execute(
+            self.conn_cache_safe(),
+            "UPDATE passkeys SET name = $4, updated_at = $5 \
+             WHERE project_id = $1 AND user_id = $2 AND id = $3 AND credential_id IS NOT NULL",
+            &[
+                project.into(),
+                user.into(),
+                id.into(),
+                name.into(),
+                now.into(),
+            ],
+        )
+        .await?
+            == 1)
+    }
+
+    async fn record_passkey_use(
+        &mut self,
+        project: &str,
+        id: &str,
+        seen: &str,
+        credential: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(execute(
+            self.conn_cache_safe(),
+            "UPDATE passkeys SET credential = $4, accessed_at = $5 \
+             WHERE project_id = $1 AND id = $2 AND credential = $3",
+            &[
+                project.into(),
+                id.into(),
+                seen.into(),
+                credential.into(),
+                now.into(),
+            ],
+        )
+        .await?
+            == 1)
+    }
+
     async fn delete_passkey(&mut self, project: &str, user: &str, id: &str) -> StoreResult<bool> {
         Ok(execute(
             self.conn_cache_safe(),

@@ -126,3 +126,47 @@ async fn refresh_tokens_are_spent_once_revoked_by_family_and_go_with_their_sessi
         assert_eq!(s.prune_refresh_tokens(1001).await.unwrap(), 1, "{name}");
     }
 }
+
+#[tokio::test]
+async fn spent_tokens_and_old_families_are_trimmed() {
+    let (stores, _dir) = stores().await;
+    for (name, s) in stores {
+        seed_users(&s, &[user("u", "u@example.com")]).await;
+        let mut tx = s.begin().await.unwrap();
+        tx.insert_session("p", &session("s1", "u", 1))
+            .await
+            .unwrap();
+        for (i, family) in ["fa", "fa", "fa", "fb", "fc"].iter().enumerate() {
+            let mut t = refresh(&format!("r{i}"), family, "s1", &format!("h{i}"));
+            t.created_at = i as i64;
+            t.spent_at = (i < 2).then_some(5);
+            tx.insert_refresh_token("p", &t).await.unwrap();
+        }
+        // r0 and r1 are spent: only r1 is kept.
+        assert_eq!(
+            tx.trim_refresh_family("p", "fa", "r1").await.unwrap(),
+            1,
+            "{name}"
+        );
+        // fa is the oldest family (newest row at 2), then fb (3), fc (4): keep two.
+        assert_eq!(
+            tx.trim_refresh_families("p", "s1", 2).await.unwrap(),
+            2,
+            "{name}"
+        );
+        tx.commit().await.unwrap();
+        assert!(
+            s.find_refresh_token("p", "h1").await.unwrap().is_none(),
+            "{name}"
+        );
+        assert!(
+            s.find_refresh_token("p", "h3").await.unwrap().is_some(),
+            "{name}"
+        );
+        assert!(
+            s.find_refresh_token("p", "h4").await.unwrap().is_some(),
+            "{name}"
+        );
+        assert!(s.find_refresh_token("other", "h4").await.unwrap().is_none());
+    }
+}

@@ -110,6 +110,11 @@ def test_wrong_origins_and_cloned_authenticators_are_refused():
     assert "compromised" in error.message
     challenge_id, assertion = sign_in_token(authenticator, origin="https://sub.localhost")
     expect_error(401, "user_passkey_invalid", guest().update_passkey_token, challenge_id, assertion)
+    # The user handle is not signed, so it is checked against the passkey's user.
+    challenge_id, assertion = sign_in_token(authenticator)
+    assertion["response"]["userHandle"] = "AAAAAAAAAAAAAAAAAAAAAA"
+    error = expect_error(401, "user_passkey_invalid", guest().update_passkey_token, challenge_id, assertion)
+    assert "another user" in error.message
 
 
 def test_the_placeholders_and_password_pwned_parse_into_the_sdks_models():
@@ -122,24 +127,34 @@ def test_the_placeholders_and_password_pwned_parse_into_the_sdks_models():
     assert "passwordPwned" in account and account["passwordPwned"] is None
 
 
+# The project of tests/sdk/latchkey.toml whose JWTs are ES256 with a key pair of its own.
+KEYS_PROJECT = "sdk-keys"
+KEYS_KEY = "standard_sdk_keys_conformance_key_0123456789"
+
+
 def test_jwts_verify_with_pyjwt_from_the_projects_jwks():
-    user, session, _ = signed_in()
-    users = Users(Client().set_endpoint(ENDPOINT).set_project(PROJECT).set_key(KEY))
-    token = plain(users.create_jwt(user["$id"], session["$id"], 600))["jwt"]
-    with urllib.request.urlopen(f"{ENDPOINT}/.well-known/jwks.json?project={PROJECT}") as r:
+    client = Client().set_endpoint(ENDPOINT).set_project(KEYS_PROJECT).set_key(KEYS_KEY)
+    address = f"py-jwks-{random.getrandbits(48):x}@example.com"
+    user = plain(Account(client).create(ID.unique(), address, PASSWORD))
+    session = plain(Account(client).create_email_password_session(address, PASSWORD))
+    token = plain(Users(client).create_jwt(user["$id"], session["$id"], 600))["jwt"]
+    with urllib.request.urlopen(f"{ENDPOINT}/.well-known/jwks.json?project={KEYS_PROJECT}") as r:
         jwks = json.load(r)
     header = jwt.get_unverified_header(token)
     assert header["alg"] == "ES256" and header["kid"]
     key = jwt.PyJWKSet.from_dict(jwks)[header["kid"]]
-    claims = jwt.decode(token, key.key, algorithms=["ES256"], audience=PROJECT)
+    claims = jwt.decode(token, key.key, algorithms=["ES256"], audience=KEYS_PROJECT)
     assert claims["sub"] == user["$id"] and claims["sessionId"] == session["$id"]
-    with urllib.request.urlopen(f"{ENDPOINT}/projects/{PROJECT}/jwks.json") as r:
+    with urllib.request.urlopen(f"{ENDPOINT}/projects/{KEYS_PROJECT}/jwks.json") as r:
         assert json.load(r) == jwks
     # A signature by any other key fails PyJWT's check.
     head, body, _ = token.split(".")
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(f"{head}.{body}.{jwt.utils.base64url_encode(bytes(64)).decode()}", key.key,
-                   algorithms=["ES256"], audience=PROJECT)
+                   algorithms=["ES256"], audience=KEYS_PROJECT)
     # And the SDK's own calls accept the key-signed JWT.
-    me = Account(Client().set_endpoint(ENDPOINT).set_project(PROJECT).set_jwt(token))
+    me = Account(Client().set_endpoint(ENDPOINT).set_project(KEYS_PROJECT).set_jwt(token))
     assert plain(me.get())["$id"] == user["$id"]
+    # The SDK project signs as Appwrite does: HS256, nothing published.
+    with urllib.request.urlopen(f"{ENDPOINT}/.well-known/jwks.json?project={PROJECT}") as r:
+        assert json.load(r) == {"keys": []}
