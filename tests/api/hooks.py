@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -24,6 +25,13 @@ from urllib.parse import parse_qsl, urljoin, urlparse
 
 import requests
 import schemathesis
+
+# The SDK suite's software passkey authenticator answers the passkey ceremonies.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk", "python"))
+from soft_passkey import SoftPasskey  # noqa: E402
+
+# A page origin the SDK project's localhost platform allows.
+PASSKEY_ORIGIN = "http://localhost:5173"
 
 PROJECT = os.environ.get("LK_PROJECT", "sdk")
 MODE = os.environ.get("LK_MODE", "session")
@@ -274,6 +282,31 @@ def prepare(label, base, email, secret):
     return {}
 
 
+def registered_passkey(base, secret):
+    """Registers a passkey for the user; its id and the authenticator that holds it."""
+    authenticator = SoftPasskey(PASSKEY_ORIGIN)
+    challenge = account_call(base, secret, "POST", "/passkeys", {"name": "fuzz"})
+    credential = authenticator.create(challenge["publicKey"])
+    account_call(base, secret, "PUT", f"/passkeys/{challenge['passkeyId']}/verification", {"credential": credential})
+    return challenge["passkeyId"], authenticator
+
+
+def passkey_case(label, base, secret, body, params):
+    """Fills what a passkey operation needs to succeed for the fresh user."""
+    if label == "PUT /v1/account/passkeys/{passkeyId}/verification":
+        challenge = account_call(base, secret, "POST", "/passkeys", {"name": "fuzz"})
+        params["passkeyId"] = challenge["passkeyId"]
+        body["credential"] = SoftPasskey(PASSKEY_ORIGIN).create(challenge["publicKey"])
+        body.pop("challengeId", None)
+    elif "passkeyId" in params:
+        params["passkeyId"], _ = registered_passkey(base, secret)
+    if label == "PUT /v1/account/tokens/passkey":
+        _, authenticator = registered_passkey(base, secret)
+        challenge = _http().post(f"{base}/v1/account/tokens/passkey", json={}, headers={"X-Appwrite-Project": PROJECT}, timeout=20).json()
+        body["challengeId"] = challenge["$id"]
+        body["credential"] = authenticator.get(challenge["publicKey"])
+
+
 # Valid hashes for the Users API's imports (the e2e suite's vectors; every import is checked
 # against its algorithm, so generated strings are refused).
 IMPORTED = {
@@ -382,6 +415,13 @@ def before_call(context, case, **kwargs):
             case.query = redirect_query(_base(case))
         if label == "DELETE /v1/account/identities/{identityId}":
             params["identityId"] = linked_identity(_base(case), secret)
+        if "passkey" in label:
+            body = dict(case.body) if isinstance(case.body, dict) else {}
+            passkey_case(label, _base(case), secret, body, params)
+            if body:
+                case.body = body
+        if "projectId" in params and label.startswith("GET /v1/projects/"):
+            params["projectId"] = PROJECT
         if "sessionId" in params:
             params["sessionId"] = "current"
         if "targetId" in params:

@@ -22,20 +22,27 @@ def unb64u(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-# Authenticator data flags: user present, user verified, attested credential data.
-UP, UV, AT = 0x01, 0x04, 0x40
+# Authenticator data flags: user present, user verified, backup eligible, backed up, attested
+# credential data.
+UP, UV, BE, BS, AT = 0x01, 0x04, 0x08, 0x10, 0x40
 
 
 class SoftPasskey:
-    def __init__(self, origin):
+    def __init__(self, origin, synced=False):
         self.origin = origin
+        # A synced passkey (a password manager's) says so in every answer: eligible for backup
+        # and backed up. Changing it between answers is what the server must catch.
+        self.synced = synced
         # credential id -> {key, rp_id, user_handle, counter}
         self.credentials = {}
 
     def clone(self):
-        twin = SoftPasskey(self.origin)
+        twin = SoftPasskey(self.origin, self.synced)
         twin.credentials = {k: dict(v) for k, v in self.credentials.items()}
         return twin
+
+    def _backup(self):
+        return BE | BS if self.synced else 0
 
     def _client_data(self, kind, challenge, origin):
         return json.dumps(
@@ -52,7 +59,7 @@ class SoftPasskey:
         cose = {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
         auth_data = (
             hashlib.sha256(rp_id.encode()).digest()
-            + bytes([UP | UV | AT])
+            + bytes([UP | UV | AT | self._backup()])
             + (0).to_bytes(4, "big")
             + bytes(16)  # AAGUID: none
             + len(credential_id).to_bytes(2, "big")
@@ -84,7 +91,8 @@ class SoftPasskey:
         rp_id = options["rpId"]
         credential_id, c = next((i, c) for i, c in self.credentials.items() if c["rp_id"] == rp_id)
         c["counter"] += 1
-        auth_data = hashlib.sha256(rp_id.encode()).digest() + bytes([UP | UV]) + c["counter"].to_bytes(4, "big")
+        flags = UP | UV | self._backup()
+        auth_data = hashlib.sha256(rp_id.encode()).digest() + bytes([flags]) + c["counter"].to_bytes(4, "big")
         client_data = self._client_data("webauthn.get", options["challenge"], origin)
         signature = c["key"].sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         return {

@@ -117,6 +117,20 @@ def test_wrong_origins_and_cloned_authenticators_are_refused():
     assert "another user" in error.message
 
 
+def test_a_synced_passkey_signs_in_and_a_changed_backup_eligibility_is_refused():
+    _, _, me = signed_in()
+    authenticator = SoftPasskey(ORIGIN, synced=True)
+    challenge, credential = register(me, authenticator)
+    me.update_passkey_verification(challenge["passkeyId"], credential)
+    challenge_id, assertion = sign_in_token(authenticator)
+    assert plain(guest().update_passkey_token(challenge_id, assertion))["secret"]
+    # The same credential now claims it cannot be backed up: re-enrolment is required.
+    authenticator.synced = False
+    challenge_id, assertion = sign_in_token(authenticator)
+    error = expect_error(401, "user_passkey_invalid", guest().update_passkey_token, challenge_id, assertion)
+    assert "eligibility" in error.message
+
+
 def test_the_placeholders_and_password_pwned_parse_into_the_sdks_models():
     _, _, me = signed_in()
     assert plain(me.list_consents()) == {"total": 0, "consents": []}
