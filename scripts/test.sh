@@ -219,8 +219,9 @@ suite "no secret, password, token or code in any server log" \
   --sources tests/sdk/node/*.test.mjs tests/sdk/python/*.py tests/sdk/rust/tests/*.rs tests/api/hooks.py \
   --deliveries "$LATCHKEY_MAIL_DIR" "$LATCHKEY_SMS_DIR"
 
-# Debian's Chromium driven by npm playwright-core (no downloaded browser): passkeys with a CDP
-# virtual authenticator through the web SDK, on a page served apart from latchkey.
+# Debian's Chromium driven by npm playwright-core (no downloaded browser), pages served apart
+# from latchkey: passkeys with a CDP virtual authenticator, and web SDK 26.2.0 and 28.0.0 on
+# the same site (cookies), on another site (X-Fallback-Cookies) and from an unlisted origin.
 browser_test() {
   if ! command -v chromium >/dev/null; then
     apt-get update -qq >/dev/null
@@ -237,11 +238,11 @@ browser_test() {
     sleep 0.1
   done
   (cd tests/browser && LATCHKEY_ENDPOINT="http://localhost:$port/v1" LATCHKEY_PROJECT=browser \
-    node --test --test-reporter=spec) || status=$?
+    LATCHKEY_KEY=standard_browser_tests_key_0123456789 node --test --test-reporter=spec) || status=$?
   stop_server || status=$?
   return "$status"
 }
-suite "browser: passkeys in Debian Chromium (playwright-core, virtual authenticator), web SDK 28.0.0" browser_test
+suite "browser: Debian Chromium (playwright-core): passkeys, web SDK 26.2.0 + 28.0.0 across sites" browser_test
 
 # Three nodes on PostgreSQL and Redis behind nginx, each host in its own network namespace
 # (tests/cluster; needs root): revocation across nodes, shared limits, the outbox, throughput
