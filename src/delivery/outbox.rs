@@ -217,6 +217,10 @@ async fn housekeeping(state: &AppState) {
     if let Err(e) = state.store.prune_tokens(now).await {
         tracing::error!(error = %e, "cannot prune expired tokens");
     }
+    let retired_before = now - crate::domain::jwt_keys::RETIRED_KEY_GRACE_MS;
+    if let Err(e) = state.store.prune_jwt_keys(retired_before).await {
+        tracing::error!(error = %e, "cannot prune retired JWT signing keys");
+    }
     if let Err(e) = state.store.prune_refresh_tokens(now).await {
         tracing::error!(error = %e, "cannot prune expired JWT refresh tokens");
     }

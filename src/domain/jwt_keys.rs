@@ -382,24 +382,47 @@ impl KeyRing {
         now: i64,
     ) -> Result<Value> {
         let keys = match alg {
-            JwtAlgorithm::Hs256 => self.keys(store, project, now).await?,
+            JwtAlgorithm::Hs256 => self.without_signing_key(store, project, now).await?,
             _ => self.ensure(store, project, alg, now).await?,
         };
         let list: Vec<&Value> = keys.verifying.iter().map(|k| &k.jwk).collect();
         Ok(json!({ "keys": list }))
     }
 
-    /// Verifies a JWT whose header names key `kid` at `now` (ms), with no leeway. Errors are
-    /// in the words of [`crate::domain::jwt::verify`].
+    /// The keys of a project that signs with HS256 again: a key pair it signed with before is
+    /// retired now, so it verifies only the JWTs it may have signed, for their lifetime, and a
+    /// leaked private key cannot mint more.
+    async fn without_signing_key(
+        &self,
+        store: &dyn Store,
+        project: &str,
+        now: i64,
+    ) -> Result<Arc<ProjectKeys>> {
+        let keys = self.keys(store, project, now).await?;
+        if keys.signing.is_none() && !keys.unopened {
+            return Ok(keys);
+        }
+        let mut tx = store.begin().await?;
+        tx.retire_jwt_key(project, now).await?;
+        tx.commit().await?;
+        self.load(store, project, now).await
+    }
+
+    /// Verifies a JWT whose header names key `kid` at `now` (ms), with no leeway, for a
+    /// project signing with `alg`. Errors are in the words of [`crate::domain::jwt::verify`].
     pub async fn verify(
         &self,
         store: &dyn Store,
         project: &str,
+        alg: JwtAlgorithm,
         kid: &str,
         token: &str,
         now: i64,
     ) -> Result<std::result::Result<Claims, String>> {
-        let mut keys = self.keys(store, project, now).await?;
+        let mut keys = match alg {
+            JwtAlgorithm::Hs256 => self.without_signing_key(store, project, now).await?,
+            _ => self.keys(store, project, now).await?,
+        };
         if !keys.verifying.iter().any(|k| k.kid == kid) && now - keys.loaded_at >= RELOAD_GAP_MS {
             keys = self.load(store, project, now).await?;
         }

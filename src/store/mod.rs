@@ -286,6 +286,8 @@ pub trait JwtStore: Send + Sync {
     async fn list_jwt_keys(&self, project: &str) -> StoreResult<Vec<JwtKeyRow>>;
     /// Deletes refresh tokens that expired before `before`; how many went.
     async fn prune_refresh_tokens(&self, before: i64) -> StoreResult<u64>;
+    /// Deletes signing keys retired before `before` (they verify nothing any more).
+    async fn prune_jwt_keys(&self, before: i64) -> StoreResult<u64>;
     /// A refresh token by its secret's hash, without a lock.
     async fn find_refresh_token(
         &self,

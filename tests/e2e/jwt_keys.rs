@@ -296,3 +296,37 @@ async fn a_blocked_user_cannot_refresh_and_a_refresh_racing_a_logout_never_fails
         assert_eq!(refresh(&app, &token).await.status(), 401);
     }
 }
+
+#[tokio::test]
+async fn a_project_back_on_hs256_retires_its_key_pair_so_it_verifies_only_until_its_jwts_expire() {
+    let app = spawn_with(with_project(|p| p.jwt.algorithm = JwtAlgorithm::EdDsa)).await;
+    let (_, login) = app.user().await;
+    let old = create_jwt(&app, &login, json!({"duration": 600})).await["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app = app
+        .restart(with_project(|p| p.jwt.algorithm = JwtAlgorithm::Hs256))
+        .await;
+    // Still valid for its lifetime, and still published while it may be presented.
+    assert_eq!(get_account(&app, &old).await.status(), 200);
+    assert_eq!(jwks(&app).await.keys.len(), 1);
+    let keys = app.state.store.list_jwt_keys(PROJECT).await.unwrap();
+    assert!(
+        keys.iter().all(|k| k.retired_at.is_some()),
+        "the key pair no longer signs: {keys:?}"
+    );
+    let fresh = create_jwt(&app, &login, json!({})).await["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        jsonwebtoken::decode_header(&fresh).unwrap().kid.is_none(),
+        "HS256 again"
+    );
+    app.clock.advance(RETIRED_KEY_GRACE_MS);
+    assert!(
+        jwks(&app).await.keys.is_empty(),
+        "after its grace time it is gone"
+    );
+}

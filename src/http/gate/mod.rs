@@ -79,7 +79,9 @@ async fn session_user(
         .map(|u| (u, session)))
 }
 
-async fn jwt_user(state: &AppState, project: &str, token: &Secret) -> Result<Option<UserRow>> {
+async fn jwt_user(state: &AppState, project: &Project, token: &Secret) -> Result<Option<UserRow>> {
+    let alg = project.settings.jwt.algorithm;
+    let project = project.id.as_str();
     let failed = |m: &str| {
         Error::from(ErrorType::UserJwtInvalid).with_message(format!("Failed to verify JWT. {m}"))
     };
@@ -89,7 +91,7 @@ async fn jwt_user(state: &AppState, project: &str, token: &Secret) -> Result<Opt
         Some(kid) => {
             state
                 .jwt_keys
-                .verify(&*state.store, project, &kid, token.expose(), now)
+                .verify(&*state.store, project, alg, &kid, token.expose(), now)
                 .await?
         }
         None => crate::domain::jwt::verify(
@@ -162,9 +164,7 @@ pub async fn authenticate(
     let user = match (by_session, &facts.jwt) {
         (Some(_), Some(_)) => return Err(ErrorType::UserJwtAndCookieSet.into()),
         (Some((user, session)), None) => Some((user, Some(Box::new(session)))),
-        (None, Some(token)) => jwt_user(state, &project.id, token)
-            .await?
-            .map(|u| (u, None)),
+        (None, Some(token)) => jwt_user(state, project, token).await?.map(|u| (u, None)),
         (None, None) => None,
     };
     Ok(match user {

@@ -64,6 +64,15 @@ impl JwtStore for SqlStore {
         .await
     }
 
+    async fn prune_jwt_keys(&self, before: i64) -> StoreResult<u64> {
+        execute(
+            &mut *self.write.acquire().await?,
+            "DELETE FROM jwt_keys WHERE retired_at IS NOT NULL AND retired_at < $1",
+            &[before.into()],
+        )
+        .await
+    }
+
     async fn prune_refresh_tokens(&self, before: i64) -> StoreResult<u64> {
         execute(
             &mut *self.write.acquire().await?,

@@ -59,6 +59,17 @@ async fn a_project_has_one_signing_key_and_retired_ones_stay_listed() {
         );
         assert_eq!(keys[0].private_key, "sealed-k3", "{name}");
         assert_eq!(s.list_jwt_keys("other").await.unwrap().len(), 1, "{name}");
+        // Retired keys go once they verify nothing; signing ones never.
+        assert_eq!(s.prune_jwt_keys(20).await.unwrap(), 0, "{name}");
+        assert_eq!(s.prune_jwt_keys(21).await.unwrap(), 1, "{name}");
+        let left: Vec<String> = s
+            .list_jwt_keys("p")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.id)
+            .collect();
+        assert_eq!(left, ["k3"], "{name}");
     }
 }
 
