@@ -6,8 +6,9 @@
 //! go with their session (a foreign key), so logout, session deletion, a password change and
 //! user deletion revoke them too; a blocked user's exchanges are refused (`user_blocked`).
 
-use crate::domain::ids::{random_hex, unique_id};
+use crate::domain::ids::unique_id;
 use crate::domain::jwt_keys::JwtSigner;
+use crate::domain::tokens::long_secret;
 use crate::domain::{Env, sessions};
 use crate::error::{Error, ErrorType, Result};
 use crate::secret::{Secret, sha256_hex};
@@ -32,7 +33,7 @@ fn next_token(
     duration: i64,
     now: i64,
 ) -> (Secret, RefreshTokenRow) {
-    let secret = Secret::new(random_hex(SECRET_BYTES));
+    let secret = long_secret(SECRET_BYTES);
     let row = RefreshTokenRow {
         id: unique_id(),
         family_id: family.to_owned(),

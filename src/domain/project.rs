@@ -376,6 +376,8 @@ pub struct Project {
     pub email_enabled: bool,
     /// Whether SMS can be sent (project or instance provider is configured).
     pub sms_enabled: bool,
+    /// The passkey relying party, when passkeys are configured.
+    pub relying_party: Option<crate::domain::passkeys::relying_party::RelyingParty>,
 }
 
 impl Project {
@@ -404,6 +406,7 @@ impl Project {
         Project {
             id: settings.id.clone(),
             name: settings.name.clone(),
+            relying_party: crate::domain::passkeys::relying_party::build(&settings),
             settings,
             keys,
             password_policy,

@@ -20,10 +20,7 @@ pub async fn create_jwt(ctx: Ctx, a: Args) -> Result<Reply> {
     if a.bool("refresh")? {
         let issued =
             jwt_refresh::issue(&ctx.env(), &ctx.jwt_signer(), &user.id, session, duration).await?;
-        return Ok(Reply::json(json!({
-            "jwt": issued.jwt.expose(),
-            "refreshToken": issued.refresh_token.expose(),
-        })));
+        return Ok(refreshed(&issued));
     }
     let jwt = sessions::create_jwt(
         &ctx.env(),
@@ -36,14 +33,19 @@ pub async fn create_jwt(ctx: Ctx, a: Args) -> Result<Reply> {
     Ok(Reply::json(json!({ "jwt": jwt.expose() })))
 }
 
+/// The Jwt model with latchkey's `refreshToken`.
+fn refreshed(issued: &jwt_refresh::Refreshed) -> Reply {
+    Reply::json(json!({
+        "jwt": issued.jwt.expose(),
+        "refreshToken": issued.refresh_token.expose(),
+    }))
+}
+
 /// POST /v1/account/jwts/refresh: a new JWT and the next refresh token for a refresh token.
 pub async fn refresh_jwt(ctx: Ctx, a: Args) -> Result<Reply> {
     let issued =
         jwt_refresh::exchange(&ctx.env(), &ctx.jwt_signer(), a.str("refreshToken")?).await?;
-    Ok(Reply::json(json!({
-        "jwt": issued.jwt.expose(),
-        "refreshToken": issued.refresh_token.expose(),
-    })))
+    Ok(refreshed(&issued))
 }
 
 /// GET /v1/.well-known/jwks.json (project from `project` or `X-Appwrite-Project`) and

@@ -15,6 +15,8 @@
 
 pub mod relying_party;
 
+use relying_party::RelyingParty;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{
@@ -112,6 +114,37 @@ pub fn check_recent(env: &Env<'_>, session: Option<&SessionRow>) -> Result<()> {
     }
 }
 
+/// Spends the ceremony `id` (in a unit of work of its own: an attempt that fails later has
+/// used it all the same), then checks it is still good: not expired, of the kind expected
+/// (`registration`: the user and pending passkey it was made for; `None`: a sign-in), and made
+/// for the relying party the project has now. The project's relying party with it.
+async fn take_challenge<'e>(
+    env: &Env<'e>,
+    id: &str,
+    registration: Option<(&str, &str)>,
+) -> Result<(PasskeyChallengeRow, &'e RelyingParty)> {
+    let now = env.now();
+    let mut tx = env.begin().await?;
+    let challenge = tx.take_passkey_challenge(env.pid(), id).await?;
+    env.commit(tx).await?;
+    let challenge = challenge
+        .filter(|c| c.expire >= now)
+        .filter(|c| match registration {
+            Some((user, passkey)) => {
+                c.user_id.as_deref() == Some(user) && c.passkey_id.as_deref() == Some(passkey)
+            }
+            None => c.user_id.is_none(),
+        })
+        .ok_or_else(expired_challenge)?;
+    let rp = env
+        .project
+        .relying_party
+        .as_ref()
+        .filter(|rp| rp.id == challenge.rp_id)
+        .ok_or_else(expired_challenge)?;
+    Ok((challenge, rp))
+}
+
 /// The verified passkey `id` of `user`; pending and other users' ones are not found.
 async fn owned(env: &Env<'_>, user: &UserRow, id: &str) -> Result<PasskeyRow> {
     env.store
@@ -129,7 +162,11 @@ pub async fn create(
     passkey_id: Option<String>,
     name: String,
 ) -> Result<Challenge> {
-    let (rp_id, webauthn) = relying_party::webauthn(env.project).ok_or_else(not_configured)?;
+    let rp = env
+        .project
+        .relying_party
+        .as_ref()
+        .ok_or_else(not_configured)?;
     check_recent(env, session)?;
     let now = env.now();
     let id = passkey_id.unwrap_or_else(unique_id);
@@ -179,7 +216,8 @@ pub async fn create(
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| account_name.clone());
-    let (ccr, state): (CreationChallengeResponse, PasskeyRegistration) = webauthn
+    let (ccr, state): (CreationChallengeResponse, PasskeyRegistration) = rp
+        .webauthn
         .start_passkey_registration(
             user_handle(env.pid(), user),
             &account_name,
@@ -202,7 +240,7 @@ pub async fn create(
         id: challenge_id,
         user_id: Some(user.id.clone()),
         passkey_id: Some(id.clone()),
-        rp_id,
+        rp_id: rp.id.clone(),
         created_at: now,
         expire: now + CHALLENGE_MS,
     };
@@ -246,24 +284,12 @@ pub async fn verify(
         .ok_or(ErrorType::UserPasskeyNotFound)?;
     let challenge_id = passkey.challenge_id.clone().unwrap_or_default();
     let now = env.now();
-    let mut tx = env.begin().await?;
-    let challenge = tx.take_passkey_challenge(env.pid(), &challenge_id).await?;
-    // The challenge is spent whatever happens next.
-    env.commit(tx).await?;
-    let challenge = challenge
-        .filter(|c| c.expire >= now && c.user_id.as_deref() == Some(user.id.as_str()))
-        .filter(|c| c.passkey_id.as_deref() == Some(id))
-        .ok_or_else(expired_challenge)?;
-    let Some((rp_id, webauthn)) = relying_party::webauthn(env.project) else {
-        return Err(expired_challenge());
-    };
-    if rp_id != challenge.rp_id {
-        return Err(expired_challenge());
-    }
+    let (challenge, rp) = take_challenge(env, &challenge_id, Some((&user.id, id))).await?;
     let state: PasskeyRegistration = open_state(env, &challenge)?;
     let answer: RegisterPublicKeyCredential =
         serde_json::from_value(credential.clone()).map_err(|_| invalid("malformed credential"))?;
-    let verified = webauthn
+    let verified = rp
+        .webauthn
         .finish_passkey_registration(&answer, &state)
         .map_err(invalid)?;
     passkey.credential_id = Some(base64_url(verified.cred_id().as_ref()));
@@ -343,8 +369,13 @@ pub async fn delete(
 /// `POST /v1/account/tokens/passkey`: a sign-in challenge any of the project's passkeys
 /// may answer.
 pub async fn start_sign_in(env: &Env<'_>) -> Result<Challenge> {
-    let (rp_id, webauthn) = relying_party::webauthn(env.project).ok_or_else(not_configured)?;
-    let (rcr, state): (RequestChallengeResponse, DiscoverableAuthentication) = webauthn
+    let rp = env
+        .project
+        .relying_party
+        .as_ref()
+        .ok_or_else(not_configured)?;
+    let (rcr, state): (RequestChallengeResponse, DiscoverableAuthentication) = rp
+        .webauthn
         .start_discoverable_authentication()
         .map_err(Error::internal)?;
     let mut public_key = serde_json::to_value(&rcr.public_key).map_err(Error::internal)?;
@@ -358,7 +389,7 @@ pub async fn start_sign_in(env: &Env<'_>) -> Result<Challenge> {
         id,
         user_id: None,
         passkey_id: None,
-        rp_id,
+        rp_id: rp.id.clone(),
         created_at: now,
         expire: now + CHALLENGE_MS,
     };
@@ -380,18 +411,7 @@ pub async fn finish_sign_in(
     credential: &Value,
 ) -> Result<(UserRow, Issued)> {
     let now = env.now();
-    let mut tx = env.begin().await?;
-    let challenge = tx.take_passkey_challenge(env.pid(), challenge_id).await?;
-    env.commit(tx).await?;
-    let challenge = challenge
-        .filter(|c| c.expire >= now && c.user_id.is_none())
-        .ok_or_else(expired_challenge)?;
-    let Some((rp_id, webauthn)) = relying_party::webauthn(env.project) else {
-        return Err(expired_challenge());
-    };
-    if rp_id != challenge.rp_id {
-        return Err(expired_challenge());
-    }
+    let (challenge, rp) = take_challenge(env, challenge_id, None).await?;
     let state: DiscoverableAuthentication = open_state(env, &challenge)?;
     let answer: PublicKeyCredential =
         serde_json::from_value(credential.clone()).map_err(|_| invalid("malformed credential"))?;
@@ -415,7 +435,8 @@ pub async fn finish_sign_in(
     let seen = passkey.credential.clone().unwrap_or_default();
     let mut stored: Passkey =
         serde_json::from_str(&seen).map_err(|_| invalid("its record is unreadable"))?;
-    let result = webauthn
+    let result = rp
+        .webauthn
         .finish_discoverable_authentication_v2(&answer, state, &stored)
         .map_err(invalid)?;
     if !user.status {

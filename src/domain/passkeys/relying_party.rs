@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use crate::domain::project::Project;
+use crate::domain::project::ProjectSettings;
 
 /// `[projects.auth] passkey`: Appwrite 2.5's `passkey` policy.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -20,9 +20,17 @@ pub struct PasskeyPolicy {
 /// Platform types whose hostnames are web origins.
 const WEB_PLATFORMS: &[&str] = &["web", "flutter-web"];
 
+/// A project's relying party: its id and the verifier of its ceremonies. Built once with the
+/// project (at start and on reload), not per request.
+#[derive(Debug, Clone)]
+pub struct RelyingParty {
+    pub id: String,
+    pub webauthn: Webauthn,
+}
+
 /// The relying party id of the project, if passkeys are configured.
-pub fn rp_id(project: &Project) -> Option<String> {
-    let set = project.settings.auth.passkey.rp_id.trim();
+pub fn rp_id(project: &ProjectSettings) -> Option<String> {
+    let set = project.auth.passkey.rp_id.trim();
     if !set.is_empty() {
         return Some(set.to_ascii_lowercase());
     }
@@ -31,9 +39,8 @@ pub fn rp_id(project: &Project) -> Option<String> {
         .then(|| "localhost".to_owned())
 }
 
-fn web_hosts(project: &Project) -> impl Iterator<Item = String> + '_ {
+fn web_hosts(project: &ProjectSettings) -> impl Iterator<Item = String> + '_ {
     project
-        .settings
         .platforms
         .iter()
         .filter(|p| WEB_PLATFORMS.contains(&p.kind.as_str()))
@@ -44,7 +51,7 @@ fn web_hosts(project: &Project) -> impl Iterator<Item = String> + '_ {
 /// The origins ceremonies for `rp_id` may come from: `https://` on each web platform that is
 /// the id or a subdomain of it (`http://` too on localhost, which browsers treat as secure),
 /// any port.
-pub fn origins(project: &Project, rp_id: &str) -> Vec<Url> {
+pub fn origins(project: &ProjectSettings, rp_id: &str) -> Vec<Url> {
     let mut out: Vec<Url> = vec![];
     for host in web_hosts(project) {
         if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
@@ -66,9 +73,9 @@ pub fn origins(project: &Project, rp_id: &str) -> Vec<Url> {
     out
 }
 
-/// The WebAuthn verifier of the project, or `None` when passkeys are not configured (no
-/// relying party id, or no web platform on it).
-pub fn webauthn(project: &Project) -> Option<(String, Webauthn)> {
+/// The relying party of the project, or `None` when passkeys are not configured (no relying
+/// party id, or no web platform on it).
+pub fn build(project: &ProjectSettings) -> Option<RelyingParty> {
     let rp = rp_id(project)?;
     let origins = origins(project, &rp);
     let first = origins.first()?;
@@ -79,16 +86,18 @@ pub fn webauthn(project: &Project) -> Option<(String, Webauthn)> {
     for o in &origins[1..] {
         b = b.append_allowed_origin(o);
     }
-    let built = b.build().ok()?;
-    Some((rp, built))
+    Some(RelyingParty {
+        webauthn: b.build().ok()?,
+        id: rp,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::project::{PlatformSettings, ProjectSettings};
+    use crate::domain::project::PlatformSettings;
 
-    fn project(rp: &str, hosts: &[&str]) -> Project {
+    fn project(rp: &str, hosts: &[&str]) -> ProjectSettings {
         let mut s = ProjectSettings::default_project();
         s.platforms = hosts
             .iter()
@@ -100,7 +109,7 @@ mod tests {
             })
             .collect();
         s.auth.passkey.rp_id = rp.into();
-        Project::new(s)
+        s
     }
 
     #[test]
@@ -115,13 +124,13 @@ mod tests {
             .map(|u| u.origin().ascii_serialization())
             .collect();
         assert_eq!(o, ["https://app.example.com", "https://example.com"]);
-        assert!(webauthn(&p).is_some());
+        assert_eq!(build(&p).map(|r| r.id).as_deref(), Some("example.com"));
 
         let dev = project("", &["localhost"]);
         assert_eq!(rp_id(&dev).as_deref(), Some("localhost"));
         assert_eq!(origins(&dev, "localhost").len(), 2, "http and https");
 
         assert!(rp_id(&project("", &["app.example.com"])).is_none());
-        assert!(webauthn(&project("example.org", &["app.example.com"])).is_none());
+        assert!(build(&project("example.org", &["app.example.com"])).is_none());
     }
 }
