@@ -323,9 +323,12 @@ impl FileConfig {
             let at_auth = format!("{at}.auth");
             let rp = auth.passkey.rp_id.trim();
             if !rp.is_empty() {
+                // Browsers compare the id as ASCII; a wildcard or a Unicode name never matches.
                 anyhow::ensure!(
                     matches!(url::Host::parse(rp), Ok(url::Host::Domain(_)))
-                        && !rp.contains(['/', ':']),
+                        && rp
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'),
                     "{at_auth}.passkey.rpId: expected a domain such as `example.com` (no scheme, \
                      port or path), got `{rp}`"
                 );
@@ -518,6 +521,8 @@ mod tests {
             ),
             ("passkey = { rpId = \"example.com:443\" }", "passkey.rpId"),
             ("passkey = { rpId = \"127.0.0.1\" }", "passkey.rpId"),
+            ("passkey = { rpId = \"*.example.com\" }", "passkey.rpId"),
+            ("passkey = { rpId = \"bücher.example\" }", "passkey.rpId"),
         ] {
             let e = with_auth(auth).unwrap_err().to_string();
             assert!(e.contains(key), "{auth}: {e}");

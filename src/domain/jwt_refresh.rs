@@ -21,7 +21,7 @@ pub struct Refreshed {
     pub refresh_token: Secret,
 }
 
-/// Random bytes of a refresh token's secret (hex on the wire).
+/// Random bytes of a refresh token's secret (hex on the wire, after the family id).
 const SECRET_BYTES: usize = 32;
 /// Refresh-token families one session may have; a new one ends the oldest.
 pub const MAX_FAMILIES_PER_SESSION: i64 = 10;
@@ -33,7 +33,9 @@ fn next_token(
     duration: i64,
     now: i64,
 ) -> (Secret, RefreshTokenRow) {
-    let secret = long_secret(SECRET_BYTES);
+    // `<family>.<secret>`: a token the store no longer knows still names its family, so an
+    // old copy presented after the chain moved on revokes the chain (see `exchange`).
+    let secret = Secret::new(format!("{family}.{}", long_secret(SECRET_BYTES).expose()));
     let row = RefreshTokenRow {
         id: unique_id(),
         family_id: family.to_owned(),
@@ -58,6 +60,16 @@ pub async fn issue(
 ) -> Result<Refreshed> {
     let (refresh_token, row) = next_token(&unique_id(), user_id, session, duration, env.now());
     let mut tx = env.begin().await?;
+    // User, then session, then its tokens: the order of every other unit (logout, deletion,
+    // an exchange), so none of them deadlocks against this one.
+    tx.lock_user(env.pid(), user_id).await?;
+    if tx
+        .lock_session(env.pid(), user_id, &session.id)
+        .await?
+        .is_none()
+    {
+        return Err(refused("the session that would issue it has ended."));
+    }
     // A session keeps its newest families only: a client minting chains in a loop cannot
     // grow the table.
     tx.trim_refresh_families(env.pid(), &session.id, MAX_FAMILIES_PER_SESSION - 1)
@@ -87,6 +99,22 @@ async fn revoke(
     Err(refused(why))
 }
 
+/// An unknown token: if it names a family that still has tokens, it is an old link of that
+/// chain (only the last spent one is kept), presented again: the chain is revoked.
+async fn revoke_named_family(env: &Env<'_>, secret: &str) -> Result<Refreshed> {
+    let Some((family, _)) = secret.split_once('.') else {
+        return Err(refused("it is unknown or was revoked."));
+    };
+    let mut tx = env.begin().await?;
+    let revoked = tx.delete_refresh_family(env.pid(), family).await?;
+    env.commit(tx).await?;
+    Err(refused(if revoked > 0 {
+        "it was already used, so its family is revoked."
+    } else {
+        "it is unknown or was revoked."
+    }))
+}
+
 /// Exchanges a refresh token for a new JWT and the next refresh token.
 pub async fn exchange(env: &Env<'_>, signer: &JwtSigner<'_>, secret: &str) -> Result<Refreshed> {
     let now = env.now();
@@ -95,7 +123,7 @@ pub async fn exchange(env: &Env<'_>, signer: &JwtSigner<'_>, secret: &str) -> Re
     // writer takes (user, session, then the session's refresh tokens through the cascade), so
     // a logout or password change racing this exchange waits instead of deadlocking.
     let Some(seen) = env.store.find_refresh_token(env.pid(), &hash).await? else {
-        return Err(refused("it is unknown or was revoked."));
+        return revoke_named_family(env, secret).await;
     };
     let mut tx = env.begin().await?;
     let user = tx.lock_user(env.pid(), &seen.user_id).await?;

@@ -403,10 +403,18 @@ impl Project {
             strength: settings.auth.password_strength.clone(),
             dictionary: settings.auth.password_dictionary,
         };
+        let relying_party = crate::domain::passkeys::relying_party::build(&settings);
+        if relying_party.is_none() && !settings.auth.passkey.rp_id.trim().is_empty() {
+            tracing::warn!(
+                project = settings.id,
+                rp_id = settings.auth.passkey.rp_id,
+                "passkeys have a relying party id but no web platform on it: they answer 501"
+            );
+        }
         Project {
             id: settings.id.clone(),
             name: settings.name.clone(),
-            relying_party: crate::domain::passkeys::relying_party::build(&settings),
+            relying_party,
             settings,
             keys,
             password_policy,

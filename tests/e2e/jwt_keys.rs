@@ -197,7 +197,10 @@ async fn refresh_tokens_chain_once_each_and_reuse_revokes_the_family() {
 
     let first = create_jwt(&app, &login, json!({"duration": 60, "refresh": true})).await;
     let r0 = text(&first, "refreshToken");
-    assert_eq!(r0.len(), 64);
+    // `<family>.<64 hex>`: the family id, then the secret.
+    let (family, secret) = r0.split_once('.').unwrap();
+    assert!(!family.is_empty());
+    assert_eq!(secret.len(), 64);
     app.clock.advance(61_000);
     assert_error(
         get_account(&app, &text(&first, "jwt")).await,
@@ -228,6 +231,24 @@ async fn refresh_tokens_chain_once_each_and_reuse_revokes_the_family() {
     assert!(msg.contains("already used"), "{msg}");
     assert_error(refresh(&app, &r1).await, 401, "user_invalid_token").await;
     assert_error(refresh(&app, "f00d").await, 401, "user_invalid_token").await;
+
+    // A chain moved on twice (t0 -> t1 -> t2: only t1 is still stored as spent), then the
+    // first link shows up again: the store no longer knows t0, but its family is revoked.
+    let t0 = text(
+        &create_jwt(&app, &login, json!({"refresh": true})).await,
+        "refreshToken",
+    );
+    let t1 = text(
+        &refresh(&app, &t0).await.json().await.unwrap(),
+        "refreshToken",
+    );
+    let t2 = text(
+        &refresh(&app, &t1).await.json().await.unwrap(),
+        "refreshToken",
+    );
+    let msg = assert_error(refresh(&app, &t0).await, 401, "user_invalid_token").await;
+    assert!(msg.contains("already used"), "{msg}");
+    assert_error(refresh(&app, &t2).await, 401, "user_invalid_token").await;
 }
 
 #[tokio::test]
@@ -279,19 +300,29 @@ async fn a_blocked_user_cannot_refresh_and_a_refresh_racing_a_logout_never_fails
     )
     .await;
 
-    // Exchanges and logouts at once, lock against lock (PostgreSQL: no deadlock, no 500).
-    for _ in 0..10 {
+    // Exchanges and issues against logouts and account deletions at once, lock against lock
+    // (PostgreSQL: no deadlock, no 500).
+    for i in 0..20 {
         let (_, login) = app.user().await;
         let issued = create_jwt(&app, &login, json!({"refresh": true})).await;
         let token = text(&issued, "refreshToken");
-        let (exchanged, logout) = tokio::join!(
+        let (method, path) = if i % 2 == 0 {
+            (Method::DELETE, "/v1/account/sessions/current")
+        } else {
+            (Method::DELETE, "/v1/account")
+        };
+        let (exchanged, another, ended) = tokio::join!(
             refresh(&app, &token),
-            app.as_user(Method::DELETE, "/v1/account/sessions/current", &login)
-                .send()
+            app.as_user(Method::POST, "/v1/account/jwts", &login)
+                .json(&json!({"refresh": true}))
+                .send(),
+            app.as_user(method, path, &login).send()
         );
         let status = exchanged.status().as_u16();
         assert!(status == 201 || status == 401, "exchange answered {status}");
-        assert_eq!(logout.unwrap().status(), 204);
+        let status = another.unwrap().status().as_u16();
+        assert!(status == 201 || status == 401, "issue answered {status}");
+        assert_eq!(ended.unwrap().status(), 204, "{path}");
         // Whatever won, the session is gone and so is every refresh token.
         assert_eq!(refresh(&app, &token).await.status(), 401);
     }

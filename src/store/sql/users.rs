@@ -286,6 +286,10 @@ impl UserTx for SqlTx {
 
     async fn delete_user(&mut self, project: &str, id: &str) -> StoreResult<bool> {
         let args = [project.into(), id.into()];
+        // The user row first, as every other unit locks (user, then session, then what hangs
+        // off the session): a refresh-token exchange racing this waits instead of deadlocking.
+        let lock = self.dialect.for_update();
+        find(self.conn(), project, id, lock).await?;
         // Everything of the user in one unit; only its audit trail stays (Appwrite keeps
         // audits too).
         for sql in [
